@@ -1,0 +1,58 @@
+//! LeNet-5 (LeCun, Bottou, Bengio and Haffner, 1998) as a [Burn](https://burn.dev) `Module`,
+//! generic over the backend.
+//!
+//! Two variants, chosen in [`LeNet5Config`]:
+//! - [`Variant::Classic`] (the default): the paper's network as the lecture tabulates it.
+//!   32x32 input; C1 6@5x5 tanh; S2 2x2 average pooling then tanh; C3 16@5x5 tanh; S4 like S2;
+//!   C5 120@5x5 (a convolution, output 120x1x1) tanh; F6 84 tanh; output 10.
+//! - [`Variant::Keras`]: the lecture's Keras code. 28x28 input; C1 6@5x5 with "same" padding,
+//!   ReLU; 2x2 max pooling; C3 16@5x5 ReLU; 2x2 max pooling; flatten; dense 120, 84 (ReLU) and
+//!   10.
+//!
+//! Both have 61,706 trainable parameters; [`LeNet5::summary`] derives the lecture's table of
+//! parameters and connections from the built network.
+//!
+//! Without features this crate does not depend on Burn's training crate: an application that
+//! only classifies digits pulls in the network and a backend, nothing else. The `train` feature
+//! adds Burn's `TrainStep` and `InferenceStep` for MNIST batches (from the `mnist` crate).
+//!
+//! # Example
+//! Build the network on the ndarray backend and classify one 32x32 image:
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::tensor::Tensor;
+//! use lenet::{LeNet5Config, Variant};
+//!
+//! let device = Default::default();
+//! let model = LeNet5Config::new()
+//!     .with_variant(Variant::Classic)
+//!     .init::<NdArray>(&device);
+//!
+//! // One image: [batch, channels, height, width].
+//! let image = Tensor::<NdArray, 4>::zeros([1, 1, 32, 32], &device);
+//! let prediction = model.predict(image);
+//!
+//! let digit = prediction.classes.into_scalar();
+//! assert!((0..10).contains(&digit));
+//! let total: f32 = prediction.probabilities.sum().into_scalar();
+//! assert!((total - 1.0).abs() < 1e-5);
+//!
+//! assert_eq!(model.summary().total_params(), 61_706);
+//! ```
+//!
+//! Trained weights are saved with [`LeNet5::save`] and read back with [`load_file`],
+//! which reports a missing, truncated or mismatched file as a [`LeNetError`].
+
+mod config;
+mod error;
+mod model;
+mod record;
+mod summary;
+#[cfg(feature = "train")]
+mod training;
+
+pub use config::{Activation, LeNet5Config, Pooling, Variant};
+pub use error::LeNetError;
+pub use model::{C5, LeNet5, Prediction};
+pub use record::{load_bytes, load_file};
+pub use summary::{LayerKind, LayerSummary, Summary};

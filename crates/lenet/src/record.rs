@@ -1,0 +1,151 @@
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use burn::{
+    module::{ModuleVisitor, Param},
+    prelude::*,
+    record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder},
+};
+
+use crate::{LeNet5Config, LeNetError, Variant, model::C5Record, model::LeNet5};
+
+/// Full precision, so that a saved and reloaded network gives bit-identical logits.
+type WeightsRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
+
+impl<B: Backend> LeNet5<B> {
+    /// Serialises the weights as named MessagePack (full precision, about 250 KB).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        Recorder::<B>::record(&WeightsRecorder::default(), self.clone().into_record(), ())
+            .expect("MessagePack encoding of in-memory tensors cannot fail")
+    }
+
+    /// Saves the weights to `path` (conventionally `model.mpk`). The file is written under a
+    /// temporary name and renamed into place, so an interrupted save never leaves a truncated
+    /// file where a good one was.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), LeNetError> {
+        let path = path.as_ref();
+        let io_error = |source| LeNetError::Io {
+            action: "write",
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io_error)?;
+        file.write_all(&self.to_bytes()).map_err(io_error)?;
+        file.as_file().sync_all().map_err(io_error)?;
+        file.persist(path).map_err(|error| io_error(error.error))?;
+        Ok(())
+    }
+}
+
+/// Loads a network saved by [`LeNet5::save`].
+///
+/// The variant is read from the file; when `expected` is given and the file holds the other
+/// variant, the result is [`LeNetError::VariantMismatch`]. A missing, truncated or corrupted
+/// file, or one with parameters of the wrong shapes, is an error, never a panic.
+pub fn load_file<B: Backend>(
+    path: impl AsRef<Path>,
+    expected: Option<Variant>,
+    device: &B::Device,
+) -> Result<LeNet5<B>, LeNetError> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => LeNetError::NotFound {
+            path: PathBuf::from(path),
+        },
+        _ => LeNetError::Io {
+            action: "read",
+            path: PathBuf::from(path),
+            source,
+        },
+    })?;
+    load(bytes, &path.display().to_string(), expected, device)
+}
+
+/// Loads a network from the bytes of a file saved by [`LeNet5::save`] (or from
+/// [`LeNet5::to_bytes`]), for weights embedded in a binary with `include_bytes!`.
+pub fn load_bytes<B: Backend>(
+    bytes: &[u8],
+    expected: Option<Variant>,
+    device: &B::Device,
+) -> Result<LeNet5<B>, LeNetError> {
+    load(bytes.to_vec(), "<in-memory model>", expected, device)
+}
+
+fn load<B: Backend>(
+    bytes: Vec<u8>,
+    origin: &str,
+    expected: Option<Variant>,
+    device: &B::Device,
+) -> Result<LeNet5<B>, LeNetError> {
+    let record: <LeNet5<B> as Module<B>>::Record =
+        Recorder::<B>::load(&WeightsRecorder::default(), bytes, device).map_err(|error| {
+            LeNetError::Decode {
+                origin: origin.to_string(),
+                reason: error.to_string(),
+            }
+        })?;
+    let found = match record.c5 {
+        C5Record::Conv(_) => Variant::Classic,
+        C5Record::Dense(_) => Variant::Keras,
+    };
+    if let Some(expected) = expected.filter(|&expected| expected != found) {
+        return Err(LeNetError::VariantMismatch {
+            origin: origin.to_string(),
+            expected,
+            found,
+        });
+    }
+
+    let fresh = LeNet5Config::new().with_variant(found).init::<B>(device);
+    let wanted = ParamShapes::of(&fresh);
+    let loaded = fresh.load_record(record);
+    // Burn replaces parameters without comparing shapes; a wrong shape would only surface as
+    // a panic deep inside the first forward pass.
+    for ((param, expected), (_, found)) in wanted.into_iter().zip(ParamShapes::of(&loaded)) {
+        if expected != found {
+            return Err(LeNetError::ParamShape {
+                origin: origin.to_string(),
+                variant: loaded.variant(),
+                param,
+                expected,
+                found,
+            });
+        }
+    }
+    Ok(loaded)
+}
+
+/// Every float parameter's path and shape, in visiting order.
+#[derive(Default)]
+struct ParamShapes {
+    path: Vec<String>,
+    shapes: Vec<(String, Vec<usize>)>,
+}
+
+impl ParamShapes {
+    fn of<B: Backend>(model: &LeNet5<B>) -> Vec<(String, Vec<usize>)> {
+        let mut shapes = ParamShapes::default();
+        model.visit(&mut shapes);
+        shapes.shapes
+    }
+}
+
+impl<B: Backend> ModuleVisitor<B> for ParamShapes {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        self.shapes.push((self.path.join("."), param.val().dims().to_vec()));
+    }
+}

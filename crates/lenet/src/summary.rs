@@ -1,0 +1,269 @@
+use std::fmt;
+
+use burn::{
+    nn::{Linear, PaddingConfig2d, conv::Conv2d},
+    prelude::*,
+};
+use serde::Serialize;
+
+use crate::{
+    config::{POOL, Pooling, Variant},
+    model::{C5, LeNet5},
+};
+
+/// What a layer computes.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerKind {
+    /// A 2-D convolution.
+    Convolution,
+    /// Average pooling (subsampling).
+    AveragePooling,
+    /// Max pooling.
+    MaxPooling,
+    /// A dense layer.
+    FullyConnected,
+}
+
+impl LayerKind {
+    /// The kind as written in the lecture's table.
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerKind::Convolution => "convolution",
+            LayerKind::AveragePooling => "average pooling",
+            LayerKind::MaxPooling => "max pooling",
+            LayerKind::FullyConnected => "fully connected",
+        }
+    }
+}
+
+/// One row of the lecture's table, computed from the network's layers.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct LayerSummary {
+    /// The paper's name: C1, S2, C3, S4, C5, F6 or output.
+    pub name: &'static str,
+    /// What the layer computes.
+    pub kind: LayerKind,
+    /// Feature maps (or units, for a dense layer).
+    pub maps: usize,
+    /// Height and width of each output map; `None` for a dense layer.
+    pub size: Option<[usize; 2]>,
+    /// Kernel or pooling window; `None` for a dense layer.
+    pub kernel: Option<[usize; 2]>,
+    /// Stride of the kernel or window; `None` for a dense layer.
+    pub stride: Option<usize>,
+    /// The non-linearity applied to the layer's output.
+    pub activation: &'static str,
+    /// Trainable parameters.
+    pub params: usize,
+    /// Connections: for every output unit, its inputs plus its bias, if any.
+    pub connections: usize,
+}
+
+/// The lecture's table for a built network: see [`LeNet5::summary`].
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// The variant the network was built as.
+    pub variant: Variant,
+    /// Input channels, height and width.
+    pub input: [usize; 3],
+    /// C1 to output, in order.
+    pub layers: Vec<LayerSummary>,
+}
+
+impl Summary {
+    /// Trainable parameters of the whole network.
+    pub fn total_params(&self) -> usize {
+        self.layers.iter().map(|layer| layer.params).sum()
+    }
+
+    /// Connections of the whole network.
+    pub fn total_connections(&self) -> usize {
+        self.layers.iter().map(|layer| layer.connections).sum()
+    }
+
+    /// The row named `name` (for example `"C3"`).
+    pub fn layer(&self, name: &str) -> Option<&LayerSummary> {
+        self.layers.iter().find(|layer| layer.name == name)
+    }
+}
+
+impl<B: Backend> LeNet5<B> {
+    /// The lecture's table (kind, maps, size, kernel, stride, activation, parameters,
+    /// connections per layer), derived from this network's layers and input size.
+    pub fn summary(&self) -> Summary {
+        let side = self.variant.input_size();
+        let activation = self.variant.activation().name();
+        let pool_kind = match self.variant.pooling() {
+            Pooling::Average => LayerKind::AveragePooling,
+            Pooling::Max => LayerKind::MaxPooling,
+        };
+        let mut shape = [1, side, side];
+        let mut layers = Vec::with_capacity(7);
+
+        layers.push(conv_layer("C1", &self.c1, &mut shape, activation));
+        layers.push(pool_layer("S2", pool_kind, &mut shape, activation));
+        layers.push(conv_layer("C3", &self.c3, &mut shape, activation));
+        layers.push(pool_layer("S4", pool_kind, &mut shape, activation));
+        layers.push(match &self.c5 {
+            C5::Conv(conv) => conv_layer("C5", conv, &mut shape, activation),
+            C5::Dense(dense) => dense_layer("C5", dense, &mut shape, activation),
+        });
+        layers.push(dense_layer("F6", &self.f6, &mut shape, activation));
+        layers.push(dense_layer("output", &self.output, &mut shape, "softmax"));
+
+        Summary {
+            variant: self.variant,
+            input: [1, side, side],
+            layers,
+        }
+    }
+}
+
+/// `shape` is the layer's input `[maps, height, width]` and becomes its output.
+fn conv_layer<B: Backend>(
+    name: &'static str,
+    conv: &Conv2d<B>,
+    shape: &mut [usize; 3],
+    activation: &'static str,
+) -> LayerSummary {
+    let [maps, inputs, kh, kw] = conv.weight.val().dims();
+    let (pad_h, pad_w) = match conv.padding {
+        PaddingConfig2d::Valid => ((0, 0), (0, 0)),
+        PaddingConfig2d::Explicit(top, left, bottom, right) => ((top, bottom), (left, right)),
+        PaddingConfig2d::Same => ((kh / 2, (kh - 1) / 2), (kw / 2, (kw - 1) / 2)),
+    };
+    let [sh, sw] = conv.stride;
+    let height = (shape[1] + pad_h.0 + pad_h.1 - kh) / sh + 1;
+    let width = (shape[2] + pad_w.0 + pad_w.1 - kw) / sw + 1;
+    let bias = usize::from(conv.bias.is_some());
+    *shape = [maps, height, width];
+    LayerSummary {
+        name,
+        kind: LayerKind::Convolution,
+        maps,
+        size: Some([height, width]),
+        kernel: Some([kh, kw]),
+        stride: Some(sh),
+        activation,
+        params: (inputs * kh * kw + bias) * maps,
+        connections: (inputs * kh * kw + bias) * maps * height * width,
+    }
+}
+
+fn pool_layer(
+    name: &'static str,
+    kind: LayerKind,
+    shape: &mut [usize; 3],
+    activation: &'static str,
+) -> LayerSummary {
+    let [maps, height, width] = *shape;
+    let (height, width) = (height / POOL, width / POOL);
+    *shape = [maps, height, width];
+    LayerSummary {
+        name,
+        kind,
+        maps,
+        size: Some([height, width]),
+        kernel: Some([POOL, POOL]),
+        stride: Some(POOL),
+        // Max pooling is not followed by a non-linearity in the Keras code.
+        activation: if kind == LayerKind::MaxPooling {
+            "-"
+        } else {
+            activation
+        },
+        params: 0,
+        connections: POOL * POOL * maps * height * width,
+    }
+}
+
+fn dense_layer<B: Backend>(
+    name: &'static str,
+    dense: &Linear<B>,
+    shape: &mut [usize; 3],
+    activation: &'static str,
+) -> LayerSummary {
+    let [inputs, units] = dense.weight.val().dims();
+    let bias = usize::from(dense.bias.is_some());
+    *shape = [units, 1, 1];
+    LayerSummary {
+        name,
+        kind: LayerKind::FullyConnected,
+        maps: units,
+        size: None,
+        kernel: None,
+        stride: None,
+        activation,
+        params: (inputs + bias) * units,
+        connections: (inputs + bias) * units,
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [channels, height, width] = self.input;
+        writeln!(
+            f,
+            "LeNet-5 \"{}\", input {channels}x{height}x{width}",
+            self.variant
+        )?;
+        writeln!(
+            f,
+            "| layer  | kind            | maps | size  | kernel | stride | activation | parameters | connections |"
+        )?;
+        writeln!(
+            f,
+            "|--------|-----------------|-----:|-------|--------|-------:|------------|-----------:|------------:|"
+        )?;
+        let dash = || "-".to_string();
+        for layer in &self.layers {
+            writeln!(
+                f,
+                "| {:<6} | {:<15} | {:>4} | {:<5} | {:<6} | {:>6} | {:<10} | {:>10} | {:>11} |",
+                layer.name,
+                layer.kind.name(),
+                layer.maps,
+                layer.size.map_or_else(dash, |[h, w]| format!("{h}x{w}")),
+                layer.kernel.map_or_else(dash, |[h, w]| format!("{h}x{w}")),
+                layer.stride.map_or_else(dash, |s| s.to_string()),
+                layer.activation,
+                thousands(layer.params),
+                thousands(layer.connections),
+            )?;
+        }
+        write!(
+            f,
+            "| total  |                 |      |       |        |        |            | {:>10} | {:>11} |",
+            thousands(self.total_params()),
+            thousands(self.total_connections())
+        )
+    }
+}
+
+/// `61706` as `61,706`, as the lecture writes numbers.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(156), "156");
+        assert_eq!(thousands(2416), "2,416");
+        assert_eq!(thousands(122304), "122,304");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

@@ -1,0 +1,68 @@
+//! Fixed, non-trivial weights and inputs shared by the model tests.
+
+use burn::{module::Param, prelude::*};
+use lenet::{C5, LeNet5, LeNet5Config, Variant};
+
+/// A deterministic, irregular sequence in about [-scale, scale].
+pub fn pattern(len: usize, seed: f64, scale: f64) -> Vec<f32> {
+    (0..len)
+        .map(|i| (scale * ((i as f64 * 0.731 + seed).sin() + 0.5 * (i as f64 * 0.173 + 2.0 * seed).cos()) / 1.5) as f32)
+        .collect()
+}
+
+fn param<B: Backend, const D: usize>(
+    shape: [usize; D],
+    seed: f64,
+    scale: f64,
+    device: &B::Device,
+) -> Param<Tensor<B, D>> {
+    let len = shape.iter().product();
+    Param::from_tensor(Tensor::from_data(
+        TensorData::new(pattern(len, seed, scale), shape),
+        device,
+    ))
+}
+
+/// A network of `variant` whose every weight and bias comes from [`pattern`].
+pub fn fixed_model<B: Backend>(variant: Variant, device: &B::Device) -> LeNet5<B> {
+    let mut model = LeNet5Config::new().with_variant(variant).init::<B>(device);
+    let mut seed = 0.0;
+    let mut next = || {
+        seed += 1.0;
+        seed
+    };
+    model.c1.weight = param([6, 1, 5, 5], next(), 0.4, device);
+    model.c1.bias = Some(param([6], next(), 0.1, device));
+    model.c3.weight = param([16, 6, 5, 5], next(), 0.16, device);
+    model.c3.bias = Some(param([16], next(), 0.1, device));
+    match &mut model.c5 {
+        C5::Conv(conv) => {
+            conv.weight = param([120, 16, 5, 5], next(), 0.1, device);
+            conv.bias = Some(param([120], next(), 0.1, device));
+        }
+        C5::Dense(dense) => {
+            dense.weight = param([400, 120], next(), 0.1, device);
+            dense.bias = Some(param([120], next(), 0.1, device));
+        }
+    }
+    model.f6.weight = param([120, 84], next(), 0.18, device);
+    model.f6.bias = Some(param([84], next(), 0.1, device));
+    model.output.weight = param([84, 10], next(), 0.2, device);
+    model.output.bias = Some(param([10], next(), 0.1, device));
+    model
+}
+
+/// `batch` images of the variant's size with values in about [-1, 1].
+pub fn fixed_images<B: Backend>(variant: Variant, batch: usize, device: &B::Device) -> Tensor<B, 4> {
+    let side = variant.input_size();
+    let shape = [batch, 1, side, side];
+    Tensor::from_data(
+        TensorData::new(pattern(shape.iter().product(), 0.5, 1.0), shape),
+        device,
+    )
+}
+
+/// The tensor's values as f32.
+pub fn values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
+    tensor.into_data().to_vec::<f32>().expect("float tensor")
+}

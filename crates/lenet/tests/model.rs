@@ -1,0 +1,349 @@
+//! The network's shapes, parameter counts, forward pass and weight files on ndarray.
+
+mod common;
+
+use burn::{backend::NdArray, module::Module};
+use common::{fixed_images, fixed_model, pattern, values};
+use lenet::{C5, LayerKind, LeNet5, LeNet5Config, LeNetError, Variant};
+
+type B = NdArray;
+
+fn device() -> burn::tensor::Device<B> {
+    Default::default()
+}
+
+#[test]
+fn logits_have_one_row_per_image_and_ten_columns() {
+    for variant in Variant::ALL {
+        let model = LeNet5Config::new().with_variant(variant).init::<B>(&device());
+        for batch in [1, 7] {
+            let logits = model.forward(fixed_images(variant, batch, &device()));
+            assert_eq!(logits.dims(), [batch, 10], "{variant}, batch {batch}");
+            let prediction = model.predict(fixed_images(variant, batch, &device()));
+            assert_eq!(prediction.probabilities.dims(), [batch, 10]);
+            assert_eq!(prediction.classes.dims(), [batch]);
+        }
+    }
+}
+
+#[test]
+fn predict_returns_softmax_rows_and_their_argmax() {
+    let model = fixed_model::<B>(Variant::Classic, &device());
+    let images = fixed_images(Variant::Classic, 3, &device());
+    let logits = values(model.forward(images.clone()));
+    let prediction = model.predict(images);
+    let probabilities = values(prediction.probabilities);
+    let classes: Vec<i64> = prediction.classes.into_data().to_vec().unwrap();
+    for row in 0..3 {
+        let logits = &logits[row * 10..row * 10 + 10];
+        let probs = &probabilities[row * 10..row * 10 + 10];
+        let max = logits.iter().cloned().fold(f32::MIN, f32::max);
+        let exp: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
+        let sum: f32 = exp.iter().sum();
+        for (p, e) in probs.iter().zip(&exp) {
+            assert!((p - e / sum).abs() < 1e-6);
+        }
+        let argmax = (0..10)
+            .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+            .unwrap();
+        assert_eq!(classes[row], argmax as i64);
+    }
+}
+
+#[test]
+fn wrong_input_shape_is_reported_with_both_shapes() {
+    let model = LeNet5Config::new().init::<B>(&device());
+    for dims in [[2, 1, 28, 28], [2, 3, 32, 32], [0, 1, 32, 32]] {
+        let error = model.check_input(dims).unwrap_err();
+        assert!(matches!(error, LeNetError::InputShape { .. }));
+        let message = error.to_string();
+        assert!(message.contains("[batch >= 1, 1, 32, 32]"), "{message}");
+        assert!(message.contains(&format!("{dims:?}")), "{message}");
+    }
+    assert!(model.check_input([5, 1, 32, 32]).is_ok());
+}
+
+#[test]
+#[should_panic(expected = "LeNet-5 \"keras\" expects images [batch >= 1, 1, 28, 28], got [1, 1, 32, 32]")]
+fn forward_panics_on_a_wrong_shape_instead_of_broadcasting() {
+    let model = LeNet5Config::new()
+        .with_variant(Variant::Keras)
+        .init::<B>(&device());
+    model.forward(fixed_images(Variant::Classic, 1, &device()));
+}
+
+#[test]
+fn summary_counts_match_the_lecture_and_burn() {
+    let expected_params = [
+        ("C1", 156),
+        ("S2", 0),
+        ("C3", 2_416),
+        ("S4", 0),
+        ("C5", 48_120),
+        ("F6", 10_164),
+        ("output", 850),
+    ];
+    for variant in Variant::ALL {
+        let model = LeNet5Config::new().with_variant(variant).init::<B>(&device());
+        let summary = model.summary();
+        let names: Vec<_> = summary.layers.iter().map(|layer| layer.name).collect();
+        assert_eq!(names, ["C1", "S2", "C3", "S4", "C5", "F6", "output"]);
+        for (name, params) in expected_params {
+            assert_eq!(summary.layer(name).unwrap().params, params, "{variant} {name}");
+        }
+        assert_eq!(summary.total_params(), 61_706);
+        assert_eq!(summary.total_params(), model.num_params(), "{variant}");
+
+        let c1 = summary.layer("C1").unwrap();
+        assert_eq!(c1.connections, 122_304);
+        assert_eq!((c1.maps, c1.size, c1.kernel, c1.stride), (6, Some([28, 28]), Some([5, 5]), Some(1)));
+        assert_eq!(summary.layer("S2").unwrap().size, Some([14, 14]));
+        assert_eq!(summary.layer("C3").unwrap().connections, 241_600);
+        assert_eq!(summary.layer("S4").unwrap().size, Some([5, 5]));
+        assert_eq!(summary.layer("C5").unwrap().connections, 48_120);
+    }
+
+    let classic = LeNet5Config::new().init::<B>(&device()).summary();
+    assert_eq!(classic.input, [1, 32, 32]);
+    assert_eq!(classic.layer("S2").unwrap().kind, LayerKind::AveragePooling);
+    assert_eq!(classic.layer("S2").unwrap().activation, "tanh");
+    assert_eq!(classic.layer("C5").unwrap().kind, LayerKind::Convolution);
+    assert_eq!(classic.layer("C5").unwrap().size, Some([1, 1]));
+
+    let keras = LeNet5Config::new()
+        .with_variant(Variant::Keras)
+        .init::<B>(&device())
+        .summary();
+    assert_eq!(keras.input, [1, 28, 28]);
+    assert_eq!(keras.layer("S2").unwrap().kind, LayerKind::MaxPooling);
+    assert_eq!(keras.layer("C1").unwrap().activation, "relu");
+    assert_eq!(keras.layer("C5").unwrap().kind, LayerKind::FullyConnected);
+}
+
+#[test]
+fn summary_display_shows_the_table() {
+    let text = LeNet5Config::new().init::<B>(&device()).summary().to_string();
+    assert!(text.contains("input 1x32x32"), "{text}");
+    assert!(text.contains("| C1     | convolution     |    6 | 28x28 | 5x5    |      1 | tanh       |        156 |     122,304 |"), "{text}");
+    assert!(text.contains("|     61,706 |"), "{text}");
+}
+
+/// A plain f64 implementation of both variants, written from the paper and the Keras code
+/// rather than from the crate.
+mod reference {
+    pub struct Weights {
+        pub c1: (Vec<f32>, Vec<f32>),
+        pub c3: (Vec<f32>, Vec<f32>),
+        pub c5: (Vec<f32>, Vec<f32>),
+        pub f6: (Vec<f32>, Vec<f32>),
+        pub output: (Vec<f32>, Vec<f32>),
+    }
+
+    /// Images `[c][h][w]` flattened; weights `[out][in][5][5]`.
+    fn conv(x: &[f64], c: usize, side: usize, pad: usize, (w, b): &(Vec<f32>, Vec<f32>)) -> (Vec<f64>, usize) {
+        let out_c = b.len();
+        let out = side + 2 * pad - 4;
+        let mut y = vec![0.0; out_c * out * out];
+        for o in 0..out_c {
+            for i in 0..out {
+                for j in 0..out {
+                    let mut sum = b[o] as f64;
+                    for ci in 0..c {
+                        for ki in 0..5 {
+                            for kj in 0..5 {
+                                let (si, sj) = ((i + ki) as isize - pad as isize, (j + kj) as isize - pad as isize);
+                                if si < 0 || sj < 0 || si >= side as isize || sj >= side as isize {
+                                    continue;
+                                }
+                                let xv = x[(ci * side + si as usize) * side + sj as usize];
+                                sum += xv * w[((o * c + ci) * 5 + ki) * 5 + kj] as f64;
+                            }
+                        }
+                    }
+                    y[(o * out + i) * out + j] = sum;
+                }
+            }
+        }
+        (y, out)
+    }
+
+    fn pool(x: &[f64], c: usize, side: usize, max: bool) -> (Vec<f64>, usize) {
+        let out = side / 2;
+        let mut y = vec![0.0; c * out * out];
+        for ci in 0..c {
+            for i in 0..out {
+                for j in 0..out {
+                    let window = [(0, 0), (0, 1), (1, 0), (1, 1)]
+                        .map(|(di, dj)| x[(ci * side + 2 * i + di) * side + 2 * j + dj]);
+                    y[(ci * out + i) * out + j] = if max {
+                        window.iter().cloned().fold(f64::MIN, f64::max)
+                    } else {
+                        window.iter().sum::<f64>() / 4.0
+                    };
+                }
+            }
+        }
+        (y, out)
+    }
+
+    /// Burn's `Linear` stores its weight as `[inputs, outputs]`.
+    fn dense(x: &[f64], (w, b): &(Vec<f32>, Vec<f32>)) -> Vec<f64> {
+        let outputs = b.len();
+        (0..outputs)
+            .map(|o| b[o] as f64 + x.iter().enumerate().map(|(i, xv)| xv * w[i * outputs + o] as f64).sum::<f64>())
+            .collect()
+    }
+
+    pub fn classic(image: &[f64], w: &Weights) -> Vec<f64> {
+        let (x, s) = conv(image, 1, 32, 0, &w.c1);
+        let x: Vec<f64> = x.iter().map(|v| v.tanh()).collect();
+        let (x, s) = pool(&x, 6, s, false);
+        let x: Vec<f64> = x.iter().map(|v| v.tanh()).collect();
+        let (x, s) = conv(&x, 6, s, 0, &w.c3);
+        let x: Vec<f64> = x.iter().map(|v| v.tanh()).collect();
+        let (x, s) = pool(&x, 16, s, false);
+        let x: Vec<f64> = x.iter().map(|v| v.tanh()).collect();
+        let (x, _) = conv(&x, 16, s, 0, &w.c5);
+        let x: Vec<f64> = x.iter().map(|v| v.tanh()).collect();
+        let x: Vec<f64> = dense(&x, &w.f6).iter().map(|v| v.tanh()).collect();
+        dense(&x, &w.output)
+    }
+
+    pub fn keras(image: &[f64], w: &Weights) -> Vec<f64> {
+        let relu = |v: &f64| v.max(0.0);
+        let (x, s) = conv(image, 1, 28, 2, &w.c1);
+        let x: Vec<f64> = x.iter().map(relu).collect();
+        let (x, s) = pool(&x, 6, s, true);
+        let (x, s) = conv(&x, 6, s, 0, &w.c3);
+        let x: Vec<f64> = x.iter().map(relu).collect();
+        let (x, _) = pool(&x, 16, s, true);
+        let x: Vec<f64> = dense(&x, &w.c5).iter().map(relu).collect();
+        let x: Vec<f64> = dense(&x, &w.f6).iter().map(relu).collect();
+        dense(&x, &w.output)
+    }
+}
+
+fn weights(model: &LeNet5<B>) -> reference::Weights {
+    let pair = |w: Vec<f32>, b: Option<Vec<f32>>| (w, b.expect("layers have biases"));
+    let conv = |c: &burn::nn::conv::Conv2d<B>| {
+        pair(values(c.weight.val()), c.bias.as_ref().map(|b| values(b.val())))
+    };
+    let dense = |d: &burn::nn::Linear<B>| {
+        pair(values(d.weight.val()), d.bias.as_ref().map(|b| values(b.val())))
+    };
+    reference::Weights {
+        c1: conv(&model.c1),
+        c3: conv(&model.c3),
+        c5: match &model.c5 {
+            C5::Conv(c) => conv(c),
+            C5::Dense(d) => dense(d),
+        },
+        f6: dense(&model.f6),
+        output: dense(&model.output),
+    }
+}
+
+#[test]
+fn forward_matches_an_independent_f64_implementation() {
+    for variant in Variant::ALL {
+        let model = fixed_model::<B>(variant, &device());
+        let side = variant.input_size();
+        let batch = 3;
+        let pixels = pattern(batch * side * side, 0.5, 1.0);
+        let logits = values(model.forward(fixed_images(variant, batch, &device())));
+        let w = weights(&model);
+        for image in 0..batch {
+            let x: Vec<f64> = pixels[image * side * side..(image + 1) * side * side]
+                .iter()
+                .map(|&v| v as f64)
+                .collect();
+            let expected = match variant {
+                Variant::Classic => reference::classic(&x, &w),
+                Variant::Keras => reference::keras(&x, &w),
+            };
+            let spread = expected.iter().cloned().fold(f64::MIN, f64::max)
+                - expected.iter().cloned().fold(f64::MAX, f64::min);
+            assert!(spread > 0.1, "{variant}: logits too uniform to test anything: {expected:?}");
+            for (k, (&got, want)) in logits[image * 10..image * 10 + 10].iter().zip(expected).enumerate() {
+                assert!((got as f64 - want).abs() < 1e-4, "{variant} image {image} logit {k}: {got} vs {want}");
+            }
+        }
+    }
+}
+
+#[test]
+fn saved_weights_reload_bit_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    for variant in Variant::ALL {
+        let model = fixed_model::<B>(variant, &device());
+        let path = dir.path().join(format!("{variant}.mpk"));
+        model.save(&path).unwrap();
+        let loaded = lenet::load_file::<B>(&path, Some(variant), &device()).unwrap();
+        assert_eq!(loaded.variant(), variant);
+        let images = fixed_images(variant, 4, &device());
+        let before = values(model.forward(images.clone()));
+        let after = values(loaded.forward(images));
+        assert_eq!(before.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), after.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+
+        let detected = lenet::load_bytes::<B>(&std::fs::read(&path).unwrap(), None, &device()).unwrap();
+        assert_eq!(detected.variant(), variant);
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "no temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn bad_weight_files_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("keras.mpk");
+    fixed_model::<B>(Variant::Keras, &device()).save(&good).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+
+    let missing = dir.path().join("missing.mpk");
+    let error = lenet::load_file::<B>(&missing, None, &device()).unwrap_err();
+    assert!(matches!(error, LeNetError::NotFound { .. }), "{error}");
+    assert!(error.to_string().contains("missing.mpk"));
+
+    let truncated = dir.path().join("truncated.mpk");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let error = lenet::load_file::<B>(&truncated, None, &device()).unwrap_err();
+    assert!(matches!(error, LeNetError::Decode { .. }), "{error}");
+    assert!(error.to_string().contains("truncated.mpk"));
+
+    let garbage = dir.path().join("garbage.mpk");
+    std::fs::write(&garbage, b"this is not a model").unwrap();
+    let error = lenet::load_file::<B>(&garbage, None, &device()).unwrap_err();
+    assert!(matches!(error, LeNetError::Decode { .. }), "{error}");
+
+    let error = lenet::load_file::<B>(&good, Some(Variant::Classic), &device()).unwrap_err();
+    assert!(
+        matches!(error, LeNetError::VariantMismatch { expected: Variant::Classic, found: Variant::Keras, .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("keras.mpk"));
+}
+
+#[test]
+fn a_record_with_wrong_shapes_is_rejected() {
+    let mut model = LeNet5Config::new().init::<B>(&device());
+    model.f6 = burn::nn::LinearConfig::new(120, 50).init(&device());
+    let bytes = model.to_bytes();
+    let error = lenet::load_bytes::<B>(&bytes, None, &device()).unwrap_err();
+    match error {
+        LeNetError::ParamShape { param, expected, found, .. } => {
+            assert!(param.contains("f6"), "{param}");
+            assert_eq!(expected, [120, 84]);
+            assert_eq!(found, [120, 50]);
+        }
+        other => panic!("expected a shape error, got {other}"),
+    }
+}
+
+#[test]
+fn variant_names_parse_and_reject_unknown_ones() {
+    assert_eq!("classic".parse::<Variant>().unwrap(), Variant::Classic);
+    assert_eq!("keras".parse::<Variant>().unwrap(), Variant::Keras);
+    let error = "lenet".parse::<Variant>().unwrap_err();
+    assert!(error.to_string().contains("\"lenet\""));
+    assert_eq!(LeNet5Config::new().variant, Variant::Classic);
+}

@@ -1,0 +1,26 @@
+//! The same weights give the same logits on wgpu as on ndarray. Here and in CI wgpu runs on
+//! Mesa's lavapipe (Vulkan on the CPU, Debian package `mesa-vulkan-drivers`).
+
+mod common;
+
+use burn::backend::{NdArray, Wgpu};
+use common::{fixed_images, fixed_model, values};
+use lenet::Variant;
+
+#[test]
+fn wgpu_logits_match_ndarray() {
+    let cpu = Default::default();
+    let gpu = Default::default();
+    for variant in Variant::ALL {
+        let reference = fixed_model::<NdArray>(variant, &cpu);
+        let bytes = reference.to_bytes();
+        let on_wgpu = lenet::load_bytes::<Wgpu>(&bytes, Some(variant), &gpu).unwrap();
+
+        let expected = values(reference.forward(fixed_images(variant, 5, &cpu)));
+        let got = values(on_wgpu.forward(fixed_images(variant, 5, &gpu)));
+        assert_eq!(expected.len(), got.len());
+        for (k, (want, got)) in expected.iter().zip(&got).enumerate() {
+            assert!((want - got).abs() < 1e-4, "{variant} logit {k}: ndarray {want}, wgpu {got}");
+        }
+    }
+}
