@@ -24,7 +24,9 @@ pub enum LeNetError {
     },
 
     /// The weights file does not exist.
-    #[error("model file {path} not found: train a model first (cargo run --release -p train) or pass the path of a model.mpk")]
+    #[error(
+        "model file {path} not found: train a model first (cargo run --release -p train) or pass the path of a model.mpk"
+    )]
     NotFound {
         /// The path that was looked up.
         path: PathBuf,
@@ -42,7 +44,9 @@ pub enum LeNetError {
     },
 
     /// The file is not a LeNet-5 record (truncated, corrupted, or another kind of file).
-    #[error("model file {origin} is not a LeNet-5 record written by this crate (truncated or corrupted?): {reason}")]
+    #[error(
+        "model file {origin} is not a LeNet-5 record written by this crate (truncated or corrupted?): {reason}"
+    )]
     Decode {
         /// The file, or a description of where the bytes came from.
         origin: String,
@@ -51,7 +55,9 @@ pub enum LeNetError {
     },
 
     /// The record was saved from the other variant.
-    #[error("model file {origin} holds a \"{found}\" LeNet-5, but a \"{expected}\" one was asked for: set the variant to \"{found}\" or load another file")]
+    #[error(
+        "model file {origin} holds a \"{found}\" LeNet-5, but a \"{expected}\" one was asked for: set the variant to \"{found}\" or load another file"
+    )]
     VariantMismatch {
         /// The file.
         origin: String,
@@ -62,7 +68,9 @@ pub enum LeNetError {
     },
 
     /// A parameter in the record has a shape the network does not.
-    #[error("model file {origin}: parameter {param} has shape {found:?}, LeNet-5 \"{variant}\" needs {expected:?}")]
+    #[error(
+        "model file {origin}: parameter {param} has shape {found:?}, LeNet-5 \"{variant}\" needs {expected:?}"
+    )]
     ParamShape {
         /// The file.
         origin: String,

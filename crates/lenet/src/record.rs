@@ -146,6 +146,7 @@ impl<B: Backend> ModuleVisitor<B> for ParamShapes {
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        self.shapes.push((self.path.join("."), param.val().dims().to_vec()));
+        self.shapes
+            .push((self.path.join("."), param.val().dims().to_vec()));
     }
 }

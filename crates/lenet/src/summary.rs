@@ -99,18 +99,19 @@ impl<B: Backend> LeNet5<B> {
             Pooling::Max => LayerKind::MaxPooling,
         };
         let mut shape = [1, side, side];
-        let mut layers = Vec::with_capacity(7);
-
-        layers.push(conv_layer("C1", &self.c1, &mut shape, activation));
-        layers.push(pool_layer("S2", pool_kind, &mut shape, activation));
-        layers.push(conv_layer("C3", &self.c3, &mut shape, activation));
-        layers.push(pool_layer("S4", pool_kind, &mut shape, activation));
-        layers.push(match &self.c5 {
-            C5::Conv(conv) => conv_layer("C5", conv, &mut shape, activation),
-            C5::Dense(dense) => dense_layer("C5", dense, &mut shape, activation),
-        });
-        layers.push(dense_layer("F6", &self.f6, &mut shape, activation));
-        layers.push(dense_layer("output", &self.output, &mut shape, "softmax"));
+        // Each layer's output shape is the next one's input, so the order matters.
+        let layers = vec![
+            conv_layer("C1", &self.c1, &mut shape, activation),
+            pool_layer("S2", pool_kind, &mut shape, activation),
+            conv_layer("C3", &self.c3, &mut shape, activation),
+            pool_layer("S4", pool_kind, &mut shape, activation),
+            match &self.c5 {
+                C5::Conv(conv) => conv_layer("C5", conv, &mut shape, activation),
+                C5::Dense(dense) => dense_layer("C5", dense, &mut shape, activation),
+            },
+            dense_layer("F6", &self.f6, &mut shape, activation),
+            dense_layer("output", &self.output, &mut shape, "softmax"),
+        ];
 
         Summary {
             variant: self.variant,
@@ -246,7 +247,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);

@@ -15,7 +15,9 @@ fn device() -> burn::tensor::Device<B> {
 #[test]
 fn logits_have_one_row_per_image_and_ten_columns() {
     for variant in Variant::ALL {
-        let model = LeNet5Config::new().with_variant(variant).init::<B>(&device());
+        let model = LeNet5Config::new()
+            .with_variant(variant)
+            .init::<B>(&device());
         for batch in [1, 7] {
             let logits = model.forward(fixed_images(variant, batch, &device()));
             assert_eq!(logits.dims(), [batch, 10], "{variant}, batch {batch}");
@@ -64,7 +66,9 @@ fn wrong_input_shape_is_reported_with_both_shapes() {
 }
 
 #[test]
-#[should_panic(expected = "LeNet-5 \"keras\" expects images [batch >= 1, 1, 28, 28], got [1, 1, 32, 32]")]
+#[should_panic(
+    expected = "LeNet-5 \"keras\" expects images [batch >= 1, 1, 28, 28], got [1, 1, 32, 32]"
+)]
 fn forward_panics_on_a_wrong_shape_instead_of_broadcasting() {
     let model = LeNet5Config::new()
         .with_variant(Variant::Keras)
@@ -84,19 +88,28 @@ fn summary_counts_match_the_lecture_and_burn() {
         ("output", 850),
     ];
     for variant in Variant::ALL {
-        let model = LeNet5Config::new().with_variant(variant).init::<B>(&device());
+        let model = LeNet5Config::new()
+            .with_variant(variant)
+            .init::<B>(&device());
         let summary = model.summary();
         let names: Vec<_> = summary.layers.iter().map(|layer| layer.name).collect();
         assert_eq!(names, ["C1", "S2", "C3", "S4", "C5", "F6", "output"]);
         for (name, params) in expected_params {
-            assert_eq!(summary.layer(name).unwrap().params, params, "{variant} {name}");
+            assert_eq!(
+                summary.layer(name).unwrap().params,
+                params,
+                "{variant} {name}"
+            );
         }
         assert_eq!(summary.total_params(), 61_706);
         assert_eq!(summary.total_params(), model.num_params(), "{variant}");
 
         let c1 = summary.layer("C1").unwrap();
         assert_eq!(c1.connections, 122_304);
-        assert_eq!((c1.maps, c1.size, c1.kernel, c1.stride), (6, Some([28, 28]), Some([5, 5]), Some(1)));
+        assert_eq!(
+            (c1.maps, c1.size, c1.kernel, c1.stride),
+            (6, Some([28, 28]), Some([5, 5]), Some(1))
+        );
         assert_eq!(summary.layer("S2").unwrap().size, Some([14, 14]));
         assert_eq!(summary.layer("C3").unwrap().connections, 241_600);
         assert_eq!(summary.layer("S4").unwrap().size, Some([5, 5]));
@@ -122,7 +135,10 @@ fn summary_counts_match_the_lecture_and_burn() {
 
 #[test]
 fn summary_display_shows_the_table() {
-    let text = LeNet5Config::new().init::<B>(&device()).summary().to_string();
+    let text = LeNet5Config::new()
+        .init::<B>(&device())
+        .summary()
+        .to_string();
     assert!(text.contains("input 1x32x32"), "{text}");
     assert!(text.contains("| C1     | convolution     |    6 | 28x28 | 5x5    |      1 | tanh       |        156 |     122,304 |"), "{text}");
     assert!(text.contains("|     61,706 |"), "{text}");
@@ -140,7 +156,13 @@ mod reference {
     }
 
     /// Images `[c][h][w]` flattened; weights `[out][in][5][5]`.
-    fn conv(x: &[f64], c: usize, side: usize, pad: usize, (w, b): &(Vec<f32>, Vec<f32>)) -> (Vec<f64>, usize) {
+    fn conv(
+        x: &[f64],
+        c: usize,
+        side: usize,
+        pad: usize,
+        (w, b): &(Vec<f32>, Vec<f32>),
+    ) -> (Vec<f64>, usize) {
         let out_c = b.len();
         let out = side + 2 * pad - 4;
         let mut y = vec![0.0; out_c * out * out];
@@ -151,7 +173,10 @@ mod reference {
                     for ci in 0..c {
                         for ki in 0..5 {
                             for kj in 0..5 {
-                                let (si, sj) = ((i + ki) as isize - pad as isize, (j + kj) as isize - pad as isize);
+                                let (si, sj) = (
+                                    (i + ki) as isize - pad as isize,
+                                    (j + kj) as isize - pad as isize,
+                                );
                                 if si < 0 || sj < 0 || si >= side as isize || sj >= side as isize {
                                     continue;
                                 }
@@ -190,7 +215,13 @@ mod reference {
     fn dense(x: &[f64], (w, b): &(Vec<f32>, Vec<f32>)) -> Vec<f64> {
         let outputs = b.len();
         (0..outputs)
-            .map(|o| b[o] as f64 + x.iter().enumerate().map(|(i, xv)| xv * w[i * outputs + o] as f64).sum::<f64>())
+            .map(|o| {
+                b[o] as f64
+                    + x.iter()
+                        .enumerate()
+                        .map(|(i, xv)| xv * w[i * outputs + o] as f64)
+                        .sum::<f64>()
+            })
             .collect()
     }
 
@@ -226,10 +257,16 @@ mod reference {
 fn weights(model: &LeNet5<B>) -> reference::Weights {
     let pair = |w: Vec<f32>, b: Option<Vec<f32>>| (w, b.expect("layers have biases"));
     let conv = |c: &burn::nn::conv::Conv2d<B>| {
-        pair(values(c.weight.val()), c.bias.as_ref().map(|b| values(b.val())))
+        pair(
+            values(c.weight.val()),
+            c.bias.as_ref().map(|b| values(b.val())),
+        )
     };
     let dense = |d: &burn::nn::Linear<B>| {
-        pair(values(d.weight.val()), d.bias.as_ref().map(|b| values(b.val())))
+        pair(
+            values(d.weight.val()),
+            d.bias.as_ref().map(|b| values(b.val())),
+        )
     };
     reference::Weights {
         c1: conv(&model.c1),
@@ -263,9 +300,19 @@ fn forward_matches_an_independent_f64_implementation() {
             };
             let spread = expected.iter().cloned().fold(f64::MIN, f64::max)
                 - expected.iter().cloned().fold(f64::MAX, f64::min);
-            assert!(spread > 0.1, "{variant}: logits too uniform to test anything: {expected:?}");
-            for (k, (&got, want)) in logits[image * 10..image * 10 + 10].iter().zip(expected).enumerate() {
-                assert!((got as f64 - want).abs() < 1e-4, "{variant} image {image} logit {k}: {got} vs {want}");
+            assert!(
+                spread > 0.1,
+                "{variant}: logits too uniform to test anything: {expected:?}"
+            );
+            for (k, (&got, want)) in logits[image * 10..image * 10 + 10]
+                .iter()
+                .zip(expected)
+                .enumerate()
+            {
+                assert!(
+                    (got as f64 - want).abs() < 1e-4,
+                    "{variant} image {image} logit {k}: {got} vs {want}"
+                );
             }
         }
     }
@@ -283,12 +330,19 @@ fn saved_weights_reload_bit_identical() {
         let images = fixed_images(variant, 4, &device());
         let before = values(model.forward(images.clone()));
         let after = values(loaded.forward(images));
-        assert_eq!(before.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), after.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        assert_eq!(
+            before.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            after.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
 
-        let detected = lenet::load_bytes::<B>(&std::fs::read(&path).unwrap(), None, &device()).unwrap();
+        let detected =
+            lenet::load_bytes::<B>(&std::fs::read(&path).unwrap(), None, &device()).unwrap();
         assert_eq!(detected.variant(), variant);
     }
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(leftovers.len(), 2, "no temporary files left: {leftovers:?}");
 }
 
@@ -296,7 +350,9 @@ fn saved_weights_reload_bit_identical() {
 fn bad_weight_files_are_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("keras.mpk");
-    fixed_model::<B>(Variant::Keras, &device()).save(&good).unwrap();
+    fixed_model::<B>(Variant::Keras, &device())
+        .save(&good)
+        .unwrap();
     let bytes = std::fs::read(&good).unwrap();
 
     let missing = dir.path().join("missing.mpk");
@@ -317,7 +373,14 @@ fn bad_weight_files_are_errors_not_panics() {
 
     let error = lenet::load_file::<B>(&good, Some(Variant::Classic), &device()).unwrap_err();
     assert!(
-        matches!(error, LeNetError::VariantMismatch { expected: Variant::Classic, found: Variant::Keras, .. }),
+        matches!(
+            error,
+            LeNetError::VariantMismatch {
+                expected: Variant::Classic,
+                found: Variant::Keras,
+                ..
+            }
+        ),
         "{error}"
     );
     assert!(error.to_string().contains("keras.mpk"));
@@ -330,7 +393,12 @@ fn a_record_with_wrong_shapes_is_rejected() {
     let bytes = model.to_bytes();
     let error = lenet::load_bytes::<B>(&bytes, None, &device()).unwrap_err();
     match error {
-        LeNetError::ParamShape { param, expected, found, .. } => {
+        LeNetError::ParamShape {
+            param,
+            expected,
+            found,
+            ..
+        } => {
             assert!(param.contains("f6"), "{param}");
             assert_eq!(expected, [120, 84]);
             assert_eq!(found, [120, 50]);

@@ -20,7 +20,10 @@ fn wgpu_logits_match_ndarray() {
         let got = values(on_wgpu.forward(fixed_images(variant, 5, &gpu)));
         assert_eq!(expected.len(), got.len());
         for (k, (want, got)) in expected.iter().zip(&got).enumerate() {
-            assert!((want - got).abs() < 1e-4, "{variant} logit {k}: ndarray {want}, wgpu {got}");
+            assert!(
+                (want - got).abs() < 1e-4,
+                "{variant} logit {k}: ndarray {want}, wgpu {got}"
+            );
         }
     }
 }

@@ -6,7 +6,11 @@ use lenet::{C5, LeNet5, LeNet5Config, Variant};
 /// A deterministic, irregular sequence in about [-scale, scale].
 pub fn pattern(len: usize, seed: f64, scale: f64) -> Vec<f32> {
     (0..len)
-        .map(|i| (scale * ((i as f64 * 0.731 + seed).sin() + 0.5 * (i as f64 * 0.173 + 2.0 * seed).cos()) / 1.5) as f32)
+        .map(|i| {
+            (scale
+                * ((i as f64 * 0.731 + seed).sin() + 0.5 * (i as f64 * 0.173 + 2.0 * seed).cos())
+                / 1.5) as f32
+        })
         .collect()
 }
 
@@ -53,7 +57,11 @@ pub fn fixed_model<B: Backend>(variant: Variant, device: &B::Device) -> LeNet5<B
 }
 
 /// `batch` images of the variant's size with values in about [-1, 1].
-pub fn fixed_images<B: Backend>(variant: Variant, batch: usize, device: &B::Device) -> Tensor<B, 4> {
+pub fn fixed_images<B: Backend>(
+    variant: Variant,
+    batch: usize,
+    device: &B::Device,
+) -> Tensor<B, 4> {
     let side = variant.input_size();
     let shape = [batch, 1, side, side];
     Tensor::from_data(

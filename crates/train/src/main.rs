@@ -1,0 +1,137 @@
+//! `cargo run --release -p train -- [options]`: train LeNet-5 on MNIST.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use train::{
+    BackendKind, ExperimentConfig, RunOptions, config::default_artifacts_dir, training::files,
+};
+
+/// Train LeNet-5 on MNIST with Burn. Every option overrides the configuration file.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Experiment configuration (TOML; see configs/).
+    #[arg(long, default_value = "configs/lenet5.toml")]
+    config: PathBuf,
+    /// Burn backend to train on (default: the config's training.backend).
+    #[arg(long, value_enum)]
+    backend: Option<BackendKind>,
+    /// Passes over the training set.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    epochs: Option<u64>,
+    /// Images per optimizer step.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    batch_size: Option<u64>,
+    /// Adam's (peak) learning rate, a positive number.
+    #[arg(long, value_parser = positive)]
+    learning_rate: Option<f64>,
+    /// Seed for the weights, the shuffling and the augmentation.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Directory holding the four MNIST files (default: $MNIST_DIR, then the user cache, where
+    /// they are downloaded if missing).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Never download MNIST: fail if the files are not found.
+    #[arg(long)]
+    no_download: bool,
+    /// Output directory (default: artifacts/<config file name>).
+    #[arg(long)]
+    artifacts: Option<PathBuf>,
+    /// Train on the first N training images only (smoke runs).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    limit_train: Option<u64>,
+    /// Test on the first N test images only.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    limit_test: Option<u64>,
+    /// Continue the run in the artifacts directory from its last complete checkpoint, with the
+    /// configuration saved there (options still override it, e.g. --epochs to train longer).
+    #[arg(long)]
+    resume: bool,
+}
+
+fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
+        _ => Err(format!("{text:?} is not a positive number")),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let artifacts = args
+        .artifacts
+        .clone()
+        .unwrap_or_else(|| default_artifacts_dir(&args.config));
+    let config_path = if args.resume {
+        artifacts.join(files::CONFIG)
+    } else {
+        args.config.clone()
+    };
+    if args.resume && !config_path.exists() {
+        anyhow::bail!(
+            "nothing to resume: {} does not exist; start a new run without --resume",
+            config_path.display()
+        );
+    }
+    let mut config = ExperimentConfig::load(&config_path)?;
+    let training = &mut config.training;
+    if let Some(backend) = args.backend {
+        training.backend = backend;
+    }
+    if let Some(epochs) = args.epochs {
+        training.epochs = epochs as usize;
+    }
+    if let Some(batch_size) = args.batch_size {
+        training.batch_size = batch_size as usize;
+    }
+    if let Some(seed) = args.seed {
+        training.seed = seed;
+    }
+    if let Some(learning_rate) = args.learning_rate {
+        config.optimizer.learning_rate = learning_rate;
+    }
+    config.validate(&config_path)?;
+
+    let download = if args.no_download {
+        mnist::Download::disabled()
+    } else {
+        mnist::Download::default()
+    };
+    let data_dir = mnist::locate(args.data_dir.as_deref(), &download)?;
+    let config_name = args.config.file_stem().map_or_else(
+        || "run".to_string(),
+        |stem| stem.to_string_lossy().into_owned(),
+    );
+    println!(
+        "training LeNet-5 \"{}\" on {} for {} epochs (config {}, data {}, artifacts {})",
+        config.model.variant,
+        config.training.backend,
+        config.training.epochs,
+        config_path.display(),
+        data_dir.display(),
+        artifacts.display()
+    );
+    let options = RunOptions {
+        config_name,
+        artifacts: artifacts.clone(),
+        data_dir,
+        limit_train: args.limit_train.map(|n| n as usize),
+        limit_test: args.limit_test.map(|n| n as usize),
+        resume: args.resume,
+    };
+    let report = train::train_on_configured_backend(&config, &options)
+        .with_context(|| format!("training failed (artifacts in {})", artifacts.display()))?;
+    println!("\n{}", report.render());
+    println!(
+        "wrote {} ({}, {}, {}, {})",
+        artifacts.display(),
+        files::MODEL,
+        files::CONFIG,
+        files::METRICS,
+        files::REPORT
+    );
+    Ok(())
+}
