@@ -19,13 +19,13 @@ struct Args {
     #[arg(long, value_enum)]
     backend: Option<BackendKind>,
     /// Passes over the training set.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    epochs: Option<u64>,
+    #[arg(long, value_parser = count)]
+    epochs: Option<usize>,
     /// Images per optimizer step.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    batch_size: Option<u64>,
+    #[arg(long, value_parser = count)]
+    batch_size: Option<usize>,
     /// Adam's (peak) learning rate, a positive number.
-    #[arg(long, value_parser = positive)]
+    #[arg(long, value_parser = positive, allow_negative_numbers = true)]
     learning_rate: Option<f64>,
     /// Seed for the weights, the shuffling and the augmentation.
     #[arg(long)]
@@ -41,15 +41,22 @@ struct Args {
     #[arg(long)]
     artifacts: Option<PathBuf>,
     /// Train on the first N training images only (smoke runs).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    limit_train: Option<u64>,
+    #[arg(long, value_parser = count)]
+    limit_train: Option<usize>,
     /// Test on the first N test images only.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    limit_test: Option<u64>,
+    #[arg(long, value_parser = count)]
+    limit_test: Option<usize>,
     /// Continue the run in the artifacts directory from its last complete checkpoint, with the
     /// configuration saved there (options still override it, e.g. --epochs to train longer).
     #[arg(long)]
     resume: bool,
+}
+
+fn count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(value) if value >= 1 => Ok(value),
+        _ => Err(format!("{text:?} is not a whole number of at least 1")),
+    }
 }
 
 fn positive(text: &str) -> Result<f64, String> {
@@ -82,10 +89,10 @@ fn main() -> anyhow::Result<()> {
         training.backend = backend;
     }
     if let Some(epochs) = args.epochs {
-        training.epochs = epochs as usize;
+        training.epochs = epochs;
     }
     if let Some(batch_size) = args.batch_size {
-        training.batch_size = batch_size as usize;
+        training.batch_size = batch_size;
     }
     if let Some(seed) = args.seed {
         training.seed = seed;
@@ -118,8 +125,8 @@ fn main() -> anyhow::Result<()> {
         config_name,
         artifacts: artifacts.clone(),
         data_dir,
-        limit_train: args.limit_train.map(|n| n as usize),
-        limit_test: args.limit_test.map(|n| n as usize),
+        limit_train: args.limit_train,
+        limit_test: args.limit_test,
         resume: args.resume,
     };
     let report = train::train_on_configured_backend(&config, &options)

@@ -1,0 +1,536 @@
+//! LeNet-5 throughput on this machine, printed as a markdown table.
+//!
+//! ```text
+//! cargo bench -p train --profile dev --bench throughput
+//! cargo bench -p train --profile dev --bench throughput -- --backends flex --variants keras --quick
+//! ```
+//!
+//! Options after `--`, or environment variables: `--backends flex,ndarray[,wgpu]`
+//! (`BENCH_BACKENDS`; wgpu is left out by default: on a machine without a GPU it is Mesa's
+//! software Vulkan, slow, and compiles shaders for minutes), `--variants classic,keras`
+//! (`BENCH_VARIANTS`), `--quick` (`BENCH_QUICK=1`, a smoke run of a minute or two),
+//! `--train-batches N` (200). MNIST is read from `MNIST_DIR` or the per-user cache; nothing is
+//! downloaded.
+//!
+//! What is measured, per backend and variant:
+//! - **training**: the real pipeline, `train::train_on_configured_backend` with
+//!   `configs/lenet5.toml` (classic) or `configs/keras.toml` (keras), i.e. Burn's Learner with
+//!   the project's loader, metrics, Adam, checkpointing and metrics.csv. It runs in a child
+//!   process (so that Burn's terminal dashboard stays off and each run's peak memory is its
+//!   own) on the first `128 * (N + 1)` training images: one warm-up epoch, then one measured
+//!   epoch. The figure is that epoch's `train_images_per_second` from `metrics.csv`, written by
+//!   `train::progress::ThroughputMetric`: images of batches 2 to N + 1 divided by the time from
+//!   the end of batch 1 to the end of batch N + 1, so N full steps of loading, forward,
+//!   backward, optimizer and metrics. Validation (1,000 images) and the test pass are outside.
+//! - **inference**: the 10,000 test images as 10 batches of 1,000 (tensors built beforehand),
+//!   `forward` and `argmax` on the inner (non-autodiff) backend, read back to the host; median
+//!   of 3 passes after one warm-up pass. Weights are freshly initialised.
+//! - **latency**: one image, the same `forward` + `argmax` + read-back, median and 95th
+//!   percentile of 200 calls after 20 warm-up calls.
+//! - **data pipeline**: `train::data::train_loader` (the training loader: shuffle,
+//!   `MnistBatcher`, tensor creation) over the 55,000 training images in batches of 128, no
+//!   model, second of two passes.
+//! - **peak memory**: VmHWM of each training process, and of this process (inference and data
+//!   pipeline for every backend) at the end.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    sync::Arc,
+    time::Instant,
+};
+
+use anyhow::{Context, bail};
+use burn::{
+    backend::{Flex, NdArray, Wgpu, wgpu::WgpuDevice},
+    prelude::*,
+};
+use clap::Parser;
+use lenet::{LeNet5Config, Variant};
+use mnist::{Download, InputConfig, MnistBatcher, MnistDataset, MnistSplits};
+use serde::{Deserialize, Serialize};
+use train::{BackendKind, ExperimentConfig, RunOptions, progress::read_metrics_csv};
+
+/// Batch size of the training runs and of the data-pipeline measurement.
+const TRAIN_BATCH: usize = 128;
+/// Batch size of the inference measurement.
+const INFERENCE_BATCH: usize = 1000;
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "LeNet-5 training and inference throughput")]
+struct Args {
+    /// Backends to measure, comma-separated: flex, ndarray, wgpu [env BENCH_BACKENDS].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    backends: Vec<BackendKind>,
+    /// Variants to measure, comma-separated: classic, keras [env BENCH_VARIANTS].
+    #[arg(long, value_delimiter = ',', value_parser = parse_variant)]
+    variants: Vec<Variant>,
+    /// Smoke run: 20 training batches without a warm-up epoch, fewer repetitions
+    /// [env BENCH_QUICK=1].
+    #[arg(long)]
+    quick: bool,
+    /// Training batches measured after the first batch of the measured epoch [default: 200,
+    /// 20 with --quick].
+    #[arg(long)]
+    train_batches: Option<usize>,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+    /// Internal: train one backend and variant in this process and print its result.
+    #[arg(long, hide = true, num_args = 2, value_names = ["BACKEND", "VARIANT"])]
+    child: Option<Vec<String>>,
+    /// Internal: the child's artifacts directory.
+    #[arg(long, hide = true)]
+    artifacts: Option<PathBuf>,
+}
+
+fn parse_variant(text: &str) -> Result<Variant, String> {
+    text.parse()
+        .map_err(|error: lenet::LeNetError| error.to_string())
+}
+
+impl Args {
+    /// Command-line values, else the `BENCH_*` environment variables, else the defaults.
+    fn with_defaults(mut self) -> anyhow::Result<Self> {
+        let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        if self.backends.is_empty() {
+            let list = env("BENCH_BACKENDS").unwrap_or_else(|| "flex,ndarray".into());
+            self.backends = list
+                .split(',')
+                .map(|name| clap::ValueEnum::from_str(name.trim(), true))
+                .collect::<Result<_, String>>()
+                .map_err(anyhow::Error::msg)?;
+        }
+        if self.variants.is_empty() {
+            let list = env("BENCH_VARIANTS").unwrap_or_else(|| "classic,keras".into());
+            self.variants = list
+                .split(',')
+                .map(|name| parse_variant(name.trim()))
+                .collect::<Result<_, String>>()
+                .map_err(anyhow::Error::msg)?;
+        }
+        self.quick |= env("BENCH_QUICK").is_some_and(|value| value != "0");
+        let default_batches = if self.quick { 20 } else { 200 };
+        self.train_batches = Some(self.train_batches.unwrap_or(default_batches));
+        Ok(self)
+    }
+
+    fn train_batches(&self) -> usize {
+        self.train_batches.unwrap_or(200)
+    }
+
+    fn warmup_epochs(&self) -> usize {
+        if self.quick { 0 } else { 1 }
+    }
+
+    fn inference_passes(&self) -> usize {
+        if self.quick { 1 } else { 3 }
+    }
+
+    fn latency_calls(&self) -> usize {
+        if self.quick { 50 } else { 200 }
+    }
+}
+
+/// What a training child process reports on its last stdout line.
+#[derive(Serialize, Deserialize, Debug)]
+struct TrainFigures {
+    /// `train_images_per_second` of each epoch, from `metrics.csv`.
+    epoch_images_per_second: Vec<f64>,
+    /// VmHWM of the child, in KiB.
+    peak_kib: u64,
+}
+
+/// Marks the child's result line among the training progress lines.
+const RESULT_PREFIX: &str = "BENCH-RESULT ";
+
+/// One row of the table.
+#[derive(Default)]
+struct Row {
+    train: Option<TrainFigures>,
+    inference_images_per_second: f64,
+    latency_median_ms: f64,
+    latency_p95_ms: f64,
+    pipeline_images_per_second: f64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse().with_defaults()?;
+    let data_dir = mnist::locate(None, &Download::disabled())
+        .context("MNIST not found: set MNIST_DIR to the directory holding the four IDX files")?;
+    if let Some(child) = &args.child {
+        return run_child(child, &args, &data_dir);
+    }
+
+    println!("# LeNet-5 throughput\n");
+    print_machine(&args);
+    let splits = MnistSplits::load(&data_dir, 5000)?;
+    let mut rows = Vec::new();
+    for &backend in &args.backends {
+        for &variant in &args.variants {
+            eprintln!("[bench] {backend} {variant}: training");
+            let mut row = Row {
+                train: Some(train_in_child(backend, variant, &args)?),
+                ..Row::default()
+            };
+            eprintln!("[bench] {backend} {variant}: inference and data pipeline");
+            measure_on_backend(backend, variant, &splits, &args, &mut row)?;
+            rows.push((backend, variant, row));
+        }
+    }
+    print_table(&rows, &args);
+    Ok(())
+}
+
+// ----------------------------------------------------------------------------------------
+// The machine
+
+fn print_machine(args: &Args) {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        cpuinfo
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_once(':'))
+            .map(|(_, value)| value.trim().to_string())
+            .unwrap_or_else(|| "unknown".into())
+    };
+    let flags = field("flags");
+    let simd: Vec<&str> = ["avx2", "fma", "avx512f", "avx512vl", "avx512_bf16"]
+        .into_iter()
+        .filter(|flag| flags.split_whitespace().any(|have| have == *flag))
+        .collect();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let compiled = if cfg!(target_feature = "avx2") {
+        "with AVX2 enabled at compile time"
+    } else {
+        "for baseline x86-64 (gemm and macerator pick AVX2/AVX-512 kernels at run time)"
+    };
+    println!("| machine | |\n|---|---|");
+    println!("| CPU | {} ({}) |", field("model name"), simd.join(", "));
+    println!("| logical cores | {cores} |");
+    println!("| rayon threads | {} |", rayon::current_num_threads());
+    println!("| load average at start | {} |", load_average());
+    println!("| flex | burn-flex 0.21.0, features std, simd, rayon (gemm with rayon) |");
+    println!(
+        "| ndarray | burn-ndarray 0.21.0, features std, simd, multi-threads (rayon, matrixmultiply threading), no BLAS |"
+    );
+    if args.backends.contains(&BackendKind::Wgpu) {
+        println!("| wgpu | burn-wgpu 0.21.0, the default Vulkan adapter |");
+    }
+    println!("| build | profile opt-level 3, compiled {compiled} |");
+    println!(
+        "| mode | {} training batches measured after {} warm-up epoch(s){} |\n",
+        args.train_batches(),
+        args.warmup_epochs(),
+        if args.quick { ", quick" } else { "" }
+    );
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// VmHWM (peak resident set) of this process, in KiB.
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+// ----------------------------------------------------------------------------------------
+// Training, in a child process
+
+fn train_in_child(
+    backend: BackendKind,
+    variant: Variant,
+    args: &Args,
+) -> anyhow::Result<TrainFigures> {
+    let dir = tempfile::tempdir()?;
+    let artifacts = dir.path().join("run");
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .args(["--child", backend.name(), variant.name()])
+        .arg("--artifacts")
+        .arg(&artifacts)
+        .args(["--train-batches", &args.train_batches().to_string()])
+        .args(["--backends", backend.name()]);
+    if args.quick {
+        command.arg("--quick");
+    }
+    // stdout is a pipe, so the Learner prints plain progress lines instead of its dashboard.
+    let output = command
+        .output()
+        .context("cannot start the training process")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "training {backend} {variant} failed ({}):\n{stdout}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let line = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(RESULT_PREFIX))
+        .context("the training process printed no result")?;
+    Ok(serde_json::from_str(line)?)
+}
+
+fn run_child(child: &[String], args: &Args, data_dir: &Path) -> anyhow::Result<()> {
+    let (backend, variant) = match child {
+        [backend, variant] => (
+            <BackendKind as clap::ValueEnum>::from_str(backend, true)
+                .map_err(anyhow::Error::msg)?,
+            parse_variant(variant).map_err(anyhow::Error::msg)?,
+        ),
+        _ => bail!("--child takes a backend and a variant"),
+    };
+    let artifacts = args
+        .artifacts
+        .clone()
+        .context("--child needs --artifacts")?;
+    let config_file = match variant {
+        Variant::Classic => "lenet5.toml",
+        Variant::Keras => "keras.toml",
+    };
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let mut config = ExperimentConfig::load(&configs.join(config_file))?;
+    config.training.backend = backend;
+    config.training.epochs = args.warmup_epochs() + 1;
+    config.training.keep_checkpoints = 1;
+    config.data.validation_size = 1000;
+    let options = RunOptions {
+        config_name: format!("bench-{variant}"),
+        artifacts: artifacts.clone(),
+        data_dir: data_dir.to_path_buf(),
+        limit_train: Some(config.training.batch_size * (args.train_batches() + 1)),
+        limit_test: Some(1000),
+        resume: false,
+    };
+    train::train_on_configured_backend(&config, &options)?;
+    let figures = TrainFigures {
+        epoch_images_per_second: read_metrics_csv(&artifacts.join("metrics.csv"))
+            .iter()
+            .map(|row| row.train_images_per_second)
+            .collect(),
+        peak_kib: peak_kib(),
+    };
+    println!("{RESULT_PREFIX}{}", serde_json::to_string(&figures)?);
+    Ok(())
+}
+
+// ----------------------------------------------------------------------------------------
+// Inference, latency and the data pipeline, in this process
+
+fn measure_on_backend(
+    backend: BackendKind,
+    variant: Variant,
+    splits: &MnistSplits,
+    args: &Args,
+    row: &mut Row,
+) -> anyhow::Result<()> {
+    match backend {
+        BackendKind::Flex => measure::<Flex>(variant, splits, args, &Default::default(), row),
+        BackendKind::Ndarray => measure::<NdArray>(variant, splits, args, &Default::default(), row),
+        BackendKind::Wgpu => {
+            let device = WgpuDevice::default();
+            train::probe_wgpu(&device)?;
+            measure::<Wgpu>(variant, splits, args, &device, row)
+        }
+    }
+    Ok(())
+}
+
+/// The input of `variant` as its configuration file defines it.
+fn input_of(variant: Variant) -> InputConfig {
+    match variant {
+        Variant::Classic => InputConfig::new(),
+        Variant::Keras => InputConfig::new()
+            .with_padding(0)
+            .with_normalization(mnist::Normalization::Unit),
+    }
+}
+
+fn measure<B: Backend>(
+    variant: Variant,
+    splits: &MnistSplits,
+    args: &Args,
+    device: &B::Device,
+    row: &mut Row,
+) {
+    let input = input_of(variant);
+    let model = LeNet5Config::new().with_variant(variant).init::<B>(device);
+    let classify = |images: &Tensor<B, 4>| model.forward(images.clone()).argmax(1).into_data();
+
+    let test = &splits.test;
+    let images: Vec<&[u8; mnist::IMAGE_PIXELS]> =
+        (0..test.len()).filter_map(|i| test.image(i)).collect();
+    let batches: Vec<Tensor<B, 4>> = images
+        .chunks(INFERENCE_BATCH)
+        .map(|chunk| input.to_tensor::<B>(chunk.iter().copied(), device))
+        .collect();
+    row.inference_images_per_second =
+        inference_rate(&batches, images.len(), args.inference_passes(), &classify);
+
+    let one = input.to_tensor::<B>([images[0]], device);
+    let (median, p95) = latency_ms(&one, args.latency_calls(), &classify);
+    row.latency_median_ms = median;
+    row.latency_p95_ms = p95;
+
+    let limit = if args.quick {
+        50 * TRAIN_BATCH
+    } else {
+        usize::MAX
+    };
+    row.pipeline_images_per_second = pipeline_rate::<B>(&splits.train, input, limit, device);
+}
+
+fn inference_rate<B: Backend>(
+    batches: &[Tensor<B, 4>],
+    images: usize,
+    passes: usize,
+    classify: &impl Fn(&Tensor<B, 4>) -> TensorData,
+) -> f64 {
+    batches.iter().for_each(|batch| drop(classify(batch)));
+    let rates = (0..passes)
+        .map(|_| {
+            let start = Instant::now();
+            batches.iter().for_each(|batch| drop(classify(batch)));
+            images as f64 / start.elapsed().as_secs_f64()
+        })
+        .collect();
+    median(rates)
+}
+
+fn latency_ms<B: Backend>(
+    image: &Tensor<B, 4>,
+    calls: usize,
+    classify: &impl Fn(&Tensor<B, 4>) -> TensorData,
+) -> (f64, f64) {
+    (0..20).for_each(|_| drop(classify(image)));
+    let mut times: Vec<f64> = (0..calls)
+        .map(|_| {
+            let start = Instant::now();
+            drop(classify(image));
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let p95 = times[((times.len() - 1) as f64 * 0.95).round() as usize];
+    (median(times), p95)
+}
+
+fn pipeline_rate<B: Backend>(
+    train_set: &MnistDataset,
+    input: InputConfig,
+    limit: usize,
+    device: &B::Device,
+) -> f64 {
+    let dataset = Arc::new(train_set.clone().limit(limit));
+    let loader = train::data::train_loader::<B>(
+        dataset,
+        MnistBatcher::new(input),
+        TRAIN_BATCH,
+        42,
+        0,
+        0,
+        device,
+    );
+    let mut rate = 0.0;
+    for _ in 0..2 {
+        let start = Instant::now();
+        let images: usize = loader.iter().map(|batch| batch.targets.dims()[0]).sum();
+        rate = images as f64 / start.elapsed().as_secs_f64();
+    }
+    rate
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// The table
+
+fn print_table(rows: &[(BackendKind, Variant, Row)], args: &Args) {
+    println!(
+        "| backend | variant | training images/s | inference images/s (batch {INFERENCE_BATCH}) \
+         | latency median ms (batch 1) | latency p95 ms | data pipeline images/s (batch {TRAIN_BATCH}) \
+         | training peak RSS MB |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    for (backend, variant, row) in rows {
+        let (train_rate, train_peak) = match &row.train {
+            Some(figures) => (
+                figures
+                    .epoch_images_per_second
+                    .last()
+                    .copied()
+                    .unwrap_or(f64::NAN),
+                figures.peak_kib as f64 / 1024.0,
+            ),
+            None => (f64::NAN, f64::NAN),
+        };
+        println!(
+            "| {backend} | {variant} | {} | {} | {:.3} | {:.3} | {} | {train_peak:.0} |",
+            thousands(train_rate),
+            thousands(row.inference_images_per_second),
+            row.latency_median_ms,
+            row.latency_p95_ms,
+            thousands(row.pipeline_images_per_second),
+        );
+    }
+    println!();
+    if args.warmup_epochs() > 0 {
+        let warmups: Vec<String> = rows
+            .iter()
+            .filter_map(|(backend, variant, row)| {
+                let first = row.train.as_ref()?.epoch_images_per_second.first()?;
+                Some(format!("{backend} {variant} {}", thousands(*first)))
+            })
+            .collect();
+        println!(
+            "Warm-up epoch (batch 1 excluded), images/s: {}.",
+            warmups.join("; ")
+        );
+    }
+    println!(
+        "Peak RSS of this process (inference and data pipeline, all backends): {:.0} MB. \
+         Load average at the end: {}.",
+        peak_kib() as f64 / 1024.0,
+        load_average()
+    );
+}
+
+/// `12345.6` as `12,346`.
+fn thousands(value: f64) -> String {
+    if !value.is_finite() {
+        return "n/a".into();
+    }
+    let digits = format!("{:.0}", value);
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
