@@ -56,3 +56,8 @@ pub use error::LeNetError;
 pub use model::{C5, LeNet5, Prediction};
 pub use record::{load_bytes, load_file};
 pub use summary::{LayerKind, LayerSummary, Summary};
+
+/// README's examples are compiled and run as doctests of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

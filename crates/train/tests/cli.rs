@@ -311,3 +311,19 @@ fn weights(artifacts: &Path) -> Vec<f32> {
     assert_eq!(collect.0.len(), 61_706);
     collect.0
 }
+
+#[test]
+fn wgpu_without_an_adapter_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // No Vulkan driver: on Linux, wgpu then finds no adapter at all.
+    let output = run(train()
+        .args(["--backend", "wgpu", "--no-download"])
+        .args(["--data-dir", mnist_dir().to_str().unwrap()])
+        .args(["--artifacts", dir.path().join("out").to_str().unwrap()])
+        .env("VK_ICD_FILENAMES", dir.path().join("no-driver.json"))
+        .env("RUST_BACKTRACE", "0"));
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("no usable GPU adapter") && message.contains("--backend flex"), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+}
