@@ -1,0 +1,91 @@
+//! `infer`: classify handwritten digits in image files with LeNet-5.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use infer::output::{self, Format};
+use infer::{AnyClassifier, BackendKind, ModelSource};
+
+/// Classify handwritten digits in images: photos or scans of paper, drawings, screenshots.
+///
+/// Each image is brought into MNIST's form first (grey, light ink on black, the digit fitted to
+/// 20x20 and centred in 28x28); --save-preprocessed shows the result.
+///
+/// Exit status: 0 when every file was classified, 1 when any file failed (the others are still
+/// reported), 2 for a usage error or a model that cannot be loaded.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    /// Image files (PNG, JPEG, BMP, GIF, WebP, TIFF), or directories: every image in them,
+    /// sorted by name.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+
+    /// The model: a model.mpk, or an artifacts directory written by train (model.mpk and
+    /// config.toml). Default: the model built into this program. A model.mpk without a
+    /// config.toml beside it gets its variant's default input: classic 32x32 (padding 2,
+    /// standardize), keras 28x28 (padding 0, unit).
+    #[arg(long, value_name = "PATH")]
+    model: Option<PathBuf>,
+
+    /// Write one JSON object per line and file: {"file", "digit", "confidence",
+    /// "probabilities"}, or {"file", "error"}.
+    #[arg(long)]
+    json: bool,
+
+    /// How many of the most probable digits to list under each answer (0 to 10).
+    #[arg(long, value_name = "K", default_value_t = 3,
+          value_parser = clap::value_parser!(u8).range(0..=10))]
+    top: u8,
+
+    /// Where the model runs.
+    #[arg(long, value_enum, default_value_t = BackendKind::Ndarray)]
+    backend: BackendKind,
+
+    /// Save the 28x28 image the model saw for each file, as DIR/<file name>.png.
+    #[arg(long, value_name = "DIR")]
+    save_preprocessed: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let source = cli.model.map_or(ModelSource::Embedded, ModelSource::Path);
+    let classifier = match AnyClassifier::load(&source, cli.backend) {
+        Ok(classifier) => classifier,
+        Err(error) => return fail(&error, 2),
+    };
+    if let Some(dir) = &cli.save_preprocessed
+        && let Err(error) = infer::prepare_save_dir(dir)
+    {
+        return fail(&error, 2);
+    }
+    let format = if cli.json {
+        Format::Json
+    } else {
+        Format::Text {
+            top: usize::from(cli.top),
+        }
+    };
+
+    let inputs = infer::expand_inputs(&cli.files);
+    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+    let mut all_classified = true;
+    for outcome in infer::classify_files(&classifier, inputs, cli.save_preprocessed.as_deref()) {
+        all_classified &= outcome.result.is_ok();
+        if let Err(error) = output::write_outcome(&outcome, format, &mut out, &mut err) {
+            // A closed pipe (`infer ... | head`) ends the run quietly.
+            if error.kind() != io::ErrorKind::BrokenPipe {
+                let _ = writeln!(err, "infer: cannot write the results: {error}");
+            }
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::from(if all_classified { 0 } else { 1 })
+}
+
+fn fail(error: &infer::InferError, code: u8) -> ExitCode {
+    eprintln!("infer: {error}");
+    ExitCode::from(code)
+}

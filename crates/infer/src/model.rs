@@ -1,0 +1,356 @@
+//! Which model classifies, with which input form, on which backend.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use burn::backend::wgpu::WgpuDevice;
+use burn::backend::{NdArray, Wgpu};
+use burn::prelude::*;
+use lenet::{LeNet5, Variant};
+use mnist::{IMAGE_PIXELS, InputConfig, Normalization};
+use serde::Deserialize;
+
+use crate::InferError;
+
+/// The weights built into the binary: the model trained by this project's `train` with its
+/// best configuration.
+const EMBEDDED_MODEL: &[u8] = include_bytes!("../model/model.mpk");
+/// The effective configuration of the training run that produced [`EMBEDDED_MODEL`].
+const EMBEDDED_CONFIG: &str = include_str!("../model/config.toml");
+/// How the embedded configuration is named in error messages.
+const EMBEDDED_NAME: &str = "<built-in model>/config.toml";
+
+/// Where the model comes from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ModelSource {
+    /// The model built into the binary (`crates/infer/model/`).
+    #[default]
+    Embedded,
+    /// A `model.mpk`, or an artifacts directory written by `train` holding `model.mpk` and
+    /// `config.toml`. A `model.mpk` is read with the `config.toml` beside it if there is one;
+    /// without it, the variant is read from the weights and the input form is that variant's
+    /// default (see [`default_input`]).
+    Path(PathBuf),
+}
+
+/// The Burn backends `infer` can run on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    /// burn-ndarray, on the CPU: starts at once, the right choice for a few images.
+    #[default]
+    Ndarray,
+    /// burn-wgpu: a GPU through Vulkan, Metal, DirectX 12 or WebGPU; compiles its kernels on
+    /// first use.
+    Wgpu,
+}
+
+/// The input form a variant is trained with by default: classic 32x32 standardised, Keras
+/// 28x28 in 0..1, as `train`'s configurations set them.
+pub fn default_input(variant: Variant) -> InputConfig {
+    match variant {
+        Variant::Classic => InputConfig::new()
+            .with_padding(2)
+            .with_normalization(Normalization::Standardize),
+        Variant::Keras => InputConfig::new()
+            .with_padding(0)
+            .with_normalization(Normalization::Unit),
+    }
+}
+
+/// What the model made of one image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Classification {
+    /// The most probable digit.
+    pub digit: u8,
+    /// The probability of each digit 0..=9; they sum to 1.
+    pub probabilities: [f32; 10],
+}
+
+impl Classification {
+    /// The probability of [`Classification::digit`].
+    pub fn confidence(&self) -> f32 {
+        self.probabilities[usize::from(self.digit)]
+    }
+
+    /// The `k` most probable digits with their probabilities, most probable first.
+    pub fn top(&self, k: usize) -> Vec<(u8, f32)> {
+        let mut ranked: Vec<(u8, f32)> = (0u8..).zip(self.probabilities).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.truncate(k);
+        ranked
+    }
+}
+
+/// A LeNet-5 with the input form it was trained on, ready to classify 28x28 images.
+#[derive(Debug)]
+pub struct Classifier<B: Backend> {
+    model: LeNet5<B>,
+    input: InputConfig,
+    device: B::Device,
+}
+
+impl<B: Backend> Classifier<B> {
+    /// Loads the model from `source` onto `device`.
+    pub fn load(source: &ModelSource, device: &B::Device) -> Result<Self, InferError> {
+        let (model, input) = match source {
+            ModelSource::Embedded => {
+                let (variant, input) = read_config(EMBEDDED_CONFIG, Path::new(EMBEDDED_NAME))?;
+                let model = lenet::load_bytes(EMBEDDED_MODEL, Some(variant), device)?;
+                (model, input)
+            }
+            ModelSource::Path(path) => {
+                let (weights, config) = if path.is_dir() {
+                    let weights = path.join("model.mpk");
+                    if !weights.is_file() {
+                        return Err(InferError::NoModelInDirectory { dir: path.clone() });
+                    }
+                    (weights, path.join("config.toml"))
+                } else {
+                    let dir = path.parent().unwrap_or(Path::new(""));
+                    (path.clone(), dir.join("config.toml"))
+                };
+                if config.is_file() {
+                    let text = std::fs::read_to_string(&config).map_err(|error| {
+                        InferError::ModelConfig {
+                            file: config.clone(),
+                            reason: error.to_string(),
+                        }
+                    })?;
+                    let (variant, input) = read_config(&text, &config)?;
+                    (lenet::load_file(&weights, Some(variant), device)?, input)
+                } else {
+                    let model = lenet::load_file::<B>(&weights, None, device)?;
+                    let input = default_input(model.variant());
+                    (model, input)
+                }
+            }
+        };
+        Ok(Self {
+            model,
+            input,
+            device: device.clone(),
+        })
+    }
+
+    /// The model's variant.
+    pub fn variant(&self) -> Variant {
+        self.model.variant()
+    }
+
+    /// How 28x28 images become the model's input.
+    pub fn input(&self) -> &InputConfig {
+        &self.input
+    }
+
+    /// Classifies 28x28 images in MNIST's form (see [`crate::preprocess::to_mnist`]) in one
+    /// batch: one [`Classification`] per image, in order.
+    pub fn classify(&self, images: &[[u8; IMAGE_PIXELS]]) -> Vec<Classification> {
+        if images.is_empty() {
+            return Vec::new();
+        }
+        let batch = self.input.to_tensor::<B>(images, &self.device);
+        let probabilities: Vec<f32> = self
+            .model
+            .predict(batch)
+            .probabilities
+            .into_data()
+            .iter::<f32>()
+            .collect();
+        probabilities
+            .chunks_exact(10)
+            .map(|row| {
+                let probabilities: [f32; 10] = std::array::from_fn(|digit| row[digit]);
+                // The first of equal maxima, as Burn's argmax picks it.
+                let digit = (0u8..).zip(row).fold((0u8, f32::MIN), |best, (digit, &p)| {
+                    if p > best.1 { (digit, p) } else { best }
+                });
+                Classification {
+                    digit: digit.0,
+                    probabilities,
+                }
+            })
+            .collect()
+    }
+}
+
+/// A [`Classifier`] on the backend chosen at run time.
+#[derive(Debug)]
+pub enum AnyClassifier {
+    /// On burn-ndarray.
+    Ndarray(Box<Classifier<NdArray>>),
+    /// On burn-wgpu.
+    Wgpu(Box<Classifier<Wgpu>>),
+}
+
+impl AnyClassifier {
+    /// Loads the model from `source` onto `backend`'s default device. For wgpu, the device is
+    /// tried first with a tiny computation, so that a machine without a usable GPU adapter
+    /// gets [`InferError::Backend`] instead of a panic from inside wgpu.
+    pub fn load(source: &ModelSource, backend: BackendKind) -> Result<Self, InferError> {
+        match backend {
+            BackendKind::Ndarray => Ok(Self::Ndarray(Box::new(Classifier::load(
+                source,
+                &Default::default(),
+            )?))),
+            BackendKind::Wgpu => Ok(Self::Wgpu(Box::new(Classifier::load(
+                source,
+                &probe_wgpu()?,
+            )?))),
+        }
+    }
+
+    /// The model's variant.
+    pub fn variant(&self) -> Variant {
+        match self {
+            Self::Ndarray(classifier) => classifier.variant(),
+            Self::Wgpu(classifier) => classifier.variant(),
+        }
+    }
+
+    /// See [`Classifier::classify`].
+    pub fn classify(&self, images: &[[u8; IMAGE_PIXELS]]) -> Vec<Classification> {
+        match self {
+            Self::Ndarray(classifier) => classifier.classify(images),
+            Self::Wgpu(classifier) => classifier.classify(images),
+        }
+    }
+}
+
+/// The default wgpu device, if it can compute `1 + 2`.
+///
+/// wgpu and CubeCL report a missing adapter by panicking, possibly on a thread of their own.
+/// The panic is caught here, with a panic hook that keeps the messages instead of printing
+/// them, so that the user gets the first (the cause) in an error instead of a backtrace.
+fn probe_wgpu() -> Result<WgpuDevice, InferError> {
+    let messages = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&messages);
+    let hook = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        let message = info.payload_as_str().unwrap_or("unknown panic").trim();
+        if let Ok(mut messages) = sink.lock() {
+            messages.push(message.to_string());
+        }
+    }));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        let device = WgpuDevice::default();
+        let sum: f32 = Tensor::<Wgpu, 1>::from_floats([1.0, 2.0], &device)
+            .sum()
+            .into_data()
+            .iter::<f32>()
+            .sum();
+        (device, sum)
+    }));
+    panic::set_hook(hook);
+    match result {
+        Ok((device, 3.0)) => Ok(device),
+        Ok((_, sum)) => Err(InferError::Backend {
+            reason: format!("the device computed 1 + 2 = {sum}"),
+        }),
+        Err(_) => {
+            let first = messages.lock().ok().and_then(|m| m.first().cloned());
+            Err(InferError::Backend {
+                reason: first.unwrap_or_else(|| "no usable GPU adapter".into()),
+            })
+        }
+    }
+}
+
+/// The parts of `train`'s effective configuration that inference needs; other keys are
+/// ignored.
+#[derive(Deserialize)]
+struct TrainingRun {
+    model: ModelSection,
+    data: DataSection,
+}
+
+#[derive(Deserialize)]
+struct ModelSection {
+    variant: Variant,
+}
+
+#[derive(Deserialize)]
+struct DataSection {
+    input: InputSection,
+}
+
+#[derive(Deserialize)]
+struct InputSection {
+    padding: usize,
+    normalization: Normalization,
+}
+
+/// The variant and input form set by a training configuration, checked against each other.
+fn read_config(text: &str, file: &Path) -> Result<(Variant, InputConfig), InferError> {
+    let run: TrainingRun = toml::from_str(text).map_err(|error| InferError::ModelConfig {
+        file: file.into(),
+        reason: error.message().to_string(),
+    })?;
+    let variant = run.model.variant;
+    let input = InputConfig::new()
+        .with_padding(run.data.input.padding)
+        .with_normalization(run.data.input.normalization);
+    if input.side() != variant.input_size() {
+        return Err(InferError::InputMismatch {
+            file: file.into(),
+            padding: input.padding,
+            side: input.side(),
+            variant,
+        });
+    }
+    Ok((variant, input))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_gives_variant_and_input_and_ignores_other_keys() {
+        let text = "[model]\nvariant = \"keras\"\n[data]\nvalidation_size = 5000\n\
+                    [data.input]\npadding = 0\nnormalization = \"paper\"\n\
+                    [training]\nepochs = 3\n";
+        let (variant, input) = read_config(text, Path::new("config.toml")).expect("valid");
+        assert_eq!(variant, Variant::Keras);
+        assert_eq!(input.padding, 0);
+        assert_eq!(input.normalization, Normalization::Paper);
+    }
+
+    #[test]
+    fn config_without_input_or_with_a_mismatched_padding_is_refused() {
+        let missing = read_config("[model]\nvariant = \"classic\"\n", Path::new("c.toml"));
+        let message = missing.expect_err("no [data]").to_string();
+        assert!(
+            message.contains("c.toml") && message.contains("data"),
+            "{message}"
+        );
+
+        let text = "[model]\nvariant = \"classic\"\n[data.input]\npadding = 0\n\
+                    normalization = \"unit\"\n";
+        let mismatch = read_config(text, Path::new("c.toml")).expect_err("28 for classic");
+        assert!(matches!(
+            mismatch,
+            InferError::InputMismatch { side: 28, .. }
+        ));
+    }
+
+    #[test]
+    fn embedded_config_is_valid() {
+        read_config(EMBEDDED_CONFIG, Path::new(EMBEDDED_NAME)).expect("valid");
+    }
+
+    #[test]
+    fn top_ranks_by_probability_then_digit() {
+        let mut probabilities = [0.0; 10];
+        probabilities[3] = 0.5;
+        probabilities[8] = 0.25;
+        probabilities[1] = 0.25;
+        let classification = Classification {
+            digit: 3,
+            probabilities,
+        };
+        assert_eq!(classification.confidence(), 0.5);
+        assert_eq!(classification.top(3), vec![(3, 0.5), (1, 0.25), (8, 0.25)]);
+        assert_eq!(classification.top(0), vec![]);
+    }
+}

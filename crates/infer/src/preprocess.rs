@@ -1,0 +1,892 @@
+//! From a user's image to MNIST's form: a 28x28 u8 image, light ink on a background of exactly
+//! 0, the digit scaled to fit a 20x20 box and centred by its centre of mass.
+//!
+//! MNIST's digits were size-normalised to fit a 20x20 box keeping their aspect ratio
+//! (anti-aliased), then placed in a 28x28 field so that their centre of mass sits at the centre.
+//! [`to_mnist`] repeats that recipe on photos, scans, drawings and screenshots:
+//!
+//! 1. **Grey.** Colour becomes luma (Rec. 709 weights). Transparent pixels are composited onto
+//!    the background their image implies: strokes on a mostly transparent canvas get the
+//!    background that contrasts with them (dark strokes: white; light strokes: black); a mostly
+//!    opaque image gets the median grey of its opaque pixels (its paper). Images larger than
+//!    [`WORKING_SIDE`] are reduced by block averaging first, which anti-aliases and bounds the
+//!    work.
+//! 2. **Background.** A quadratic surface fitted robustly to the background (the ink excluded
+//!    by iterative clipping) is subtracted, which removes the paper's level and a lighting
+//!    gradient or vignetting.
+//! 3. **Polarity.** The ink is on whichever side of the background holds more contrast: dark
+//!    ink on light paper is inverted, because MNIST's ink is light on dark. What stays within
+//!    4 noise deviations (or 5% of the ink's peak) of the background is set to exactly 0, and
+//!    the strokes' typical core level becomes full ink, as in MNIST's scans.
+//! 4. **Crop.** Connected ink components (8-connected) with less than a tenth of the largest
+//!    one's ink are specks of noise and are removed; the crop is the bounding box of the rest.
+//! 5. **Strokes.** A pen or a thin brush draws strokes far thinner, relative to the digit, than
+//!    MNIST's. The mean stroke width (twice the area over the perimeter of the half-peak
+//!    region) is measured; where it would be thinner than [`MIN_STROKE`] pixels in the 20x20
+//!    box (about MNIST's 10th percentile), the strokes are thickened (a grey dilation) to it.
+//! 6. **Scale.** The longer side becomes 20 pixels, keeping the aspect ratio, with a Lanczos-3
+//!    filter widened by the reduction ratio (true anti-aliasing); the ink's maximum becomes 255.
+//! 7. **Centre.** The 20x20 patch is placed in the 28x28 field by a whole-pixel shift that puts
+//!    its centre of mass at (14, 14) to within half a pixel, as MNIST did. Coordinates: pixel
+//!    (row r, column c) is the point (c, r), so the field's geometric centre is (13.5, 13.5);
+//!    on MNIST's test set every digit's centre of mass lies in [13.5, 14.5] on both axes. Only
+//!    where that shift would push ink out of the field is it limited, keeping all the ink.
+//!
+//! An image already in that form (28x28, background exactly 0, ink within 20x20 and centred as
+//! above), such as an MNIST digit, is returned unchanged, byte for byte.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use image::error::UnsupportedErrorKind;
+use image::imageops::{self, FilterType};
+use image::{DynamicImage, ImageBuffer, ImageError, ImageFormat, ImageReader, Limits, Luma};
+use mnist::{IMAGE_PIXELS, IMAGE_SIDE};
+
+use crate::InferError;
+
+/// The longest side accepted, in pixels.
+pub const MAX_SIDE: u32 = 16_384;
+/// The most pixels accepted in one image (40 megapixels, e.g. 8000x5000).
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// Images with a longer side are reduced to about this many pixels before the rest of the
+/// work: a digit needs far fewer, and it bounds the time and memory spent on a photo.
+pub const WORKING_SIDE: usize = 1024;
+/// The box MNIST fits its digits into.
+pub const BOX_SIDE: usize = 20;
+/// The thinnest mean stroke width, in pixels of the 20x20 box, left as it is.
+pub const MIN_STROKE: f64 = 1.5;
+
+/// Decoders may allocate at most this much (the decoded image counts).
+const MAX_DECODED_BYTES: u64 = 512 * 1024 * 1024;
+/// Where a digit's centre of mass goes, in both coordinates.
+const CENTRE: f64 = 14.0;
+/// An image without a pixel this much (on a 0..1 scale) above its background holds no digit.
+const MIN_CONTRAST: f32 = 0.1;
+/// Differences from the background this small (0..1 scale) never count when judging the
+/// polarity, so that paper grain and JPEG noise cannot decide it.
+const POLARITY_NOISE: f32 = 0.02;
+/// Ink components with less than this fraction of the largest component's ink are noise.
+const SPECK_FRACTION: f32 = 0.1;
+
+/// Reads and decodes the image in `path` (PNG, JPEG, BMP, GIF, WebP or TIFF, told by content,
+/// not by name).
+///
+/// The dimensions are read from the header and checked against [`MAX_SIDE`] and
+/// [`MAX_PIXELS`] before any pixel is decoded, so that a small file declaring a huge image (a
+/// decompression bomb) is refused without allocating for it; the decoder also runs under
+/// [`image::Limits`].
+pub fn read_image(path: &Path) -> Result<DynamicImage, InferError> {
+    let open = || -> Result<ImageReader<BufReader<File>>, InferError> {
+        let io_error = |source: std::io::Error| match source.kind() {
+            std::io::ErrorKind::NotFound => InferError::NotFound { file: path.into() },
+            _ => InferError::Read {
+                file: path.into(),
+                source,
+            },
+        };
+        let file = File::open(path).map_err(io_error)?;
+        let reader = ImageReader::new(BufReader::new(file))
+            .with_guessed_format()
+            .map_err(io_error)?;
+        if reader.format().is_none() {
+            return Err(InferError::NotAnImage { file: path.into() });
+        }
+        Ok(reader)
+    };
+    let decode_error = |error: ImageError| match error {
+        ImageError::Unsupported(unsupported)
+            if matches!(unsupported.kind(), UnsupportedErrorKind::Format(_)) =>
+        {
+            InferError::NotAnImage { file: path.into() }
+        }
+        ImageError::Unsupported(unsupported) => InferError::Unsupported {
+            file: path.into(),
+            reason: unsupported.to_string(),
+        },
+        // Data ending early is a truncated file (below), not a failure to read it.
+        ImageError::IoError(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
+            InferError::Read {
+                file: path.into(),
+                source,
+            }
+        }
+        other => InferError::Corrupt {
+            file: path.into(),
+            reason: other.to_string(),
+        },
+    };
+
+    let (width, height) = open()?.into_dimensions().map_err(decode_error)?;
+    let too_large = || InferError::TooLarge {
+        file: path.into(),
+        width: width.into(),
+        height: height.into(),
+    };
+    if width == 0 || height == 0 {
+        return Err(InferError::Empty {
+            file: path.into(),
+            width,
+            height,
+        });
+    }
+    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(too_large());
+    }
+
+    let mut reader = open()?;
+    if reader.format() == Some(ImageFormat::Jpeg) {
+        let file = File::open(path).map_err(|source| InferError::Read {
+            file: path.into(),
+            source,
+        })?;
+        if !jpeg_reaches_its_end(BufReader::new(file)) {
+            return Err(InferError::Corrupt {
+                file: path.into(),
+                reason: "the JPEG data stops before its end-of-image marker".into(),
+            });
+        }
+    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
+    reader.limits(limits);
+    reader.decode().map_err(|error| match error {
+        ImageError::Limits(_) => too_large(),
+        other => decode_error(other),
+    })
+}
+
+/// Whether a JPEG stream reaches its end-of-image marker.
+///
+/// JPEG decoders fill in whatever a truncated file lacks without an error, so a cut-off photo
+/// would be classified as if it were whole. The segments before the image data are skipped by
+/// their lengths (an embedded thumbnail has an end marker of its own); in the entropy-coded
+/// data a 0xFF byte is always followed by 0x00 or a marker, so the end marker cannot be
+/// mistaken there.
+fn jpeg_reaches_its_end(reader: impl BufRead) -> bool {
+    let mut bytes = reader.bytes().map_while(Result::ok);
+    if (bytes.next(), bytes.next()) != (Some(0xFF), Some(0xD8)) {
+        return false;
+    }
+    while let Some(byte) = bytes.next() {
+        if byte != 0xFF {
+            continue;
+        }
+        let Some(marker) = bytes.by_ref().find(|&b| b != 0xFF) else {
+            return false;
+        };
+        match marker {
+            0xD9 => return true,
+            // Stuffed 0xFF, restart markers and TEM stand alone.
+            0x00 | 0x01 | 0xD0..=0xD7 => {}
+            _ => {
+                let (Some(high), Some(low)) = (bytes.next(), bytes.next()) else {
+                    return false;
+                };
+                let length = usize::from(u16::from_be_bytes([high, low]));
+                if bytes.by_ref().take(length.saturating_sub(2)).count() + 2 < length {
+                    return false;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Turns an image into MNIST's form (see the module documentation); `None` when no digit
+/// stands out from the background.
+pub fn to_mnist(image: &DynamicImage) -> Option<[u8; IMAGE_PIXELS]> {
+    if image.width() == 0 || image.height() == 0 {
+        return None;
+    }
+    let grey = Grey::composited(image);
+    if let Some(pixels) = grey.mnist_form() {
+        return Some(pixels);
+    }
+    let ink = grey.ink()?.without_specks()?;
+    let radius = ink.thickening_radius();
+    let ink = ink.thickened(radius);
+    Some(centred(&ink.fitted_to_box()))
+}
+
+/// Writes a 28x28 image as a greyscale PNG.
+pub fn save_png(pixels: &[u8; IMAGE_PIXELS], path: &Path) -> Result<(), ImageError> {
+    let side = IMAGE_SIDE as u32;
+    image::save_buffer(path, pixels, side, side, image::ExtendedColorType::L8)
+}
+
+/// A single-channel image with values in 0..=1.
+#[derive(Debug)]
+struct Grey {
+    width: usize,
+    height: usize,
+    pixels: Vec<f32>,
+}
+
+impl Grey {
+    fn new(width: usize, height: usize) -> Self {
+        Self {
+            width,
+            height,
+            pixels: vec![0.0; width * height],
+        }
+    }
+
+    fn at(&self, x: usize, y: usize) -> f32 {
+        self.pixels[y * self.width + x]
+    }
+
+    /// Luma with transparency composited, reduced by block averaging to at most about
+    /// [`WORKING_SIDE`] on the longer side.
+    fn composited(image: &DynamicImage) -> Self {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        let unit = |v: u8| f32::from(v) / 255.0;
+        let rgb = |p: &[u8]| 0.2126 * unit(p[0]) + 0.7152 * unit(p[1]) + 0.0722 * unit(p[2]);
+        // The common 8-bit layouts are read in place; others are converted first.
+        match image {
+            DynamicImage::ImageLuma8(buffer) => {
+                Self::reduced(width, height, buffer.as_raw(), 1, |p| (unit(p[0]), 1.0))
+            }
+            DynamicImage::ImageLumaA8(buffer) => {
+                Self::reduced(width, height, buffer.as_raw(), 2, |p| {
+                    (unit(p[0]), unit(p[1]))
+                })
+            }
+            DynamicImage::ImageRgb8(buffer) => {
+                Self::reduced(width, height, buffer.as_raw(), 3, |p| (rgb(p), 1.0))
+            }
+            DynamicImage::ImageRgba8(buffer) => {
+                Self::reduced(width, height, buffer.as_raw(), 4, |p| (rgb(p), unit(p[3])))
+            }
+            other => {
+                let unit = |v: u16| f32::from(v) / f32::from(u16::MAX);
+                let buffer = other.to_luma_alpha16();
+                Self::reduced(width, height, buffer.as_raw(), 2, |p| {
+                    (unit(p[0]), unit(p[1]))
+                })
+            }
+        }
+    }
+
+    /// Composites and block-averages interleaved samples; `read` gives a pixel's luma and
+    /// alpha (0..1) from its `channels` samples.
+    fn reduced<S>(
+        width: usize,
+        height: usize,
+        samples: &[S],
+        channels: usize,
+        read: impl Fn(&[S]) -> (f32, f32),
+    ) -> Self {
+        let pixels = || samples.chunks_exact(channels).map(&read);
+        let background = if pixels().all(|(_, alpha)| alpha >= 1.0) {
+            0.0
+        } else {
+            implied_background(pixels())
+        };
+        let factor = width.max(height).div_ceil(WORKING_SIDE).max(1);
+        let mut grey = Grey::new(width.div_ceil(factor), height.div_ceil(factor));
+        for (y, row) in samples.chunks_exact(width * channels).enumerate() {
+            let start = (y / factor) * grey.width;
+            let out = &mut grey.pixels[start..start + grey.width];
+            for (x, pixel) in row.chunks_exact(channels).enumerate() {
+                let (luma, alpha) = read(pixel);
+                out[x / factor] += alpha * luma + (1.0 - alpha) * background;
+            }
+        }
+        let block = |i: usize, length: usize| (length - i * factor).min(factor);
+        for y in 0..grey.height {
+            for x in 0..grey.width {
+                grey.pixels[y * grey.width + x] /= (block(x, width) * block(y, height)) as f32;
+            }
+        }
+        grey
+    }
+
+    /// The pixels as they are, if the image is already in MNIST's form.
+    fn mnist_form(&self) -> Option<[u8; IMAGE_PIXELS]> {
+        if (self.width, self.height) != (IMAGE_SIDE, IMAGE_SIDE) {
+            return None;
+        }
+        let mut pixels = [0u8; IMAGE_PIXELS];
+        for (out, &value) in pixels.iter_mut().zip(&self.pixels) {
+            *out = (value * 255.0).round() as u8;
+        }
+        let background = pixels.iter().filter(|&&p| p == 0).count();
+        let [left, top, right, bottom] = bounding_box(&pixels, IMAGE_SIDE)?;
+        let (x, y) = centre_of_mass(&pixels, IMAGE_SIDE)?;
+        let centred = |c: f64| (CENTRE - 0.5..=CENTRE + 0.5).contains(&c);
+        (background * 2 >= IMAGE_PIXELS
+            && right - left < BOX_SIDE
+            && bottom - top < BOX_SIDE
+            && centred(x)
+            && centred(y))
+        .then_some(pixels)
+    }
+
+    /// The ink alone, light on a background of exactly 0; `None` if nothing stands out.
+    fn ink(mut self) -> Option<Grey> {
+        let (surface, noise) = Surface::fit_background(&self);
+        for y in 0..self.height {
+            for x in 0..self.width {
+                self.pixels[y * self.width + x] -= surface.at(x, y) as f32;
+            }
+        }
+        // With the paper's level and gradient gone, the ink is on whichever side of 0 holds
+        // more contrast; differences within the noise do not count.
+        let margin = (4.0 * noise).max(POLARITY_NOISE);
+        let (mut lighter, mut darker) = (0.0f64, 0.0f64);
+        for &value in &self.pixels {
+            lighter += f64::from((value - margin).max(0.0));
+            darker += f64::from((-value - margin).max(0.0));
+        }
+        if darker > lighter {
+            self.pixels.iter_mut().for_each(|value| *value = -*value);
+        }
+        let peak = self.pixels.iter().copied().fold(0.0, f32::max);
+        if peak < MIN_CONTRAST.max(8.0 * noise) {
+            return None;
+        }
+        let threshold = (4.0 * noise).max(0.05 * peak);
+        for value in &mut self.pixels {
+            *value = (*value - threshold).max(0.0);
+        }
+        // MNIST's strokes come from bilevel scans: their cores are full ink. A pen's or a
+        // pencil's are not, so the typical core level (the median of the pixels above half the
+        // peak) becomes full ink.
+        let cores = self
+            .pixels
+            .iter()
+            .copied()
+            .filter(|&value| value >= 0.5 * (peak - threshold))
+            .collect();
+        let level = median(cores);
+        for value in &mut self.pixels {
+            *value = (*value / level).min(1.0);
+        }
+        Some(self)
+    }
+
+    /// The bounding box of the ink without specks of noise; `None` if no ink is left.
+    fn without_specks(mut self) -> Option<Grey> {
+        let (labels, masses) = components(&self);
+        let largest = masses.iter().copied().fold(0.0, f32::max);
+        if largest <= 0.0 {
+            return None;
+        }
+        let (mut left, mut top, mut right, mut bottom) = (usize::MAX, usize::MAX, 0, 0);
+        for y in 0..self.height {
+            for x in 0..self.width {
+                let index = y * self.width + x;
+                match labels[index] {
+                    Some(label) if masses[label] >= SPECK_FRACTION * largest => {
+                        (left, top) = (left.min(x), top.min(y));
+                        (right, bottom) = (right.max(x), bottom.max(y));
+                    }
+                    _ => self.pixels[index] = 0.0,
+                }
+            }
+        }
+        Some(self.cropped(left, top, right + 1 - left, bottom + 1 - top))
+    }
+
+    fn cropped(&self, left: usize, top: usize, width: usize, height: usize) -> Grey {
+        let mut out = Grey::new(width, height);
+        for y in 0..height {
+            let row = (top + y) * self.width + left;
+            out.pixels[y * width..(y + 1) * width].copy_from_slice(&self.pixels[row..row + width]);
+        }
+        out
+    }
+
+    /// How many pixels to dilate by so that the mean stroke width reaches [`MIN_STROKE`] once
+    /// the longer side is [`BOX_SIDE`] pixels.
+    fn thickening_radius(&self) -> usize {
+        let peak = self.pixels.iter().copied().fold(0.0, f32::max);
+        let inside = |x: isize, y: isize| {
+            x >= 0
+                && y >= 0
+                && (x as usize) < self.width
+                && (y as usize) < self.height
+                && self.at(x as usize, y as usize) >= 0.5 * peak
+        };
+        let (mut area, mut perimeter) = (0usize, 0usize);
+        for y in 0..self.height as isize {
+            for x in 0..self.width as isize {
+                if inside(x, y) {
+                    area += 1;
+                    perimeter += [(1, 0), (-1, 0), (0, 1), (0, -1)]
+                        .into_iter()
+                        .filter(|(dx, dy)| !inside(x + dx, y + dy))
+                        .count();
+                }
+            }
+        }
+        let scale = self.width.max(self.height) as f64 / BOX_SIDE as f64;
+        let width_in_box = 2.0 * area as f64 / perimeter.max(1) as f64 / scale;
+        if width_in_box >= MIN_STROKE {
+            return 0;
+        }
+        ((MIN_STROKE - width_in_box) / 2.0 * scale).round() as usize
+    }
+
+    /// Grey dilation by a square of side `2 * radius + 1`, on a canvas grown by `radius`.
+    fn thickened(self, radius: usize) -> Grey {
+        if radius == 0 {
+            return self;
+        }
+        let mut grown = Grey::new(self.width + 2 * radius, self.height + 2 * radius);
+        for y in 0..self.height {
+            let row = (y + radius) * grown.width + radius;
+            grown.pixels[row..row + self.width]
+                .copy_from_slice(&self.pixels[y * self.width..(y + 1) * self.width]);
+        }
+        let (w, h) = (grown.width, grown.height);
+        let mut across = Grey::new(w, h);
+        for y in 0..h {
+            for x in 0..w {
+                let window = x.saturating_sub(radius)..(x + radius + 1).min(w);
+                across.pixels[y * w + x] = window.map(|i| grown.at(i, y)).fold(0.0, f32::max);
+            }
+        }
+        for y in 0..h {
+            for x in 0..w {
+                let window = y.saturating_sub(radius)..(y + radius + 1).min(h);
+                grown.pixels[y * w + x] = window.map(|j| across.at(x, j)).fold(0.0, f32::max);
+            }
+        }
+        grown
+    }
+
+    /// The longer side scaled to [`BOX_SIDE`], the aspect ratio kept, the maximum made 255.
+    fn fitted_to_box(&self) -> Patch {
+        let longer = self.width.max(self.height) as f64;
+        let side = |length: usize| {
+            ((length as f64 * BOX_SIDE as f64 / longer).round() as usize).clamp(1, BOX_SIDE)
+        };
+        let (width, height) = (side(self.width), side(self.height));
+        let source = ImageBuffer::from_fn(self.width as u32, self.height as u32, |x, y| {
+            Luma([self.at(x as usize, y as usize)])
+        });
+        let scaled =
+            imageops::resize(&source, width as u32, height as u32, FilterType::Lanczos3).into_raw();
+        let peak = scaled.iter().copied().fold(0.0, f32::max).max(f32::EPSILON);
+        Patch {
+            width,
+            height,
+            pixels: scaled
+                .iter()
+                .map(|&value| (value.max(0.0) / peak * 255.0).round() as u8)
+                .collect(),
+        }
+    }
+}
+
+/// The digit scaled to fit the 20x20 box.
+struct Patch {
+    width: usize,
+    height: usize,
+    pixels: Vec<u8>,
+}
+
+/// The patch in a 28x28 field, shifted by whole pixels to put its centre of mass at (14, 14),
+/// except where that would cut off ink.
+fn centred(patch: &Patch) -> [u8; IMAGE_PIXELS] {
+    let (x, y) = centre_of_mass(&patch.pixels, patch.width).unwrap_or((0.0, 0.0));
+    let offset = |com: f64, length: usize| {
+        ((CENTRE - com).round().max(0.0) as usize).min(IMAGE_SIDE - length)
+    };
+    let (dx, dy) = (offset(x, patch.width), offset(y, patch.height));
+    let mut field = [0u8; IMAGE_PIXELS];
+    for (row, line) in patch.pixels.chunks_exact(patch.width).enumerate() {
+        let start = (row + dy) * IMAGE_SIDE + dx;
+        field[start..start + patch.width].copy_from_slice(line);
+    }
+    field
+}
+
+/// The background to composite transparent pixels onto (0..1), as the image implies it, from
+/// every pixel's luma and alpha.
+fn implied_background(pixels: impl Iterator<Item = (f32, f32)>) -> f32 {
+    let mut histogram = [0u64; 256];
+    let (mut coverage, mut count) = (0.0f64, 0u64);
+    for (luma, alpha) in pixels {
+        coverage += f64::from(alpha);
+        count += 1;
+        if alpha >= 0.5 {
+            histogram[(luma * 255.0).round().clamp(0.0, 255.0) as usize] += 1;
+        }
+    }
+    let opaque: u64 = histogram.iter().sum();
+    if opaque == 0 {
+        return 1.0;
+    }
+    let mut seen = 0;
+    let median = histogram
+        .iter()
+        .position(|&count| {
+            seen += count;
+            seen * 2 >= opaque
+        })
+        .unwrap_or(255) as f32
+        / 255.0;
+    if coverage * 2.0 > count as f64 {
+        // Mostly opaque: the opaque part is the paper; transparency continues it.
+        median
+    } else if median < 0.5 {
+        // Dark strokes on a transparent canvas: they are meant to be seen on light.
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// 8-connected components of the non-zero pixels: each pixel's label and each label's ink.
+fn components(image: &Grey) -> (Vec<Option<usize>>, Vec<f32>) {
+    let (w, h) = (image.width, image.height);
+    let mut labels = vec![None; image.pixels.len()];
+    let mut masses = Vec::new();
+    let mut queue = VecDeque::new();
+    for start in 0..image.pixels.len() {
+        if image.pixels[start] <= 0.0 || labels[start].is_some() {
+            continue;
+        }
+        let label = masses.len();
+        let mut mass = 0.0;
+        labels[start] = Some(label);
+        queue.push_back(start);
+        while let Some(index) = queue.pop_front() {
+            mass += image.pixels[index];
+            let (x, y) = (index % w, index / w);
+            for ny in y.saturating_sub(1)..(y + 2).min(h) {
+                for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                    let neighbour = ny * w + nx;
+                    if image.pixels[neighbour] > 0.0 && labels[neighbour].is_none() {
+                        labels[neighbour] = Some(label);
+                        queue.push_back(neighbour);
+                    }
+                }
+            }
+        }
+        masses.push(mass);
+    }
+    (labels, masses)
+}
+
+/// `[left, top, right, bottom]` (inclusive) of the non-zero pixels of a row-major image.
+fn bounding_box(pixels: &[u8], width: usize) -> Option<[usize; 4]> {
+    let mut found: Option<[usize; 4]> = None;
+    for (index, _) in pixels.iter().enumerate().filter(|(_, p)| **p > 0) {
+        let (x, y) = (index % width, index / width);
+        found = Some(match found {
+            None => [x, y, x, y],
+            Some([l, t, r, b]) => [l.min(x), t.min(y), r.max(x), b.max(y)],
+        });
+    }
+    found
+}
+
+/// The intensity-weighted mean (x, y) of a row-major image, pixel (row r, column c) at (c, r).
+fn centre_of_mass(pixels: &[u8], width: usize) -> Option<(f64, f64)> {
+    let (mut total, mut sx, mut sy) = (0.0, 0.0, 0.0);
+    for (index, &p) in pixels.iter().enumerate() {
+        let p = f64::from(p);
+        total += p;
+        sx += p * (index % width) as f64;
+        sy += p * (index / width) as f64;
+    }
+    (total > 0.0).then(|| (sx / total, sy / total))
+}
+
+fn median(mut values: Vec<f32>) -> f32 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let middle = values.len() / 2;
+    *values.select_nth_unstable_by(middle, f32::total_cmp).1
+}
+
+/// A background level `c0 + c1 x + c2 y + c3 x^2 + c4 x y + c5 y^2`, with x and y scaled to
+/// -1..1 over the image so that the fit is well conditioned at any size.
+struct Surface {
+    coefficients: [f64; 6],
+    width: usize,
+    height: usize,
+}
+
+impl Surface {
+    /// Samples on a grid of at most this many points: ample for six coefficients.
+    const SAMPLES: usize = 20_000;
+
+    fn terms(width: usize, height: usize, x: usize, y: usize) -> [f64; 6] {
+        let scale = |v: usize, n: usize| 2.0 * v as f64 / (n.max(2) - 1) as f64 - 1.0;
+        let (u, v) = (scale(x, width), scale(y, height));
+        [1.0, u, v, u * u, u * v, v * v]
+    }
+
+    fn at(&self, x: usize, y: usize) -> f64 {
+        Self::terms(self.width, self.height, x, y)
+            .iter()
+            .zip(&self.coefficients)
+            .map(|(t, c)| t * c)
+            .sum()
+    }
+
+    /// Fits the background, excluding the ink (light or dark, a minority of the pixels) by
+    /// iterative clipping: start from the middle half of the values, fit, keep the pixels
+    /// within 2.5 robust deviations of the fit, repeat. Returns the surface and the
+    /// background's noise (a robust standard deviation).
+    fn fit_background(image: &Grey) -> (Surface, f32) {
+        let stride = ((image.pixels.len() / Self::SAMPLES) as f64)
+            .sqrt()
+            .ceil()
+            .max(1.0) as usize;
+        let samples: Vec<(usize, usize, f64)> = (0..image.height)
+            .step_by(stride)
+            .flat_map(|y| {
+                (0..image.width)
+                    .step_by(stride)
+                    .map(move |x| (x, y, f64::from(image.at(x, y))))
+            })
+            .collect();
+        let mut sorted: Vec<f64> = samples.iter().map(|s| s.2).collect();
+        sorted.sort_by(f64::total_cmp);
+        let quartile = |q: usize| sorted[(sorted.len() - 1) * q / 4];
+        let (low, level, high) = (quartile(1), quartile(2), quartile(3));
+        let mut keep: Vec<bool> = samples
+            .iter()
+            .map(|s| (low..=high).contains(&s.2))
+            .collect();
+        let mut surface = Surface {
+            coefficients: [level, 0.0, 0.0, 0.0, 0.0, 0.0],
+            width: image.width,
+            height: image.height,
+        };
+        let mut noise = 0.0;
+        for _ in 0..4 {
+            let kept = keep.iter().filter(|&&k| k).count();
+            // A quadratic needs background all around the ink; with little of it, a plane
+            // extrapolates more safely.
+            let terms = if kept * 2 >= samples.len() { 6 } else { 3 };
+            if let Some(fitted) = Surface::least_squares(image, &samples, &keep, terms) {
+                surface = fitted;
+            }
+            let residuals: Vec<f64> = samples
+                .iter()
+                .map(|&(x, y, v)| v - surface.at(x, y))
+                .collect();
+            let deviations = residuals
+                .iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(r, _)| r.abs() as f32)
+                .collect();
+            noise = 1.4826 * median(deviations);
+            let limit = 2.5 * f64::from(noise) + 1e-4;
+            keep = residuals.iter().map(|&r| r.abs() <= limit).collect();
+        }
+        (surface, noise)
+    }
+
+    /// Least squares over the kept samples with the first `terms` terms, by the normal
+    /// equations; `None` if they are singular (too few or collinear samples).
+    fn least_squares(
+        image: &Grey,
+        samples: &[(usize, usize, f64)],
+        keep: &[bool],
+        terms: usize,
+    ) -> Option<Surface> {
+        let mut matrix = [[0.0f64; 7]; 6];
+        for (&(x, y, v), _) in samples.iter().zip(keep).filter(|(_, k)| **k) {
+            let t = Self::terms(image.width, image.height, x, y);
+            for i in 0..terms {
+                for j in 0..terms {
+                    matrix[i][j] += t[i] * t[j];
+                }
+                matrix[i][6] += t[i] * v;
+            }
+        }
+        // Gaussian elimination with partial pivoting on the augmented matrix.
+        for column in 0..terms {
+            let pivot = (column..terms)
+                .max_by(|&a, &b| matrix[a][column].abs().total_cmp(&matrix[b][column].abs()))?;
+            if matrix[pivot][column].abs() < 1e-9 {
+                return None;
+            }
+            matrix.swap(column, pivot);
+            let (done, below) = matrix.split_at_mut(column + 1);
+            let pivot_row = &done[column];
+            for row in &mut below[..terms - column - 1] {
+                let factor = row[column] / pivot_row[column];
+                for (value, above) in row[column..].iter_mut().zip(&pivot_row[column..]) {
+                    *value -= factor * above;
+                }
+            }
+        }
+        let mut coefficients = [0.0; 6];
+        for row in (0..terms).rev() {
+            let known: f64 = (row + 1..terms)
+                .map(|k| matrix[row][k] * coefficients[k])
+                .sum();
+            coefficients[row] = (matrix[row][6] - known) / matrix[row][row];
+        }
+        Some(Surface {
+            coefficients,
+            width: image.width,
+            height: image.height,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grey(width: usize, height: usize, f: impl Fn(usize, usize) -> f32) -> Grey {
+        let mut image = Grey::new(width, height);
+        for y in 0..height {
+            for x in 0..width {
+                image.pixels[y * width + x] = f(x, y);
+            }
+        }
+        image
+    }
+
+    #[test]
+    fn surface_fit_recovers_a_quadratic_background_under_ink() {
+        let background = |x: usize, y: usize| {
+            let (u, v) = (x as f32 / 99.0, y as f32 / 79.0);
+            0.2 + 0.1 * u - 0.05 * v + 0.08 * u * u
+        };
+        let image = grey(100, 80, |x, y| {
+            let ink = if (40..50).contains(&x) && (20..60).contains(&y) {
+                0.6
+            } else {
+                0.0
+            };
+            background(x, y) + ink
+        });
+        let (surface, noise) = Surface::fit_background(&image);
+        assert!(noise < 1e-3, "noise {noise}");
+        for (x, y) in [(0, 0), (99, 79), (45, 40), (10, 70)] {
+            let fitted = surface.at(x, y) as f32;
+            assert!((fitted - background(x, y)).abs() < 1e-3, "({x}, {y})");
+        }
+    }
+
+    #[test]
+    fn specks_are_removed_and_the_crop_is_the_digit() {
+        let image = grey(60, 60, |x, y| {
+            let bar = (20..25).contains(&x) && (10..50).contains(&y);
+            let speck = (x, y) == (55, 3);
+            if bar || speck { 1.0 } else { 0.0 }
+        });
+        let cropped = image.without_specks().expect("ink");
+        assert_eq!((cropped.width, cropped.height), (5, 40));
+        assert!(cropped.pixels.iter().all(|&v| v == 1.0));
+    }
+
+    #[test]
+    fn thin_strokes_are_thickened_and_thick_ones_left() {
+        // A one-pixel line 200 pixels long is 0.1 pixels wide in the 20x20 box.
+        let thin = grey(3, 200, |x, _| if x == 1 { 1.0 } else { 0.0 });
+        let radius = thin.thickening_radius();
+        assert!((6..=8).contains(&radius), "radius {radius}");
+        let thick = grey(
+            40,
+            200,
+            |x, _| if (10..30).contains(&x) { 1.0 } else { 0.0 },
+        );
+        assert_eq!(thick.thickening_radius(), 0);
+        let grown = grey(3, 3, |x, y| if (x, y) == (1, 1) { 1.0 } else { 0.0 }).thickened(1);
+        assert_eq!((grown.width, grown.height), (5, 5));
+        assert_eq!(grown.pixels.iter().filter(|&&v| v == 1.0).count(), 9);
+    }
+
+    #[test]
+    fn centring_puts_the_centre_of_mass_within_half_a_pixel_of_14() {
+        let patch = Patch {
+            width: 4,
+            height: 20,
+            pixels: (0..80).map(|i| if i / 4 < 5 { 255 } else { 60 }).collect(),
+        };
+        let field = centred(&patch);
+        let (x, y) = centre_of_mass(&field, IMAGE_SIDE).expect("ink");
+        assert!(
+            (x - 14.0).abs() <= 0.5 && (y - 14.0).abs() <= 0.5,
+            "({x}, {y})"
+        );
+        let [left, top, right, bottom] = bounding_box(&field, IMAGE_SIDE).expect("ink");
+        assert_eq!((right - left + 1, bottom - top + 1), (4, 20));
+    }
+
+    #[test]
+    fn centring_never_cuts_off_ink() {
+        // All the mass in the top row: a full shift would push the patch off the field.
+        let patch = Patch {
+            width: 20,
+            height: 20,
+            pixels: (0..400).map(|i| if i < 20 { 255 } else { 1 }).collect(),
+        };
+        let field = centred(&patch);
+        let [_, top, _, bottom] = bounding_box(&field, IMAGE_SIDE).expect("ink");
+        assert_eq!((top, bottom), (8, 27));
+    }
+
+    #[test]
+    fn transparent_canvas_takes_the_background_contrasting_with_its_strokes() {
+        // One stroke pixel in ten, opaque; the rest transparent.
+        let strokes =
+            |luma: f32| (0..100).map(move |i| if i % 10 == 5 { (luma, 1.0) } else { (0.0, 0.0) });
+        assert_eq!(implied_background(strokes(0.0)), 1.0);
+        assert_eq!(implied_background(strokes(1.0)), 0.0);
+        let paper = (0..100).map(|i| (if i % 10 == 5 { 0.0 } else { 0.8 }, 1.0));
+        assert!((implied_background(paper) - 0.8).abs() < 1e-6);
+    }
+
+    #[test]
+    fn large_images_are_reduced_by_block_averaging() {
+        let side = 3 * WORKING_SIDE;
+        let image = DynamicImage::ImageLuma8(image::GrayImage::from_fn(side as u32, 10, |x, _| {
+            image::Luma([if x % 3 == 0 { 255 } else { 0 }])
+        }));
+        let grey = Grey::composited(&image);
+        assert_eq!((grey.width, grey.height), (WORKING_SIDE, 4));
+        assert!(grey.pixels.iter().all(|&v| (v - 1.0 / 3.0).abs() < 1e-6));
+    }
+
+    #[test]
+    fn jpeg_end_marker_is_found_past_segments_and_thumbnails() {
+        let segment = |marker: u8, payload: &[u8]| {
+            let length = (payload.len() + 2) as u16;
+            [&[0xFF, marker][..], &length.to_be_bytes(), payload].concat()
+        };
+        // An APP1 segment holding a complete thumbnail, with its own end marker.
+        let thumbnail = [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0x12, 0xFF, 0xD9];
+        let scan = [0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56];
+        let whole = [
+            &[0xFF, 0xD8][..],
+            &segment(0xE1, &thumbnail),
+            &segment(0xDA, &[1, 2, 3]),
+            &scan,
+            &[0xFF, 0xD9],
+        ]
+        .concat();
+        assert!(jpeg_reaches_its_end(&whole[..]));
+        for cut in [whole.len() - 1, whole.len() - 4, 20, 6] {
+            assert!(!jpeg_reaches_its_end(&whole[..cut]), "cut at {cut}");
+        }
+        assert!(!jpeg_reaches_its_end(&b"not a jpeg"[..]));
+    }
+
+    #[test]
+    fn uniform_and_empty_images_hold_no_digit() {
+        for level in [0.0, 0.5, 1.0] {
+            assert!(grey(50, 50, |_, _| level).ink().is_none());
+        }
+        assert!(to_mnist(&DynamicImage::new_luma8(0, 10)).is_none());
+    }
+}

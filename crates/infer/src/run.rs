@@ -1,0 +1,157 @@
+//! Many files in one call: expanding directories, preprocessing, classifying in batches,
+//! saving what the model saw.
+
+use std::path::{Path, PathBuf};
+
+use mnist::IMAGE_PIXELS;
+
+use crate::{AnyClassifier, Classification, InferError, preprocess};
+
+/// File extensions taken from a directory (compared without regard to case).
+pub const IMAGE_EXTENSIONS: [&str; 9] = [
+    "png", "jpg", "jpeg", "jpe", "bmp", "gif", "webp", "tif", "tiff",
+];
+
+/// Images preprocessed and classified together: one model call each, while the output still
+/// follows soon after the input on a large directory.
+const BATCH: usize = 256;
+
+/// The result for one input file.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The file, as given or as found in a directory.
+    pub file: PathBuf,
+    /// The classification, or why there is none.
+    pub result: Result<Classification, InferError>,
+}
+
+/// The image files the command-line arguments name, in order: a file as it is (whatever its
+/// extension), a directory as every file in it with an image extension, sorted by name (not
+/// recursively). An argument that does not exist, or a directory without images, is an error
+/// in its place.
+pub fn expand_inputs(args: &[PathBuf]) -> Vec<Result<PathBuf, InferError>> {
+    let mut inputs = Vec::new();
+    for arg in args {
+        if !arg.is_dir() {
+            inputs.push(match arg.try_exists() {
+                Ok(true) => Ok(arg.clone()),
+                Ok(false) => Err(InferError::NotFound { file: arg.clone() }),
+                Err(source) => Err(InferError::Read {
+                    file: arg.clone(),
+                    source,
+                }),
+            });
+            continue;
+        }
+        match images_in(arg) {
+            Ok(images) if images.is_empty() => {
+                inputs.push(Err(InferError::NoImagesInDirectory { file: arg.clone() }));
+            }
+            Ok(images) => inputs.extend(images.into_iter().map(Ok)),
+            Err(source) => inputs.push(Err(InferError::Read {
+                file: arg.clone(),
+                source,
+            })),
+        }
+    }
+    inputs
+}
+
+fn images_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut images = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let is_image = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+            IMAGE_EXTENSIONS
+                .iter()
+                .any(|known| known.eq_ignore_ascii_case(e))
+        });
+        if is_image && path.is_file() {
+            images.push(path);
+        }
+    }
+    images.sort();
+    Ok(images)
+}
+
+/// Creates the directory for `--save-preprocessed` if it does not exist.
+pub fn prepare_save_dir(dir: &Path) -> Result<(), InferError> {
+    std::fs::create_dir_all(dir).map_err(|source| InferError::SaveDirectory {
+        dir: dir.into(),
+        source,
+    })
+}
+
+/// Where the preprocessed version of `file` is saved: `<dir>/<file name>.png`.
+pub fn preprocessed_path(dir: &Path, file: &Path) -> PathBuf {
+    let mut name = file.file_name().unwrap_or(file.as_os_str()).to_owned();
+    name.push(".png");
+    dir.join(name)
+}
+
+/// Reads, preprocesses and classifies every input, yielding one [`Outcome`] per input in
+/// order, a batch at a time. With `save_dir`, each 28x28 image the model sees is also written
+/// there (see [`preprocessed_path`]).
+pub fn classify_files<'a>(
+    classifier: &'a AnyClassifier,
+    inputs: Vec<Result<PathBuf, InferError>>,
+    save_dir: Option<&'a Path>,
+) -> impl Iterator<Item = Outcome> + 'a {
+    let mut inputs = inputs.into_iter().peekable();
+    std::iter::from_fn(move || {
+        inputs.peek()?;
+        let batch: Vec<_> = inputs.by_ref().take(BATCH).collect();
+        Some(classify_batch(classifier, batch, save_dir))
+    })
+    .flatten()
+}
+
+fn classify_batch(
+    classifier: &AnyClassifier,
+    inputs: Vec<Result<PathBuf, InferError>>,
+    save_dir: Option<&Path>,
+) -> Vec<Outcome> {
+    let prepared: Vec<(PathBuf, Result<[u8; IMAGE_PIXELS], InferError>)> = inputs
+        .into_iter()
+        .map(|input| match input {
+            Ok(file) => {
+                let pixels = prepare(&file, save_dir);
+                (file, pixels)
+            }
+            Err(error) => (error.file().unwrap_or(Path::new("")).into(), Err(error)),
+        })
+        .collect();
+    let images: Vec<[u8; IMAGE_PIXELS]> = prepared
+        .iter()
+        .filter_map(|(_, pixels)| pixels.as_ref().ok().copied())
+        .collect();
+    // One classification per image, in order.
+    let classifications = classifier.classify(&images);
+    let mut next = 0;
+    prepared
+        .into_iter()
+        .map(|(file, pixels)| Outcome {
+            file,
+            result: pixels.map(|_| {
+                next += 1;
+                classifications[next - 1].clone()
+            }),
+        })
+        .collect()
+}
+
+/// One file read, turned into MNIST's form and saved if asked.
+fn prepare(file: &Path, save_dir: Option<&Path>) -> Result<[u8; IMAGE_PIXELS], InferError> {
+    let image = preprocess::read_image(file)?;
+    let pixels =
+        preprocess::to_mnist(&image).ok_or_else(|| InferError::NoDigit { file: file.into() })?;
+    if let Some(dir) = save_dir {
+        let target = preprocessed_path(dir, file);
+        preprocess::save_png(&pixels, &target).map_err(|error| InferError::SavePreprocessed {
+            file: file.into(),
+            target,
+            reason: error.to_string(),
+        })?;
+    }
+    Ok(pixels)
+}
