@@ -281,7 +281,11 @@ fn same_seed_and_resumed_runs(backend: &str) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     // The killed run may not have logged its first epoch yet: metrics are written
     // asynchronously, the checkpoint first. The resumed run logs every epoch it trains.
     let resumed_metrics = std::fs::read_to_string(resumed.join("metrics.csv")).unwrap();
-    let epochs: Vec<&str> = resumed_metrics.lines().skip(1).map(|line| &line[..2]).collect();
+    let epochs: Vec<&str> = resumed_metrics
+        .lines()
+        .skip(1)
+        .map(|line| &line[..2])
+        .collect();
     assert!(epochs.ends_with(&["2,", "3,"]), "{resumed_metrics}");
 
     // Starting over in a directory that holds a run would destroy it.
@@ -324,6 +328,9 @@ fn wgpu_without_an_adapter_is_a_clear_error() {
         .env("RUST_BACKTRACE", "0"));
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
-    assert!(message.contains("no usable GPU adapter") && message.contains("--backend flex"), "{message}");
+    assert!(
+        message.contains("no usable GPU adapter") && message.contains("--backend flex"),
+        "{message}"
+    );
     assert!(!message.contains("panicked"), "{message}");
 }
