@@ -1,0 +1,200 @@
+"""LeNet-5 on MNIST with TensorFlow/Keras: the reference figures for the Rust benchmark.
+
+Two models, the same as crates/lenet:
+  keras    the lecture's Keras code: 28x28 input in [0, 1], Conv2D(6, 5, same, relu), MaxPool 2,
+           Conv2D(16, 5, relu), MaxPool 2, Flatten, Dense 120 relu, Dense 84 relu,
+           Dense 10 softmax.
+  classic  LeCun et al. (1998) as the lecture tabulates it: 32x32 zero-padded input,
+           standardised, Conv2D(6, 5, tanh), AveragePooling2D 2 then tanh, Conv2D(16, 5, tanh),
+           AveragePooling2D 2 then tanh, C5 Conv2D(120, 5, tanh), Dense 84 tanh, Dense 10.
+Adam (learning rate 1e-3, epsilon 1e-7), batch 128, sparse categorical cross-entropy.
+
+Measured per model, on 2 threads (intra-op 2, inter-op 1):
+  training    images/s of `model.fit` over --epochs epochs of --limit images (default one
+              epoch of 60,000), after --warmup-epochs warm-up epochs (tracing, first-call costs);
+  inference   images/s over the 10,000 test images in batches of 1,000: a tf.function of the
+              model call and argmax on tensors built beforehand (like the Rust benchmark), and
+              `model.predict` for comparison;
+  latency     one image through the same tf.function, median and 95th percentile of 200 calls.
+
+MNIST is read from the IDX .gz files in --data-dir (default: $MNIST_DIR); nothing is downloaded.
+
+    python bench/keras_lenet.py                      # both models, full measurement
+    python bench/keras_lenet.py --limit 6400 --warmup-epochs 1 --variants keras   # quick
+"""
+
+import argparse
+import gzip
+import os
+import platform
+import time
+
+import numpy as np
+
+THREADS = 2
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR"),
+                        help="directory holding the four MNIST IDX .gz files ($MNIST_DIR)")
+    parser.add_argument("--variants", default="classic,keras",
+                        help="comma-separated: classic, keras")
+    parser.add_argument("--epochs", type=int, default=1, help="measured training epochs")
+    parser.add_argument("--warmup-epochs", type=int, default=1, help="unmeasured epochs first")
+    parser.add_argument("--limit", type=int, default=60000, help="training images per epoch")
+    parser.add_argument("--latency-calls", type=int, default=200)
+    args = parser.parse_args()
+    if not args.data_dir:
+        parser.error("set --data-dir or MNIST_DIR")
+    return args
+
+
+def read_idx(path, header_bytes):
+    with gzip.open(path, "rb") as file:
+        return np.frombuffer(file.read(), dtype=np.uint8, offset=header_bytes)
+
+
+def load_mnist(data_dir):
+    """(train images, train labels, test images, test labels); images u8 [n, 28, 28]."""
+    def images(name):
+        return read_idx(os.path.join(data_dir, name), 16).reshape(-1, 28, 28)
+
+    def labels(name):
+        return read_idx(os.path.join(data_dir, name), 8).astype(np.int64)
+
+    return (images("train-images-idx3-ubyte.gz"), labels("train-labels-idx1-ubyte.gz"),
+            images("t10k-images-idx3-ubyte.gz"), labels("t10k-labels-idx1-ubyte.gz"))
+
+
+def prepare(images, variant):
+    """NHWC float32 input as crates/mnist builds it: keras [0, 1] 28x28; classic padded with
+    background to 32x32, then standardised with MNIST's mean and standard deviation."""
+    x = images.astype(np.float32) / 255.0
+    if variant == "classic":
+        x = np.pad(x, ((0, 0), (2, 2), (2, 2)))
+        x = (x - 0.1307) / 0.3081
+    return x[..., np.newaxis]
+
+
+def build_model(variant):
+    from tensorflow import keras
+    from tensorflow.keras import layers
+
+    if variant == "keras":
+        model = keras.Sequential([
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(6, 5, padding="same", activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(16, 5, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(120, activation="relu"),
+            layers.Dense(84, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ])
+        from_logits = False
+    else:
+        model = keras.Sequential([
+            keras.Input(shape=(32, 32, 1)),
+            layers.Conv2D(6, 5, activation="tanh"),
+            layers.AveragePooling2D(2),
+            layers.Activation("tanh"),
+            layers.Conv2D(16, 5, activation="tanh"),
+            layers.AveragePooling2D(2),
+            layers.Activation("tanh"),
+            layers.Conv2D(120, 5, activation="tanh"),
+            layers.Flatten(),
+            layers.Dense(84, activation="tanh"),
+            layers.Dense(10),
+        ])
+        from_logits = True
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=1e-3, epsilon=1e-7),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def measure(variant, data, args):
+    import tensorflow as tf
+
+    train_x, train_y, test_x, test_y = data
+    x = prepare(train_x[: args.limit], variant)
+    y = train_y[: args.limit]
+    model = build_model(variant)
+
+    if args.warmup_epochs:
+        model.fit(x, y, batch_size=128, epochs=args.warmup_epochs, shuffle=True, verbose=0)
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=128, epochs=args.epochs, shuffle=True, verbose=0)
+    train_rate = len(x) * args.epochs / (time.perf_counter() - start)
+
+    test = prepare(test_x, variant)
+    batches = [tf.constant(test[i:i + 1000]) for i in range(0, len(test), 1000)]
+
+    @tf.function
+    def classify(images):
+        return tf.argmax(model(images, training=False), axis=1)
+
+    predictions = np.concatenate([classify(batch).numpy() for batch in batches])  # warm-up
+    accuracy = float(np.mean(predictions == test_y))
+    infer_rates = []
+    for _ in range(3):
+        start = time.perf_counter()
+        for batch in batches:
+            classify(batch).numpy()
+        infer_rates.append(len(test) / (time.perf_counter() - start))
+
+    model.predict(test, batch_size=1000, verbose=0)  # warm-up
+    start = time.perf_counter()
+    model.predict(test, batch_size=1000, verbose=0)
+    predict_rate = len(test) / (time.perf_counter() - start)
+
+    one = tf.constant(test[:1])
+    for _ in range(20):
+        classify(one).numpy()
+    times = []
+    for _ in range(args.latency_calls):
+        start = time.perf_counter()
+        classify(one).numpy()
+        times.append((time.perf_counter() - start) * 1e3)
+
+    return {
+        "train": train_rate,
+        "infer": float(np.median(infer_rates)),
+        "predict": predict_rate,
+        "latency_median": float(np.median(times)),
+        "latency_p95": float(np.percentile(times, 95)),
+        "accuracy": accuracy,
+    }
+
+
+def main():
+    args = parse_args()
+    import keras
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(THREADS)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.keras.utils.set_random_seed(42)
+
+    data = load_mnist(args.data_dir)
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python "
+          f"{platform.python_version()}, NumPy {np.__version__}; intra-op {THREADS}, inter-op 1")
+    print(f"training: {args.epochs} epoch(s) of {min(args.limit, len(data[0]))} images after "
+          f"{args.warmup_epochs} warm-up epoch(s); load average {os.getloadavg()}\n")
+    print("| framework | variant | training images/s | inference images/s (batch 1000) "
+          "| model.predict images/s | latency median ms | latency p95 ms | test accuracy |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for variant in args.variants.split(","):
+        r = measure(variant.strip(), data, args)
+        print(f"| keras | {variant} | {r['train']:,.0f} | {r['infer']:,.0f} | {r['predict']:,.0f} "
+              f"| {r['latency_median']:.3f} | {r['latency_p95']:.3f} | {r['accuracy']:.4f} |",
+              flush=True)
+    print(f"\nload average at the end {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
