@@ -84,6 +84,12 @@ struct Args {
     artifacts: Option<PathBuf>,
 }
 
+fn parse_backend(text: &str) -> Result<BackendKind, String> {
+    <BackendKind as clap::ValueEnum>::from_str(text.trim(), true).map_err(|_| {
+        format!("unknown backend {text:?} in BENCH_BACKENDS: use flex, ndarray or wgpu")
+    })
+}
+
 fn parse_variant(text: &str) -> Result<Variant, String> {
     text.parse()
         .map_err(|error: lenet::LeNetError| error.to_string())
@@ -97,7 +103,7 @@ impl Args {
             let list = env("BENCH_BACKENDS").unwrap_or_else(|| "flex,ndarray".into());
             self.backends = list
                 .split(',')
-                .map(|name| clap::ValueEnum::from_str(name.trim(), true))
+                .map(parse_backend)
                 .collect::<Result<_, String>>()
                 .map_err(anyhow::Error::msg)?;
         }
@@ -204,7 +210,7 @@ fn print_machine(args: &Args) {
     let compiled = if cfg!(target_feature = "avx2") {
         "with AVX2 enabled at compile time"
     } else {
-        "for baseline x86-64 (gemm and macerator pick AVX2/AVX-512 kernels at run time)"
+        "for baseline x86-64 (SIMD chosen at run time: gemm up to AVX2 + FMA, macerator up to AVX-512)"
     };
     println!("| machine | |\n|---|---|");
     println!("| CPU | {} ({}) |", field("model name"), simd.join(", "));
@@ -291,8 +297,7 @@ fn train_in_child(
 fn run_child(child: &[String], args: &Args, data_dir: &Path) -> anyhow::Result<()> {
     let (backend, variant) = match child {
         [backend, variant] => (
-            <BackendKind as clap::ValueEnum>::from_str(backend, true)
-                .map_err(anyhow::Error::msg)?,
+            parse_backend(backend).map_err(anyhow::Error::msg)?,
             parse_variant(variant).map_err(anyhow::Error::msg)?,
         ),
         _ => bail!("--child takes a backend and a variant"),
