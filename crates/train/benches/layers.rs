@@ -19,6 +19,10 @@
 //!
 //! Times are medians of 30 repetitions (5 with `--quick`) after 3 warm-up calls.
 
+mod common;
+
+use common::load_average;
+
 use std::time::Instant;
 
 use burn::{
@@ -78,17 +82,6 @@ fn time_ms(reps: usize, mut run: impl FnMut()) -> f64 {
         .collect();
     times.sort_by(f64::total_cmp);
     times[times.len() / 2]
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn images_per_second(ms: f64) -> f64 {

@@ -33,6 +33,10 @@
 //! - **peak memory**: VmHWM of each training process, and of this process (inference and data
 //!   pipeline for every backend) at the end.
 
+mod common;
+
+use common::load_average;
+
 use std::{
     path::{Path, PathBuf},
     process::Command,
@@ -231,17 +235,6 @@ fn print_machine(args: &Args) {
         args.warmup_epochs(),
         if args.quick { ", quick" } else { "" }
     );
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// VmHWM (peak resident set) of this process, in KiB.
