@@ -184,6 +184,8 @@ fn zero_linear_bias<B: Backend>(mut linear: Linear<B>) -> Linear<B> {
     linear
 }
 
+/// `Param::map` takes the new tensor's `require_grad` flag, which `zeros_like` clears: without
+/// setting it again, the biases would never be trained.
 fn zeroed<B: Backend>(param: Param<Tensor<B, 1>>) -> Param<Tensor<B, 1>> {
-    param.map(|tensor| tensor.zeros_like())
+    param.map(|tensor| tensor.zeros_like().require_grad())
 }

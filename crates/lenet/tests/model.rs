@@ -415,3 +415,26 @@ fn variant_names_parse_and_reject_unknown_ones() {
     assert!(error.to_string().contains("\"lenet\""));
     assert_eq!(LeNet5Config::new().variant, Variant::Classic);
 }
+
+/// Every weight and every bias takes part in training, in a new network and in one loaded
+/// from a file (the optimiser only updates parameters that receive a gradient).
+#[test]
+fn every_parameter_of_a_new_or_loaded_network_gets_a_gradient() {
+    use burn::{backend::Autodiff, optim::GradientsParams};
+    type Ad = Autodiff<NdArray>;
+    for variant in Variant::ALL {
+        let fresh = LeNet5Config::new()
+            .with_variant(variant)
+            .init::<Ad>(&device());
+        let loaded = lenet::load_bytes::<Ad>(&fresh.to_bytes(), Some(variant), &device()).unwrap();
+        for (origin, model) in [("new", fresh), ("loaded", loaded)] {
+            let loss = model.forward(fixed_images(variant, 2, &device())).sum();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            assert_eq!(
+                grads.len(),
+                10,
+                "{variant} ({origin}): parameters with a gradient"
+            );
+        }
+    }
+}
