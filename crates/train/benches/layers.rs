@@ -1,21 +1,23 @@
-//! Where LeNet-5's training time goes on burn-flex, layer by layer, and what reformulations of
-//! the slow operations would buy. Prints markdown tables.
+//! Where LeNet-5's training time goes on burn-flex, and what the model crate's fused kernels
+//! (feature `flex`) replace. Prints markdown tables.
 //!
 //! ```text
 //! cargo bench -p train --profile dev --bench layers [-- --quick]
 //! ```
 //!
-//! 1. The whole step at batch 128: forward on the inner backend, forward with autodiff and
-//!    the loss, forward + backward, and forward + backward + Adam (what the Learner does, less
-//!    data loading and metrics).
-//! 2. Each operation of the network in isolation, on its real input shape: forward on `Flex`,
-//!    and forward + backward on `Autodiff<Flex>` (the backward pass starts from `y.sum()`, whose
-//!    own cost is the "sum + backward" row; the input requires a gradient except for C1, whose
-//!    input is the images, as in training; parameter gradients are always computed).
-//! 3. Candidate reformulations, measured on every shape where the network uses the operation,
-//!    summed per training step and turned into a projected training step. Nothing here changes
-//!    the model crate: the candidates are written with Burn's public tensor API (plus, for the
-//!    fast tanh, a loop over `TensorData` on the CPU).
+//! 1. The model's whole step at batch 128, as the Learner runs it (fused kernels on flex):
+//!    forward on the inner backend, forward with autodiff and the loss, forward + backward, and
+//!    forward + backward + Adam (what the Learner does, less data loading and metrics).
+//! 2. Each operation of the network written with Burn's generic operations (what the model
+//!    ran before its fused kernels, and still runs on other backends), in isolation, on its
+//!    real input shape: forward on `Flex`, and forward + backward on `Autodiff<Flex>` (the
+//!    backward pass starts from `y.sum()`, whose own cost is the "sum + backward" row; the
+//!    input requires a gradient except for C1, whose input is the images, as in training;
+//!    parameter gradients are always computed).
+//! 3. Reformulations of the slow operations in Burn's public tensor API (plus, for the fast
+//!    tanh, a loop over `TensorData` on the CPU), measured on every shape where the network
+//!    uses the operation and summed per training step: the measurements that led to the
+//!    fused kernels.
 //!
 //! Times are medians of 30 repetitions (5 with `--quick`) after 3 warm-up calls.
 
@@ -56,15 +58,14 @@ fn main() {
         rayon::current_num_threads(),
         load_average()
     );
-    let mut steps = Vec::new();
     for variant in Variant::ALL {
-        steps.push((variant, whole_step(variant, reps)));
+        whole_step(variant, reps);
     }
-    for variant in Variant::ALL {
-        layer_table(variant, reps);
-    }
-    let classic_step = steps[0].1;
-    candidates(classic_step, reps);
+    let generic_steps: Vec<f64> = Variant::ALL
+        .into_iter()
+        .map(|variant| layer_table(variant, reps))
+        .collect();
+    candidates(generic_steps[0], reps);
     println!("Load average at the end: {}.", load_average());
 }
 
@@ -100,8 +101,8 @@ fn targets<B: Backend>(device: &B::Device) -> Tensor<B, 1, Int> {
 // ----------------------------------------------------------------------------------------
 // 1. The whole step
 
-/// Prints the whole-step table of `variant`; returns the full step (with Adam) in ms.
-fn whole_step(variant: Variant, reps: usize) -> f64 {
+/// Prints the whole-step table of `variant`.
+fn whole_step(variant: Variant, reps: usize) {
     let device = Default::default();
     let model = LeNet5Config::new()
         .with_variant(variant)
@@ -149,7 +150,6 @@ fn whole_step(variant: Variant, reps: usize) -> f64 {
         backward - forward_ad,
         step - backward
     );
-    step
 }
 
 // ----------------------------------------------------------------------------------------
@@ -289,7 +289,8 @@ fn forward_backward_ms(op: &Op<Ad>, reps: usize) -> f64 {
     })
 }
 
-fn layer_table(variant: Variant, reps: usize) {
+/// Prints the table and returns its sum: a training step in Burn's generic operations.
+fn layer_table(variant: Variant, reps: usize) -> f64 {
     let device = Default::default();
     let model = LeNet5Config::new()
         .with_variant(variant)
@@ -309,7 +310,7 @@ fn layer_table(variant: Variant, reps: usize) {
         .collect();
     let total_forward: f64 = rows.iter().map(|row| row.1).sum();
     let total: f64 = rows.iter().map(|row| row.2).sum();
-    println!("## {variant}: operation by operation, batch {BATCH}\n");
+    println!("## {variant}: Burn's generic operations one by one, batch {BATCH}\n");
     println!(
         "| operation | forward ms (flex) | forward + backward ms (autodiff) | share of the sum |"
     );
@@ -331,6 +332,7 @@ fn layer_table(variant: Variant, reps: usize) {
         "| (sum + backward alone, [{BATCH}, 6, 28, 28]; included in every row) | | {:.3} | |\n",
         forward_backward_ms(&baseline, reps)
     );
+    total
 }
 
 // ----------------------------------------------------------------------------------------
@@ -501,13 +503,13 @@ fn sum_over(shapes: &[[usize; 4]], candidate: &Candidate, reps: usize) -> (f64, 
     })
 }
 
-fn candidates(classic_step: f64, reps: usize) {
+fn candidates(generic_step: f64, reps: usize) {
     println!("## Candidate reformulations (classic network, batch {BATCH})\n");
     println!(
         "Per training step: each operation summed over every place the network uses it. \
-         Projected step = measured step ({classic_step:.2} ms, {:.0} images/s without loading \
-         and metrics) - saving.\n",
-        images_per_second(classic_step)
+         Projected step = the step in Burn's generic operations (the sum above, \
+         {generic_step:.2} ms, {:.0} images/s without loading and metrics) - saving.\n",
+        images_per_second(generic_step)
     );
     println!(
         "| operation | way | forward ms | forward + backward ms | saving ms/step | projected images/s |"
@@ -519,7 +521,7 @@ fn candidates(classic_step: f64, reps: usize) {
             let saving = baseline - both;
             println!(
                 "| {family} | {name} | {forward:.3} | {both:.3} | {saving:.2} | {:.0} |",
-                images_per_second(classic_step - saving)
+                images_per_second(generic_step - saving)
             );
         }
     };

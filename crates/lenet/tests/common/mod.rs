@@ -70,7 +70,11 @@ pub fn fixed_images<B: Backend>(
     )
 }
 
-/// The tensor's values as f32.
+/// The tensor's values as f32 (whatever the backend's float type).
 pub fn values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
-    tensor.into_data().to_vec::<f32>().expect("float tensor")
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .expect("float tensor")
 }

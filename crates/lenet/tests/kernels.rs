@@ -1,15 +1,20 @@
-//! The `flex` feature's fused kernels against Burn's own operations: the same weights give the
-//! same logits on `Flex` as on ndarray, and the same gradients (of every parameter and of the
-//! input) on `Autodiff<Flex>` as on `Autodiff<NdArray>`.
+//! The fused kernels of the `flex` and `ndarray` features against Burn's own operations: the
+//! same weights give the same logits on `Flex` and `NdArray` as Burn's operations compute in
+//! f64 (`NdArray<f64>`, which the kernels leave alone), and the same gradients of every
+//! parameter and of the input on `Autodiff<Flex>` and `Autodiff<NdArray>`.
 
 mod common;
 
 use burn::{
     backend::{Autodiff, Flex, NdArray},
     prelude::*,
+    tensor::backend::AutodiffBackend,
 };
 use common::{fixed_images, fixed_model, pattern, values};
 use lenet::{C5, LeNet5, Variant};
+
+/// Burn's generic operations, in f64.
+type Reference = NdArray<f64>;
 
 /// `got` equals `want` up to `tolerance` times the largest magnitude in `want`.
 fn assert_close(what: &str, got: &[f32], want: &[f32], tolerance: f32) {
@@ -18,27 +23,33 @@ fn assert_close(what: &str, got: &[f32], want: &[f32], tolerance: f32) {
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
         assert!(
             (g - w).abs() <= tolerance * scale,
-            "{what}[{i}]: flex {g}, ndarray {w} (scale {scale})"
+            "{what}[{i}]: fused {g}, Burn's operations {w} (scale {scale})"
         );
     }
 }
 
+fn logits<B: Backend>(variant: Variant, bytes: &[u8], batch: usize) -> Vec<f32> {
+    let device = Default::default();
+    let model = lenet::load_bytes::<B>(bytes, Some(variant), &device).unwrap();
+    values(model.forward(fixed_images(variant, batch, &device)))
+}
+
 #[test]
-fn flex_logits_match_ndarray() {
+fn fused_logits_match_burns_operations() {
     for variant in Variant::ALL {
+        let bytes = fixed_model::<Reference>(variant, &Default::default()).to_bytes();
         for batch in [1, 11] {
-            let reference = fixed_model::<NdArray>(variant, &Default::default());
-            let fused = lenet::load_bytes::<Flex>(
-                &reference.to_bytes(),
-                Some(variant),
-                &Default::default(),
-            )
-            .unwrap();
-            let want = values(reference.forward(fixed_images(variant, batch, &Default::default())));
-            let got = values(fused.forward(fixed_images(variant, batch, &Default::default())));
+            let want = logits::<Reference>(variant, &bytes, batch);
+            let what = format!("{variant} logits, batch {batch}");
             assert_close(
-                &format!("{variant} logits, batch {batch}"),
-                &got,
+                &format!("flex {what}"),
+                &logits::<Flex>(variant, &bytes, batch),
+                &want,
+                1e-5,
+            );
+            assert_close(
+                &format!("ndarray {what}"),
+                &logits::<NdArray>(variant, &bytes, batch),
                 &want,
                 1e-5,
             );
@@ -47,12 +58,13 @@ fn flex_logits_match_ndarray() {
 }
 
 /// Every parameter's gradient and the input's, named, for the loss `sum(logits * r)`.
-fn gradients<B: burn::tensor::backend::AutodiffBackend>(
-    model: &LeNet5<B>,
+fn gradients<B: AutodiffBackend>(
     variant: Variant,
+    bytes: &[u8],
     batch: usize,
 ) -> Vec<(&'static str, Vec<f32>)> {
     let device = Default::default();
+    let model: LeNet5<B> = lenet::load_bytes(bytes, Some(variant), &device).unwrap();
     let images = fixed_images::<B>(variant, batch, &device).require_grad();
     let r = Tensor::<B, 2>::from_data(
         TensorData::new(pattern(batch * 10, 7.0, 1.0), [batch, 10]),
@@ -89,23 +101,22 @@ fn gradients<B: burn::tensor::backend::AutodiffBackend>(
 }
 
 #[test]
-fn flex_gradients_match_ndarray() {
+fn fused_gradients_match_burns_operations() {
     for variant in Variant::ALL {
+        let bytes = fixed_model::<Reference>(variant, &Default::default()).to_bytes();
         for batch in [1, 11] {
-            let reference = fixed_model::<Autodiff<NdArray>>(variant, &Default::default());
-            let bytes = reference.to_bytes();
-            let fused =
-                lenet::load_bytes::<Autodiff<Flex>>(&bytes, Some(variant), &Default::default())
-                    .unwrap();
-            let want = gradients(&reference, variant, batch);
-            let got = gradients(&fused, variant, batch);
-            for ((name, got), (_, want)) in got.iter().zip(&want) {
+            let want = gradients::<Autodiff<Reference>>(variant, &bytes, batch);
+            let flex = gradients::<Autodiff<Flex>>(variant, &bytes, batch);
+            let ndarray = gradients::<Autodiff<NdArray>>(variant, &bytes, batch);
+            for (((name, want), (_, flex)), (_, ndarray)) in want.iter().zip(&flex).zip(&ndarray) {
                 assert!(
                     want.iter().any(|&v| v.abs() > 1e-5),
                     "{variant} {name}: gradient too small to test anything: {:?}",
                     &want[..4]
                 );
-                assert_close(&format!("{variant} {name}, batch {batch}"), got, want, 1e-4);
+                let what = format!("{variant} {name}, batch {batch}");
+                assert_close(&format!("flex {what}"), flex, want, 1e-4);
+                assert_close(&format!("ndarray {what}"), ndarray, want, 1e-4);
             }
         }
     }

@@ -1,0 +1,362 @@
+//! The fused layers on Burn's CPU backends, as a backend extension: forward kernels for the
+//! backend itself (`Flex`, `NdArray`), and for its autodiff wrapper (`Autodiff<Flex>`,
+//! `Autodiff<NdArray>`) autodiff operations whose backward steps are ours.
+//!
+//! The model stays generic over `B: Backend`: each entry point checks whether `B` is one of
+//! those types and, when it is not (or the layer is not one these kernels cover), hands the
+//! input back for Burn's own operations.
+
+use std::{
+    any::{Any, TypeId},
+    borrow::Cow,
+};
+
+use burn::{
+    backend::{
+        Autodiff,
+        autodiff::{
+            checkpoint::{base::Checkpointer, strategy::NoCheckpointing},
+            grads::Gradients,
+            ops::{Backward, Ops, OpsKind},
+        },
+    },
+    nn::{PaddingConfig2d, conv::Conv2d},
+    prelude::*,
+    tensor::{DType, TensorMetadata, TensorPrimitive, ops::FloatTensor},
+};
+
+use super::cpu::{self, ConvShape, Pool};
+use crate::config::Activation;
+
+/// A CPU backend whose `f32` tensors the kernels read as slices and build from vectors.
+pub(super) trait Host: Backend {
+    /// The values in row-major order; borrowed unless the layout is strided.
+    fn values(tensor: &FloatTensor<Self>) -> Cow<'_, [f32]>;
+
+    /// A tensor of `shape` holding `values` (row-major), without copying them.
+    fn tensor(values: Vec<f32>, shape: Shape) -> FloatTensor<Self>;
+}
+
+#[cfg(feature = "flex")]
+impl Host for burn::backend::Flex {
+    fn values(tensor: &FloatTensor<Self>) -> Cow<'_, [f32]> {
+        match tensor.as_slice() {
+            Some(values) => Cow::Borrowed(values),
+            None => Cow::Owned(
+                tensor
+                    .to_contiguous()
+                    .as_slice()
+                    .expect("a contiguous f32 tensor")
+                    .to_vec(),
+            ),
+        }
+    }
+
+    fn tensor(values: Vec<f32>, shape: Shape) -> FloatTensor<Self> {
+        burn::backend::flex::FlexTensor::from_data(TensorData::new(values, shape))
+    }
+}
+
+#[cfg(feature = "ndarray")]
+impl Host for burn::backend::NdArray {
+    fn values(tensor: &FloatTensor<Self>) -> Cow<'_, [f32]> {
+        let burn::backend::ndarray::NdArrayTensor::F32(storage) = tensor else {
+            unreachable!("`route` lets only f32 tensors through");
+        };
+        let view = storage.view();
+        match view.to_slice() {
+            Some(values) => Cow::Borrowed(values),
+            None => Cow::Owned(view.iter().copied().collect()),
+        }
+    }
+
+    fn tensor(values: Vec<f32>, shape: Shape) -> FloatTensor<Self> {
+        burn::backend::ndarray::NdArrayTensor::from_data(TensorData::new(values, shape))
+    }
+}
+
+/// Whether `B` is host `H` itself or its autodiff wrapper.
+#[derive(Clone, Copy)]
+enum Route {
+    Inference,
+    Training,
+}
+
+fn route<B: Backend, H: Host, const D: usize>(x: &Tensor<B, D>) -> Option<Route> {
+    if x.dtype() != DType::F32 {
+        return None;
+    }
+    let id = TypeId::of::<B>();
+    if id == TypeId::of::<H>() {
+        Some(Route::Inference)
+    } else if id == TypeId::of::<Autodiff<H>>() {
+        Some(Route::Training)
+    } else {
+        None
+    }
+}
+
+/// Moves a value between two names of the same type; [`route`] has established that they are.
+fn same<T: 'static, U: 'static>(value: T) -> U {
+    let mut slot = Some(value);
+    (&mut slot as &mut dyn Any)
+        .downcast_mut::<Option<U>>()
+        .and_then(Option::take)
+        .expect("the backend was checked to be this type")
+}
+
+fn primitive<B: Backend, const D: usize, P: 'static>(tensor: Tensor<B, D>) -> P {
+    same(tensor.into_primitive().tensor())
+}
+
+fn tensor<B: Backend, const D: usize, P: 'static>(primitive: P) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(same::<P, FloatTensor<B>>(primitive)))
+}
+
+/// `activation(conv(x))` on host `H`, or `Err(x)` when `B` is not `H` (or its autodiff
+/// wrapper) or the layer is not one the kernels cover.
+pub(super) fn conv2d<B: Backend, H: Host>(
+    conv: &Conv2d<B>,
+    x: Tensor<B, 4>,
+    activation: Activation,
+) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    let (Some(route), Some(bias), Some(shape)) =
+        (route::<B, H, 4>(&x), &conv.bias, conv_shape(conv, x.dims()))
+    else {
+        return Err(x);
+    };
+    let (weight, bias) = (conv.weight.val(), bias.val());
+    Ok(match route {
+        Route::Inference => {
+            let [x, weight, bias]: [FloatTensor<H>; 3] =
+                [primitive(x), primitive(weight), primitive::<B, 1, _>(bias)];
+            tensor::<B, 4, _>(conv_forward::<H>(&shape, activation, &x, &weight, &bias))
+        }
+        Route::Training => tensor::<B, 4, _>(conv_autodiff::<H>(
+            shape,
+            activation,
+            primitive(x),
+            primitive(weight),
+            primitive::<B, 1, _>(bias),
+        )),
+    })
+}
+
+/// The shape of `conv` on input `dims`, when it is one the kernels cover.
+pub(super) fn conv_shape<B: Backend>(conv: &Conv2d<B>, dims: [usize; 4]) -> Option<ConvShape> {
+    let [maps, channels, kh, kw] = conv.weight.dims();
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => 0,
+        PaddingConfig2d::Explicit(top, left, bottom, right)
+            if top == left && left == bottom && bottom == right =>
+        {
+            top
+        }
+        _ => return None,
+    };
+    let [batch, input_channels, height, width] = dims;
+    let plain = conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1;
+    let fits = kh == kw && height + 2 * padding >= kh && width + 2 * padding >= kw;
+    (plain && fits && channels == input_channels && batch > 0).then_some(ConvShape {
+        batch,
+        channels,
+        maps,
+        height,
+        width,
+        kernel: kh,
+        padding,
+    })
+}
+
+fn conv_forward<H: Host>(
+    shape: &ConvShape,
+    activation: Activation,
+    x: &FloatTensor<H>,
+    weight: &FloatTensor<H>,
+    bias: &FloatTensor<H>,
+) -> FloatTensor<H> {
+    let y = cpu::conv_forward(
+        shape,
+        activation,
+        &H::values(x),
+        &H::values(weight),
+        &H::values(bias),
+    );
+    let dims = [
+        shape.batch,
+        shape.maps,
+        shape.out_height(),
+        shape.out_width(),
+    ];
+    H::tensor(y, dims.into())
+}
+
+#[derive(Debug)]
+struct ConvBackward;
+
+#[derive(Debug, Clone)]
+struct ConvState<H: Host> {
+    shape: ConvShape,
+    activation: Activation,
+    x: FloatTensor<H>,
+    weight: FloatTensor<H>,
+    y: FloatTensor<H>,
+}
+
+impl<H: Host> Backward<H, 3> for ConvBackward {
+    type State = ConvState<H>;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, weight_node, bias_node] = ops.parents;
+        let grad = grads.consume::<H>(&ops.node);
+        let ConvState {
+            shape,
+            activation,
+            x,
+            weight,
+            y,
+        } = ops.state;
+        let computed = cpu::conv_backward(
+            &shape,
+            activation,
+            &H::values(&x),
+            &H::values(&weight),
+            &H::values(&y),
+            &H::values(&grad),
+            x_node.is_some(),
+        );
+        if let (Some(node), Some(input)) = (x_node, computed.input) {
+            grads.register::<H>(node.id, H::tensor(input, x.shape()));
+        }
+        if let Some(node) = weight_node {
+            grads.register::<H>(node.id, H::tensor(computed.weight, weight.shape()));
+        }
+        if let Some(node) = bias_node {
+            grads.register::<H>(node.id, H::tensor(computed.bias, [shape.maps].into()));
+        }
+    }
+}
+
+fn conv_autodiff<H: Host>(
+    shape: ConvShape,
+    activation: Activation,
+    x: FloatTensor<Autodiff<H>>,
+    weight: FloatTensor<Autodiff<H>>,
+    bias: FloatTensor<Autodiff<H>>,
+) -> FloatTensor<Autodiff<H>> {
+    let prepared = ConvBackward
+        .prepare::<NoCheckpointing>([x.node.clone(), weight.node.clone(), bias.node.clone()])
+        .compute_bound()
+        .stateful();
+    let (x, weight) = (x.primitive, weight.primitive);
+    let y = conv_forward::<H>(&shape, activation, &x, &weight, &bias.primitive);
+    match prepared {
+        OpsKind::Tracked(prep) => {
+            let state = ConvState {
+                shape,
+                activation,
+                x,
+                weight,
+                y: y.clone(),
+            };
+            prep.finish(state, y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    }
+}
+
+/// A 2x2, stride-2 subsampling layer on host `H`, or `Err(x)` when not covered.
+pub(super) fn pool<B: Backend, H: Host>(
+    pool: Pool,
+    x: Tensor<B, 4>,
+) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    let [batch, maps, height, width] = x.dims();
+    let (Some(route), true) = (route::<B, H, 4>(&x), height % 2 == 0 && width % 2 == 0) else {
+        return Err(x);
+    };
+    let forward = |x: &FloatTensor<H>| {
+        let y = cpu::pool_forward(pool, [height, width], &H::values(x));
+        H::tensor(y, [batch, maps, height / 2, width / 2].into())
+    };
+    Ok(match route {
+        Route::Inference => tensor::<B, 4, _>(forward(&primitive(x))),
+        Route::Training => {
+            let x: FloatTensor<Autodiff<H>> = primitive(x);
+            let prepared =
+                Backward::<H, 1>::prepare::<NoCheckpointing>(PoolBackward, [x.node.clone()])
+                    .compute_bound()
+                    .stateful();
+            let y = forward(&x.primitive);
+            tensor::<B, 4, _>(match prepared {
+                OpsKind::Tracked(prep) => prep.finish((pool, x.primitive, y.clone()), y),
+                OpsKind::UnTracked(prep) => prep.finish(y),
+            })
+        }
+    })
+}
+
+#[derive(Debug)]
+struct PoolBackward;
+
+impl<H: Host> Backward<H, 1> for PoolBackward {
+    /// The pooling, its input and its output.
+    type State = (Pool, FloatTensor<H>, FloatTensor<H>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<H>(&ops.node);
+        let (pool, x, y) = ops.state;
+        let shape = x.shape();
+        if let [Some(node)] = ops.parents {
+            let input = cpu::pool_backward(
+                pool,
+                [shape[2], shape[3]],
+                &H::values(&x),
+                &H::values(&y),
+                &H::values(&grad),
+            );
+            grads.register::<H>(node.id, H::tensor(input, shape));
+        }
+    }
+}
+
+/// `tanh(x)` on host `H`, or `Err(x)` when not covered.
+pub(super) fn tanh<B: Backend, H: Host, const D: usize>(
+    x: Tensor<B, D>,
+) -> Result<Tensor<B, D>, Tensor<B, D>> {
+    let Some(route) = route::<B, H, D>(&x) else {
+        return Err(x);
+    };
+    let forward = |x: &FloatTensor<H>| H::tensor(cpu::tanh_forward(&H::values(x)), x.shape());
+    Ok(match route {
+        Route::Inference => tensor::<B, D, _>(forward(&primitive(x))),
+        Route::Training => {
+            let x: FloatTensor<Autodiff<H>> = primitive(x);
+            let prepared =
+                Backward::<H, 1>::prepare::<NoCheckpointing>(TanhBackward, [x.node.clone()])
+                    .compute_bound()
+                    .stateful();
+            let y = forward(&x.primitive);
+            tensor::<B, D, _>(match prepared {
+                OpsKind::Tracked(prep) => prep.finish(y.clone(), y),
+                OpsKind::UnTracked(prep) => prep.finish(y),
+            })
+        }
+    })
+}
+
+#[derive(Debug)]
+struct TanhBackward;
+
+impl<H: Host> Backward<H, 1> for TanhBackward {
+    /// The output: tanh's derivative is `1 - y^2`, so nothing is recomputed.
+    type State = FloatTensor<H>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<H>(&ops.node);
+        let y = ops.state;
+        if let [Some(node)] = ops.parents {
+            let input = cpu::tanh_backward(&H::values(&y), &H::values(&grad));
+            grads.register::<H>(node.id, H::tensor(input, y.shape()));
+        }
+    }
+}
