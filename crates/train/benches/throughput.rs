@@ -214,13 +214,16 @@ fn print_machine(args: &Args) {
     let compiled = if cfg!(target_feature = "avx2") {
         "with AVX2 enabled at compile time"
     } else {
-        "for baseline x86-64 (SIMD chosen at run time: gemm up to AVX2 + FMA, macerator up to AVX-512)"
+        "for baseline x86-64 (SIMD chosen at run time: gemm and macerator up to AVX-512)"
     };
     println!("| machine | |\n|---|---|");
     println!("| CPU | {} ({}) |", field("model name"), simd.join(", "));
     println!("| logical cores | {cores} |");
     println!("| rayon threads | {} |", rayon::current_num_threads());
     println!("| load average at start | {} |", load_average());
+    println!(
+        "| model | lenet's fused kernels (features flex, ndarray): im2col + gemm 0.19 (x86-v4) on rayon |"
+    );
     println!("| flex | burn-flex 0.21.0, features std, simd, rayon (gemm with rayon) |");
     println!(
         "| ndarray | burn-ndarray 0.21.0, features std, simd, multi-threads (rayon, matrixmultiply threading), no BLAS |"
