@@ -62,6 +62,8 @@ mod training;
 
 pub use config::{Activation, LeNet5Config, Pooling, Variant};
 pub use error::LeNetError;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+pub use kernels::rational_tanh;
 pub use model::{C5, LeNet5, Prediction};
 pub use record::{load_bytes, load_file};
 pub use summary::{LayerKind, LayerSummary, Summary};

@@ -338,29 +338,6 @@ fn layer_table(variant: Variant, reps: usize) -> f64 {
 // ----------------------------------------------------------------------------------------
 // 3. Candidate reformulations
 
-/// tanh as a rational function, as Eigen's `ptanh_float`: odd degree-13 numerator over even
-/// degree-6 denominator on [-7.9, 7.9] (where f32 tanh is 1 beyond), a few ulp from `tanhf`.
-/// Branch-free, so the loops below vectorise.
-#[inline]
-fn tanh_rational(x: f32) -> f32 {
-    const CLAMP: f32 = 7.905_311;
-    const ALPHA: [f32; 7] = [
-        4.893_524_6e-3,
-        6.372_619_3e-4,
-        1.485_722_4e-5,
-        5.122_297e-8,
-        -8.604_672e-11,
-        2.000_188e-13,
-        -2.760_768_5e-16,
-    ];
-    const BETA: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
-    let x = x.clamp(-CLAMP, CLAMP);
-    let x2 = x * x;
-    let p = ALPHA.iter().rev().fold(0.0, |acc, &a| acc * x2 + a) * x;
-    let q = BETA.iter().rev().fold(0.0, |acc, &b| acc * x2 + b);
-    p / q
-}
-
 fn to_vec<B: Backend, const D: usize>(x: Tensor<B, D>) -> Vec<f32> {
     x.into_data()
         .into_vec::<f32>()
@@ -370,7 +347,7 @@ fn to_vec<B: Backend, const D: usize>(x: Tensor<B, D>) -> Vec<f32> {
 /// Forward only: the rational tanh computed on the CPU from `TensorData`.
 fn fast_tanh<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     let (device, shape) = (x.device(), x.shape());
-    let values: Vec<f32> = to_vec(x).into_iter().map(tanh_rational).collect();
+    let values: Vec<f32> = to_vec(x).into_iter().map(lenet::rational_tanh).collect();
     Tensor::from_data(TensorData::new(values, shape), &device)
 }
 
@@ -383,7 +360,7 @@ fn fast_tanh_straight_through<B: AutodiffBackend, const D: usize>(x: Tensor<B, D
     let mut slope = Vec::with_capacity(values.len());
     let mut offset = Vec::with_capacity(values.len());
     for v in values {
-        let y = tanh_rational(v);
+        let y = lenet::rational_tanh(v);
         let s = 1.0 - y * y;
         slope.push(s);
         offset.push(y - v * s);

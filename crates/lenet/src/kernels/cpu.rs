@@ -50,11 +50,12 @@ fn sum(values: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + rest
 }
 
-/// tanh as Eigen's `ptanh_float`: an odd degree-13 polynomial over an even degree-6 one, on
-/// [-7.9, 7.9] (beyond which `f32` tanh is +-1). Within 5e-7 of `f32::tanh`, and branch-free,
-/// so loops over it vectorise; `f32::tanh` is a scalar libm call costing about 10x more.
+/// tanh as the fused kernels compute it (features `flex` and `ndarray`): Eigen's
+/// `ptanh_float`, an odd degree-13 polynomial over an even degree-6 one on [-7.9, 7.9] (beyond
+/// which `f32` tanh is +-1). Within 5e-7 of `f32::tanh`, and branch-free, so loops over it
+/// vectorise; `f32::tanh` is a scalar libm call costing about 10x more.
 #[inline]
-pub(crate) fn tanh(x: f32) -> f32 {
+pub fn tanh(x: f32) -> f32 {
     const CLAMP: f32 = 7.905_311;
     const ALPHA: [f32; 7] = [
         4.893_524_6e-3,

@@ -25,6 +25,9 @@ use burn::{
 
 use crate::config::{Activation, POOL, Pooling};
 
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+pub use cpu::tanh as rational_tanh;
+
 /// `activation(conv(x))`.
 pub(crate) fn conv2d<B: Backend>(
     conv: &Conv2d<B>,
