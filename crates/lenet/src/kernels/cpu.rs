@@ -494,14 +494,17 @@ pub(crate) fn pool_backward(
                         let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
                         let outputs = y.iter().zip(grad);
                         for (((it, ib), (t, b)), (&y, &g)) in inputs.zip(windows).zip(outputs) {
-                            let mut taken = false;
-                            let routed = [t[0], t[1], b[0], b[1]].map(|v| {
-                                let take = v == y && !taken;
-                                taken |= take;
-                                if take { g } else { 0.0 }
-                            });
-                            it.copy_from_slice(&routed[..2]);
-                            ib.copy_from_slice(&routed[2..]);
+                            // Straight-line selects: an iterator with state here costs
+                            // a sixth of the Keras network's training time.
+                            let first = t[0] == y;
+                            let second = !first && t[1] == y;
+                            let third = !first && !second && b[0] == y;
+                            let fourth = !first && !second && !third;
+                            let route = |hit: bool| if hit { g } else { 0.0 };
+                            it[0] = route(first);
+                            it[1] = route(second);
+                            ib[0] = route(third);
+                            ib[1] = route(fourth);
                         }
                     }
                 }
