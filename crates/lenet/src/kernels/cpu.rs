@@ -494,8 +494,7 @@ pub(crate) fn pool_backward(
                         let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
                         let outputs = y.iter().zip(grad);
                         for (((it, ib), (t, b)), (&y, &g)) in inputs.zip(windows).zip(outputs) {
-                            // Straight-line selects: an iterator with state here costs
-                            // a sixth of the Keras network's training time.
+                            // The window's first maximum, in row-major order, takes it.
                             let first = t[0] == y;
                             let second = !first && t[1] == y;
                             let third = !first && !second && b[0] == y;
