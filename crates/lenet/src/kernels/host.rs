@@ -278,21 +278,13 @@ pub(super) fn pool<B: Backend, H: Host>(
         let y = cpu::pool_forward(pool, [height, width], &H::values(x));
         H::tensor(y, [batch, maps, height / 2, width / 2].into())
     };
-    Ok(match route {
-        Route::Inference => tensor::<B, 4, _>(forward(&primitive(x))),
-        Route::Training => {
-            let x: FloatTensor<Autodiff<H>> = primitive(x);
-            let prepared =
-                Backward::<H, 1>::prepare::<NoCheckpointing>(PoolBackward, [x.node.clone()])
-                    .compute_bound()
-                    .stateful();
-            let y = forward(&x.primitive);
-            tensor::<B, 4, _>(match prepared {
-                OpsKind::Tracked(prep) => prep.finish((pool, x.primitive, y.clone()), y),
-                OpsKind::UnTracked(prep) => prep.finish(y),
-            })
-        }
-    })
+    Ok(unary::<B, H, 4, _>(
+        route,
+        x,
+        PoolBackward,
+        forward,
+        |x, y| (pool, x, y),
+    ))
 }
 
 #[derive(Debug)]
@@ -327,21 +319,39 @@ pub(super) fn tanh<B: Backend, H: Host, const D: usize>(
         return Err(x);
     };
     let forward = |x: &FloatTensor<H>| H::tensor(cpu::tanh_forward(&H::values(x)), x.shape());
-    Ok(match route {
+    Ok(unary::<B, H, D, _>(
+        route,
+        x,
+        TanhBackward,
+        forward,
+        |_, y| y,
+    ))
+}
+
+/// A one-input layer on host `H`: `forward` alone for inference; for training, `forward`
+/// recorded as an autodiff operation whose backward step is `op`, with the state that `state`
+/// makes from the layer's input and output.
+fn unary<B: Backend, H: Host, const D: usize, Op: Backward<H, 1>>(
+    route: Route,
+    x: Tensor<B, D>,
+    op: Op,
+    forward: impl Fn(&FloatTensor<H>) -> FloatTensor<H>,
+    state: impl FnOnce(FloatTensor<H>, FloatTensor<H>) -> Op::State,
+) -> Tensor<B, D> {
+    match route {
         Route::Inference => tensor::<B, D, _>(forward(&primitive(x))),
         Route::Training => {
             let x: FloatTensor<Autodiff<H>> = primitive(x);
-            let prepared =
-                Backward::<H, 1>::prepare::<NoCheckpointing>(TanhBackward, [x.node.clone()])
-                    .compute_bound()
-                    .stateful();
+            let prepared = Backward::<H, 1>::prepare::<NoCheckpointing>(op, [x.node.clone()])
+                .compute_bound()
+                .stateful();
             let y = forward(&x.primitive);
             tensor::<B, D, _>(match prepared {
-                OpsKind::Tracked(prep) => prep.finish(y.clone(), y),
+                OpsKind::Tracked(prep) => prep.finish(state(x.primitive, y.clone()), y),
                 OpsKind::UnTracked(prep) => prep.finish(y),
             })
         }
-    })
+    }
 }
 
 #[derive(Debug)]
