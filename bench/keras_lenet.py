@@ -23,58 +23,18 @@ MNIST is read from the IDX .gz files in --data-dir (default: $MNIST_DIR); nothin
     python bench/keras_lenet.py --limit 6400 --warmup-epochs 1 --variants keras   # quick
 """
 
-import argparse
-import gzip
 import os
 import platform
 import time
 
 import numpy as np
 
-THREADS = 2
-
-
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR"),
-                        help="directory holding the four MNIST IDX .gz files ($MNIST_DIR)")
-    parser.add_argument("--variants", default="classic,keras",
-                        help="comma-separated: classic, keras")
-    parser.add_argument("--epochs", type=int, default=1, help="measured training epochs")
-    parser.add_argument("--warmup-epochs", type=int, default=1, help="unmeasured epochs first")
-    parser.add_argument("--limit", type=int, default=60000, help="training images per epoch")
-    parser.add_argument("--latency-calls", type=int, default=200)
-    args = parser.parse_args()
-    if not args.data_dir:
-        parser.error("set --data-dir or MNIST_DIR")
-    return args
-
-
-def read_idx(path, header_bytes):
-    with gzip.open(path, "rb") as file:
-        return np.frombuffer(file.read(), dtype=np.uint8, offset=header_bytes)
-
-
-def load_mnist(data_dir):
-    """(train images, train labels, test images, test labels); images u8 [n, 28, 28]."""
-    def images(name):
-        return read_idx(os.path.join(data_dir, name), 16).reshape(-1, 28, 28)
-
-    def labels(name):
-        return read_idx(os.path.join(data_dir, name), 8).astype(np.int64)
-
-    return (images("train-images-idx3-ubyte.gz"), labels("train-labels-idx1-ubyte.gz"),
-            images("t10k-images-idx3-ubyte.gz"), labels("t10k-labels-idx1-ubyte.gz"))
+from common import THREADS, load_mnist, normalise, parse_args
 
 
 def prepare(images, variant):
-    """NHWC float32 input as crates/mnist builds it: keras [0, 1] 28x28; classic padded with
-    background to 32x32, then standardised with MNIST's mean and standard deviation."""
-    x = images.astype(np.float32) / 255.0
-    if variant == "classic":
-        x = np.pad(x, ((0, 0), (2, 2), (2, 2)))
-        x = (x - 0.1307) / 0.3081
-    return x[..., np.newaxis]
+    """NHWC float32 input as crates/mnist builds it (see common.normalise)."""
+    return normalise(images, variant)[..., np.newaxis]
 
 
 def build_model(variant):
@@ -172,7 +132,7 @@ def measure(variant, data, args):
 
 
 def main():
-    args = parse_args()
+    args = parse_args(__doc__.split("\n")[0])
     import keras
     import tensorflow as tf
 
