@@ -356,7 +356,7 @@ pub(crate) fn conv_backward(
             let mut col = vec![0.0; patch * wide];
             // The pre-activation gradient, wide; the dropped columns stay 0.
             let mut pre = vec![0.0; shape.maps * wide];
-            let (mut padded, mut padded_grad) = (Vec::new(), vec![0.0; shape.padded_len()]);
+            let (mut padded, mut padded_grad) = (Vec::new(), Vec::new());
             let images = x.chunks(image_len).zip(y.chunks(output_len));
             for (i, ((image, y), grad)) in images.zip(grad.chunks(output_len)).enumerate() {
                 let maps = pre.chunks_mut(wide).zip(y.chunks(shape.positions()));
@@ -383,7 +383,8 @@ pub(crate) fn conv_backward(
                     if shape.padding == 0 {
                         shape.fold(&col, image_grad);
                     } else {
-                        padded_grad.fill(0.0);
+                        padded_grad.clear();
+                        padded_grad.resize(shape.padded_len(), 0.0);
                         shape.fold(&col, &mut padded_grad);
                         shape.unpad_into(&padded_grad, image_grad);
                     }
