@@ -226,7 +226,7 @@ fn print_machine(args: &Args) {
     );
     println!("| flex | burn-flex 0.21.0, features std, simd, rayon (gemm with rayon) |");
     println!(
-        "| ndarray | burn-ndarray 0.21.0, features std, simd, multi-threads (rayon, matrixmultiply threading), no BLAS |"
+        "| ndarray | burn-ndarray 0.21.0, features std, multi-threads (rayon, matrixmultiply threading); no simd, no BLAS |"
     );
     if args.backends.contains(&BackendKind::Wgpu) {
         println!("| wgpu | burn-wgpu 0.21.0, the default Vulkan adapter |");
