@@ -222,7 +222,7 @@ fn print_machine(args: &Args) {
     println!("| rayon threads | {} |", rayon::current_num_threads());
     println!("| load average at start | {} |", load_average());
     println!(
-        "| model | lenet's fused kernels (features flex, ndarray): im2col + gemm 0.19 (x86-v4) on rayon |"
+        "| model | lenet's fused kernels (features flex, ndarray): im2col + gemm 0.19 (x86-v4), element-wise loops in AVX2 (pulp), on rayon |"
     );
     println!("| flex | burn-flex 0.21.0, features std, simd, rayon (gemm with rayon) |");
     println!(
