@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 
-use lenet::{LeNetError, Variant};
+use lenet::LeNetError;
+use train::TrainError;
 
 use crate::preprocess::{MAX_PIXELS, MAX_SIDE};
 
@@ -16,7 +17,7 @@ pub enum InferError {
     },
 
     /// An input file or directory exists but cannot be read.
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read")]
     Read {
         /// The file or directory.
         file: PathBuf,
@@ -107,7 +108,7 @@ pub enum InferError {
     },
 
     /// The directory for preprocessed images cannot be created.
-    #[error("cannot create directory {dir} for the preprocessed images: {source}")]
+    #[error("cannot create directory {dir} for the preprocessed images")]
     SaveDirectory {
         /// The directory.
         dir: PathBuf,
@@ -125,44 +126,21 @@ pub enum InferError {
     },
 
     /// The weights cannot be loaded.
-    #[error("cannot load the model: {0}")]
+    #[error("cannot load the model")]
     Model(#[from] LeNetError),
 
-    /// The training configuration beside the model cannot be read or lacks what infer needs.
-    #[error(
-        "{file}: not a training configuration infer can use ({reason}); it needs [model] variant and [data.input] padding and normalization, as train writes them"
-    )]
+    /// The training configuration beside the model cannot be read or is not valid.
+    #[error("{file}: not a training configuration infer can use")]
     ModelConfig {
         /// The configuration file, or a description of the embedded one.
         file: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-
-    /// The configuration's input size does not fit the model's variant.
-    #[error(
-        "{file}: [data.input] padding {padding} makes {side}x{side} inputs, but the \"{variant}\" model takes {}x{}: fix the padding (classic: 2, keras: 0)",
-        variant.input_size(), variant.input_size()
-    )]
-    InputMismatch {
-        /// The configuration file.
-        file: PathBuf,
-        /// The padding it sets.
-        padding: usize,
-        /// The input side that padding gives.
-        side: usize,
-        /// The model's variant.
-        variant: Variant,
+        /// What `train` found wrong with it.
+        source: TrainError,
     },
 
     /// The wgpu backend has no usable device.
-    #[error(
-        "the wgpu backend cannot start: {reason}. Use --backend ndarray, or install a GPU driver (on Linux without a GPU, Mesa's lavapipe: apt-get install mesa-vulkan-drivers)"
-    )]
-    Backend {
-        /// What went wrong, as wgpu reported it.
-        reason: String,
-    },
+    #[error("the wgpu backend cannot start")]
+    Backend(#[source] TrainError),
 }
 
 impl InferError {
@@ -183,8 +161,7 @@ impl InferError {
             | InferError::NoModelInDirectory { .. }
             | InferError::Model(_)
             | InferError::ModelConfig { .. }
-            | InferError::InputMismatch { .. }
-            | InferError::Backend { .. } => None,
+            | InferError::Backend(_) => None,
         }
     }
 }

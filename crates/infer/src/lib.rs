@@ -50,8 +50,8 @@ mod run;
 
 pub use error::InferError;
 pub use model::{
-    AnyClassifier, BackendKind, Classification, Classifier, ModelSource, default_input,
+    AnyClassifier, Classification, Classifier, ModelSource,
 };
 pub use run::{
-    IMAGE_EXTENSIONS, Outcome, classify_files, expand_inputs, prepare_save_dir, preprocessed_path,
+    IMAGE_EXTENSIONS, Outcome, SaveNames, classify_files, expand_inputs, prepare_save_dir,
 };

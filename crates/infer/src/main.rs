@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use infer::output::{self, Format};
-use infer::{AnyClassifier, BackendKind, ModelSource};
+use infer::{AnyClassifier, ModelSource};
+use train::BackendKind;
 
 /// Classify handwritten digits in images: photos or scans of paper, drawings, screenshots.
 ///
@@ -86,6 +87,6 @@ fn main() -> ExitCode {
 }
 
 fn fail(error: &infer::InferError, code: u8) -> ExitCode {
-    eprintln!("infer: {error}");
+    eprintln!("infer: {}", output::describe(error));
     ExitCode::from(code)
 }

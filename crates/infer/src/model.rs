@@ -1,15 +1,12 @@
 //! Which model classifies, with which input form, on which backend.
 
-use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
-use burn::backend::wgpu::WgpuDevice;
-use burn::backend::{NdArray, Wgpu};
+use burn::backend::{Flex, NdArray};
 use burn::prelude::*;
 use lenet::{LeNet5, Variant};
-use mnist::{IMAGE_PIXELS, InputConfig, Normalization};
-use serde::Deserialize;
+use mnist::{IMAGE_PIXELS, InputConfig};
+use train::{BackendKind, ExperimentConfig, WgpuBackend, config::default_input};
 
 use crate::InferError;
 
@@ -30,32 +27,8 @@ pub enum ModelSource {
     /// A `model.mpk`, or an artifacts directory written by `train` holding `model.mpk` and
     /// `config.toml`. A `model.mpk` is read with the `config.toml` beside it if there is one;
     /// without it, the variant is read from the weights and the input form is that variant's
-    /// default (see [`default_input`]).
+    /// default (`train::config::default_input`).
     Path(PathBuf),
-}
-
-/// The Burn backends `infer` can run on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum BackendKind {
-    /// burn-ndarray, on the CPU: starts at once, the right choice for a few images.
-    #[default]
-    Ndarray,
-    /// burn-wgpu: a GPU through Vulkan, Metal, DirectX 12 or WebGPU; compiles its kernels on
-    /// first use.
-    Wgpu,
-}
-
-/// The input form a variant is trained with by default: classic 32x32 standardised, Keras
-/// 28x28 in 0..1, as `train`'s configurations set them.
-pub fn default_input(variant: Variant) -> InputConfig {
-    match variant {
-        Variant::Classic => InputConfig::new()
-            .with_padding(2)
-            .with_normalization(Normalization::Standardize),
-        Variant::Keras => InputConfig::new()
-            .with_padding(0)
-            .with_normalization(Normalization::Unit),
-    }
 }
 
 /// What the model made of one image.
@@ -111,10 +84,13 @@ impl<B: Backend> Classifier<B> {
                     (path.clone(), dir.join("config.toml"))
                 };
                 if config.is_file() {
-                    let text = std::fs::read_to_string(&config).map_err(|error| {
+                    let text = std::fs::read_to_string(&config).map_err(|source| {
                         InferError::ModelConfig {
                             file: config.clone(),
-                            reason: error.to_string(),
+                            source: train::TrainError::ConfigRead {
+                                path: config.clone(),
+                                source,
+                            },
                         }
                     })?;
                     let (variant, input) = read_config(&text, &config)?;
@@ -136,11 +112,6 @@ impl<B: Backend> Classifier<B> {
     /// The model's variant.
     pub fn variant(&self) -> Variant {
         self.model.variant()
-    }
-
-    /// How 28x28 images become the model's input.
-    pub fn input(&self) -> &InputConfig {
-        &self.input
     }
 
     /// Classifies 28x28 images in MNIST's form (see [`crate::preprocess::to_mnist`]) in one
@@ -177,128 +148,51 @@ impl<B: Backend> Classifier<B> {
 /// A [`Classifier`] on the backend chosen at run time.
 #[derive(Debug)]
 pub enum AnyClassifier {
+    /// On burn-flex.
+    Flex(Box<Classifier<Flex>>),
     /// On burn-ndarray.
     Ndarray(Box<Classifier<NdArray>>),
     /// On burn-wgpu.
-    Wgpu(Box<Classifier<Wgpu>>),
+    Wgpu(Box<Classifier<WgpuBackend>>),
 }
 
 impl AnyClassifier {
     /// Loads the model from `source` onto `backend`'s default device. For wgpu, the device is
-    /// tried first with a tiny computation, so that a machine without a usable GPU adapter
-    /// gets [`InferError::Backend`] instead of a panic from inside wgpu.
+    /// tried first with a tiny computation ([`train::probe_wgpu`]), so that a machine without
+    /// a usable GPU adapter gets [`InferError::Backend`] instead of a panic from inside wgpu.
     pub fn load(source: &ModelSource, backend: BackendKind) -> Result<Self, InferError> {
-        match backend {
-            BackendKind::Ndarray => Ok(Self::Ndarray(Box::new(Classifier::load(
-                source,
-                &Default::default(),
-            )?))),
-            BackendKind::Wgpu => Ok(Self::Wgpu(Box::new(Classifier::load(
-                source,
-                &probe_wgpu()?,
-            )?))),
-        }
-    }
-
-    /// The model's variant.
-    pub fn variant(&self) -> Variant {
-        match self {
-            Self::Ndarray(classifier) => classifier.variant(),
-            Self::Wgpu(classifier) => classifier.variant(),
-        }
+        Ok(match backend {
+            BackendKind::Flex => Self::Flex(Box::new(Classifier::load(source, &Default::default())?)),
+            BackendKind::Ndarray => {
+                Self::Ndarray(Box::new(Classifier::load(source, &Default::default())?))
+            }
+            BackendKind::Wgpu => {
+                let device = train::probe_wgpu().map_err(InferError::Backend)?;
+                Self::Wgpu(Box::new(Classifier::load(source, &device)?))
+            }
+        })
     }
 
     /// See [`Classifier::classify`].
     pub fn classify(&self, images: &[[u8; IMAGE_PIXELS]]) -> Vec<Classification> {
         match self {
+            Self::Flex(classifier) => classifier.classify(images),
             Self::Ndarray(classifier) => classifier.classify(images),
             Self::Wgpu(classifier) => classifier.classify(images),
         }
     }
 }
 
-/// The default wgpu device, if it can compute `1 + 2`.
-///
-/// wgpu and CubeCL report a missing adapter by panicking, possibly on a thread of their own.
-/// The panic is caught here, with a panic hook that keeps the messages instead of printing
-/// them, so that the user gets the first (the cause) in an error instead of a backtrace.
-fn probe_wgpu() -> Result<WgpuDevice, InferError> {
-    let messages = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = Arc::clone(&messages);
-    let hook = panic::take_hook();
-    panic::set_hook(Box::new(move |info| {
-        let message = info.payload_as_str().unwrap_or("unknown panic").trim();
-        if let Ok(mut messages) = sink.lock() {
-            messages.push(message.to_string());
-        }
-    }));
-    let result = panic::catch_unwind(AssertUnwindSafe(|| {
-        let device = WgpuDevice::default();
-        let sum: f32 = Tensor::<Wgpu, 1>::from_floats([1.0, 2.0], &device)
-            .sum()
-            .into_data()
-            .iter::<f32>()
-            .sum();
-        (device, sum)
-    }));
-    panic::set_hook(hook);
-    match result {
-        Ok((device, 3.0)) => Ok(device),
-        Ok((_, sum)) => Err(InferError::Backend {
-            reason: format!("the device computed 1 + 2 = {sum}"),
-        }),
-        Err(_) => {
-            let first = messages.lock().ok().and_then(|m| m.first().cloned());
-            Err(InferError::Backend {
-                reason: first.unwrap_or_else(|| "no usable GPU adapter".into()),
-            })
-        }
-    }
-}
-
-/// The parts of `train`'s effective configuration that inference needs; other keys are
-/// ignored.
-#[derive(Deserialize)]
-struct TrainingRun {
-    model: ModelSection,
-    data: DataSection,
-}
-
-#[derive(Deserialize)]
-struct ModelSection {
-    variant: Variant,
-}
-
-#[derive(Deserialize)]
-struct DataSection {
-    input: InputSection,
-}
-
-#[derive(Deserialize)]
-struct InputSection {
-    padding: usize,
-    normalization: Normalization,
-}
-
-/// The variant and input form set by a training configuration, checked against each other.
+/// The variant and input step of a training run's effective configuration, read with
+/// `train`'s own schema and checks.
 fn read_config(text: &str, file: &Path) -> Result<(Variant, InputConfig), InferError> {
-    let run: TrainingRun = toml::from_str(text).map_err(|error| InferError::ModelConfig {
-        file: file.into(),
-        reason: error.message().to_string(),
-    })?;
-    let variant = run.model.variant;
-    let input = InputConfig::new()
-        .with_padding(run.data.input.padding)
-        .with_normalization(run.data.input.normalization);
-    if input.side() != variant.input_size() {
-        return Err(InferError::InputMismatch {
+    let config = ExperimentConfig::from_toml(text, file).map_err(|source| {
+        InferError::ModelConfig {
             file: file.into(),
-            padding: input.padding,
-            side: input.side(),
-            variant,
-        });
-    }
-    Ok((variant, input))
+            source,
+        }
+    })?;
+    Ok((config.model.variant, config.data.input))
 }
 
 #[cfg(test)]
@@ -306,32 +200,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn config_gives_variant_and_input_and_ignores_other_keys() {
+    fn config_gives_variant_and_input() {
         let text = "[model]\nvariant = \"keras\"\n[data]\nvalidation_size = 5000\n\
                     [data.input]\npadding = 0\nnormalization = \"paper\"\n\
                     [training]\nepochs = 3\n";
         let (variant, input) = read_config(text, Path::new("config.toml")).expect("valid");
         assert_eq!(variant, Variant::Keras);
         assert_eq!(input.padding, 0);
-        assert_eq!(input.normalization, Normalization::Paper);
+        assert_eq!(input.normalization, mnist::Normalization::Paper);
     }
 
     #[test]
-    fn config_without_input_or_with_a_mismatched_padding_is_refused() {
-        let missing = read_config("[model]\nvariant = \"classic\"\n", Path::new("c.toml"));
-        let message = missing.expect_err("no [data]").to_string();
-        assert!(
-            message.contains("c.toml") && message.contains("data"),
-            "{message}"
-        );
+    fn config_without_input_takes_the_variants_and_a_mismatched_padding_is_refused() {
+        let (variant, input) =
+            read_config("[model]\nvariant = \"keras\"\n", Path::new("c.toml")).expect("valid");
+        assert_eq!((variant, input), (Variant::Keras, default_input(Variant::Keras)));
 
         let text = "[model]\nvariant = \"classic\"\n[data.input]\npadding = 0\n\
                     normalization = \"unit\"\n";
         let mismatch = read_config(text, Path::new("c.toml")).expect_err("28 for classic");
-        assert!(matches!(
-            mismatch,
-            InferError::InputMismatch { side: 28, .. }
-        ));
+        let message = crate::output::describe(&mismatch);
+        assert!(
+            message.contains("c.toml") && message.contains("data.input.padding"),
+            "{message}"
+        );
     }
 
     #[test]

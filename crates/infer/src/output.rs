@@ -20,6 +20,12 @@ pub enum Format {
     Json,
 }
 
+/// The error and its causes, each once: `message: cause: cause`.
+pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let messages: Vec<String> = anyhow::Chain::new(error).map(ToString::to_string).collect();
+    messages.join(": ")
+}
+
 /// Writes one file's outcome: results to `out`, and in text form errors to `err`.
 pub fn write_outcome(
     outcome: &Outcome,
@@ -30,7 +36,7 @@ pub fn write_outcome(
     let file = outcome.file.display().to_string();
     match (format, &outcome.result) {
         (Format::Text { top }, Ok(classification)) => write_text(&file, classification, top, out),
-        (Format::Text { .. }, Err(error)) => writeln!(err, "infer: {error}"),
+        (Format::Text { .. }, Err(error)) => writeln!(err, "infer: {}", describe(error)),
         (Format::Json, Ok(classification)) => write_json(
             &JsonResult {
                 file: &file,
@@ -43,7 +49,7 @@ pub fn write_outcome(
         (Format::Json, Err(error)) => write_json(
             &JsonError {
                 file: &file,
-                error: &error.to_string(),
+                error: &describe(error),
             },
             out,
         ),

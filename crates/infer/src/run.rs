@@ -1,6 +1,8 @@
 //! Many files in one call: expanding directories, preprocessing, classifying in batches,
 //! saving what the model saw.
 
+use std::collections::HashSet;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use mnist::IMAGE_PIXELS;
@@ -82,26 +84,56 @@ pub fn prepare_save_dir(dir: &Path) -> Result<(), InferError> {
     })
 }
 
-/// Where the preprocessed version of `file` is saved: `<dir>/<file name>.png`.
-pub fn preprocessed_path(dir: &Path, file: &Path) -> PathBuf {
-    let mut name = file.file_name().unwrap_or(file.as_os_str()).to_owned();
-    name.push(".png");
-    dir.join(name)
+/// Where the preprocessed images go: `<dir>/<file name>.png`, and `<file name>-2.png`, `-3`...
+/// for a name already used in this call, so that two inputs with the same name from different
+/// directories never overwrite each other.
+#[derive(Debug)]
+pub struct SaveNames {
+    dir: PathBuf,
+    used: HashSet<OsString>,
+}
+
+impl SaveNames {
+    /// Names in `dir`.
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            used: HashSet::new(),
+        }
+    }
+
+    /// The path for `file`'s preprocessed image.
+    pub fn path_for(&mut self, file: &Path) -> PathBuf {
+        let stem = file.file_name().unwrap_or(file.as_os_str()).to_owned();
+        let mut copy = 1;
+        loop {
+            let mut name = stem.clone();
+            if copy > 1 {
+                name.push(format!("-{copy}"));
+            }
+            name.push(".png");
+            if self.used.insert(name.clone()) {
+                return self.dir.join(name);
+            }
+            copy += 1;
+        }
+    }
 }
 
 /// Reads, preprocesses and classifies every input, yielding one [`Outcome`] per input in
 /// order, a batch at a time. With `save_dir`, each 28x28 image the model sees is also written
-/// there (see [`preprocessed_path`]).
+/// there (see [`SaveNames`]).
 pub fn classify_files<'a>(
     classifier: &'a AnyClassifier,
     inputs: Vec<Result<PathBuf, InferError>>,
     save_dir: Option<&'a Path>,
 ) -> impl Iterator<Item = Outcome> + 'a {
     let mut inputs = inputs.into_iter().peekable();
+    let mut names = save_dir.map(SaveNames::new);
     std::iter::from_fn(move || {
         inputs.peek()?;
         let batch: Vec<_> = inputs.by_ref().take(BATCH).collect();
-        Some(classify_batch(classifier, batch, save_dir))
+        Some(classify_batch(classifier, batch, names.as_mut()))
     })
     .flatten()
 }
@@ -109,13 +141,13 @@ pub fn classify_files<'a>(
 fn classify_batch(
     classifier: &AnyClassifier,
     inputs: Vec<Result<PathBuf, InferError>>,
-    save_dir: Option<&Path>,
+    mut names: Option<&mut SaveNames>,
 ) -> Vec<Outcome> {
     let prepared: Vec<(PathBuf, Result<[u8; IMAGE_PIXELS], InferError>)> = inputs
         .into_iter()
         .map(|input| match input {
             Ok(file) => {
-                let pixels = prepare(&file, save_dir);
+                let pixels = prepare(&file, names.as_deref_mut());
                 (file, pixels)
             }
             Err(error) => (error.file().unwrap_or(Path::new("")).into(), Err(error)),
@@ -141,12 +173,12 @@ fn classify_batch(
 }
 
 /// One file read, turned into MNIST's form and saved if asked.
-fn prepare(file: &Path, save_dir: Option<&Path>) -> Result<[u8; IMAGE_PIXELS], InferError> {
+fn prepare(file: &Path, names: Option<&mut SaveNames>) -> Result<[u8; IMAGE_PIXELS], InferError> {
     let image = preprocess::read_image(file)?;
     let pixels =
         preprocess::to_mnist(&image).ok_or_else(|| InferError::NoDigit { file: file.into() })?;
-    if let Some(dir) = save_dir {
-        let target = preprocessed_path(dir, file);
+    if let Some(names) = names {
+        let target = names.path_for(file);
         preprocess::save_png(&pixels, &target).map_err(|error| InferError::SavePreprocessed {
             file: file.into(),
             target,
@@ -154,4 +186,18 @@ fn prepare(file: &Path, save_dir: Option<&Path>) -> Result<[u8; IMAGE_PIXELS], I
         })?;
     }
     Ok(pixels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_with_the_same_name_get_different_save_names() {
+        let mut names = SaveNames::new(Path::new("out"));
+        assert_eq!(names.path_for(Path::new("a/7.png")), Path::new("out/7.png.png"));
+        assert_eq!(names.path_for(Path::new("b/7.png")), Path::new("out/7.png-2.png"));
+        assert_eq!(names.path_for(Path::new("c/7.png")), Path::new("out/7.png-3.png"));
+        assert_eq!(names.path_for(Path::new("c/8.png")), Path::new("out/8.png.png"));
+    }
 }

@@ -6,6 +6,7 @@ use burn::backend::NdArray;
 use infer::{Classifier, ModelSource};
 
 #[test]
+#[ignore = "needs MNIST: set MNIST_DIR"]
 fn built_in_model_scores_at_least_99_percent_on_the_mnist_test_set() {
     let test = common::test_set();
     let classifier = Classifier::<NdArray>::load(&ModelSource::Embedded, &Default::default())

@@ -18,6 +18,7 @@ fn as_image(digit: &[u8; 784]) -> DynamicImage {
 }
 
 #[test]
+#[ignore = "needs MNIST: set MNIST_DIR"]
 fn mnist_test_digits_pass_through_byte_identical() {
     let test = test_set();
     for index in 0..test.len() {
@@ -28,6 +29,7 @@ fn mnist_test_digits_pass_through_byte_identical() {
 }
 
 #[test]
+#[ignore = "needs MNIST: set MNIST_DIR"]
 fn preprocessing_is_idempotent() {
     let test = test_set();
     for index in 0..DIGITS {
@@ -102,6 +104,7 @@ fn scenes() -> Vec<(&'static str, Renderer, f64, f64)> {
 type Renderer = Box<dyn Fn(&[u8; 784]) -> DynamicImage>;
 
 #[test]
+#[ignore = "needs MNIST: set MNIST_DIR"]
 fn rendered_digits_come_back_in_mnist_form_close_to_the_original() {
     let test = test_set();
     for (scene, render, mean_limit, worst_limit) in scenes() {
@@ -140,6 +143,7 @@ fn nearest_label(train: &[[u8; 784]], labels: &[u8], image: &[u8; 784]) -> u8 {
 }
 
 #[test]
+#[ignore = "needs MNIST: set MNIST_DIR"]
 fn nearest_neighbour_recognises_rendered_digits_as_well_as_the_originals() {
     // A model-free check that preprocessing keeps what makes each digit that digit: a 1-nearest
     // neighbour classifier over MNIST training images is right about as often on the

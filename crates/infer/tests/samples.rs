@@ -37,6 +37,7 @@ fn samples_on_disk_are_the_listed_ones() {
 }
 
 #[test]
+#[ignore = "needs MNIST: set MNIST_DIR"]
 fn samples_preprocess_into_mnist_form_close_to_their_originals() {
     let test = test_set();
     for sample in &SAMPLES {

@@ -5,6 +5,8 @@ use burn::{
 };
 use serde::{Deserialize, Serialize};
 
+use lenet_kernels::{Activation, Pooling};
+
 use crate::model::{C5, LeNet5};
 
 /// Which LeNet-5 to build: the 1998 paper's network or the lecture's Keras version.
@@ -74,34 +76,6 @@ impl std::str::FromStr for Variant {
     }
 }
 
-/// A hidden layer's non-linearity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Activation {
-    /// Hyperbolic tangent (the 1998 paper uses a scaled tanh; plain tanh as in the lecture).
-    Tanh,
-    /// Rectified linear unit (the Keras code).
-    Relu,
-}
-
-impl Activation {
-    /// The activation's name as shown in the summary.
-    pub fn name(self) -> &'static str {
-        match self {
-            Activation::Tanh => "tanh",
-            Activation::Relu => "relu",
-        }
-    }
-}
-
-/// A subsampling layer's pooling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pooling {
-    /// Mean over each window (S2 and S4 in the paper, without its trainable coefficient).
-    Average,
-    /// Maximum over each window (the Keras code).
-    Max,
-}
-
 /// Configuration of a [`LeNet5`] network. Build the network with [`LeNet5Config::init`].
 ///
 /// Initialisation is chosen by the variant, because a tanh network starts badly from the
@@ -121,8 +95,6 @@ pub struct LeNet5Config {
 
 /// Side of the square kernels of C1, C3 and C5.
 pub(crate) const KERNEL: usize = 5;
-/// Side and stride of the S2 and S4 pooling windows.
-pub(crate) const POOL: usize = 2;
 /// Feature maps of C1, C3, C5 and units of F6 and the output layer.
 pub(crate) const WIDTHS: [usize; 5] = [6, 16, 120, 84, 10];
 

@@ -33,7 +33,7 @@ pub enum LeNetError {
     },
 
     /// The weights file could not be read or written.
-    #[error("cannot {action} model file {path}: {source}")]
+    #[error("cannot {action} model file {path}")]
     Io {
         /// "read" or "write".
         action: &'static str,

@@ -53,17 +53,15 @@
 
 mod config;
 mod error;
-mod kernels;
 mod model;
 mod record;
 mod summary;
 #[cfg(feature = "train")]
 mod training;
 
-pub use config::{Activation, LeNet5Config, Pooling, Variant};
+pub use config::{LeNet5Config, Variant};
+pub use lenet_kernels::{Activation, Pooling};
 pub use error::LeNetError;
-#[cfg(any(feature = "flex", feature = "ndarray"))]
-pub use kernels::rational_tanh;
 pub use model::{C5, LeNet5, Prediction};
 pub use record::{load_bytes, load_file};
 pub use summary::{LayerKind, LayerSummary, Summary};

@@ -4,7 +4,9 @@ use burn::{
     tensor::activation::softmax,
 };
 
-use crate::{LeNetError, config::Variant, kernels};
+use lenet_kernels::{activate, conv2d, subsample};
+
+use crate::{LeNetError, config::Variant};
 
 /// LeNet-5, generic over the Burn backend `B`. Build it with [`crate::LeNet5Config::init`].
 ///
@@ -81,16 +83,16 @@ impl<B: Backend> LeNet5<B> {
         }
         let activation = self.variant.activation();
         let pooling = self.variant.pooling();
-        let x = kernels::conv2d(&self.c1, images, activation); // [batch, 6, 28, 28]
-        let x = kernels::subsample(x, pooling); // [batch, 6, 14, 14]
-        let x = kernels::conv2d(&self.c3, x, activation); // [batch, 16, 10, 10]
-        let x = kernels::subsample(x, pooling); // [batch, 16, 5, 5]
+        let x = conv2d(&self.c1, images, activation); // [batch, 6, 28, 28]
+        let x = subsample(x, pooling); // [batch, 6, 14, 14]
+        let x = conv2d(&self.c3, x, activation); // [batch, 16, 10, 10]
+        let x = subsample(x, pooling); // [batch, 16, 5, 5]
         let x = match &self.c5 {
             C5::Conv(conv) => full_convolution(conv, x),
             C5::Dense(dense) => dense.forward(x.flatten(1, 3)),
         };
-        let x = kernels::activate(x, activation); // [batch, 120]
-        let x = kernels::activate(self.f6.forward(x), activation); // [batch, 84]
+        let x = activate(x, activation); // [batch, 120]
+        let x = activate(self.f6.forward(x), activation); // [batch, 84]
         self.output.forward(x) // [batch, 10]
     }
 

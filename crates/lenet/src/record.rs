@@ -1,7 +1,5 @@
-use std::{
-    io::Write,
-    path::{Path, PathBuf},
-};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use burn::{
     module::{ModuleVisitor, Param},
@@ -31,15 +29,9 @@ impl<B: Backend> LeNet5<B> {
             path: path.to_path_buf(),
             source,
         };
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io_error)?;
+        let mut file = atomic_write_file::AtomicWriteFile::open(path).map_err(io_error)?;
         file.write_all(&self.to_bytes()).map_err(io_error)?;
-        file.as_file().sync_all().map_err(io_error)?;
-        file.persist(path).map_err(|error| io_error(error.error))?;
-        Ok(())
+        file.commit().map_err(io_error)
     }
 }
 
@@ -83,6 +75,14 @@ fn load<B: Backend>(
     expected: Option<Variant>,
     device: &B::Device,
 ) -> Result<LeNet5<B>, LeNetError> {
+    // A truncated or foreign file is told apart first: Burn's own message for it is about
+    // record formats of old Burn versions, which misleads.
+    if let Err(error) = rmp_serde::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        return Err(LeNetError::Decode {
+            origin: origin.to_string(),
+            reason: format!("not a complete MessagePack file ({error})"),
+        });
+    }
     let record: <LeNet5<B> as Module<B>>::Record =
         Recorder::<B>::load(&WeightsRecorder::default(), bytes, device).map_err(|error| {
             LeNetError::Decode {

@@ -4,10 +4,11 @@ use burn::{
     nn::{Linear, PaddingConfig2d, conv::Conv2d},
     prelude::*,
 };
+use lenet_kernels::{POOL, Pooling};
 use serde::Serialize;
 
 use crate::{
-    config::{POOL, Pooling, Variant},
+    config::Variant,
     model::{C5, LeNet5},
 };
 

@@ -96,7 +96,9 @@ fn gradients<B: AutodiffBackend>(
         }
     }
     all.push(grad2("f6.weight", model.f6.weight.grad(&grads)));
+    all.push(grad1("f6.bias", model.f6.bias.as_ref().unwrap().grad(&grads)));
     all.push(grad2("output.weight", model.output.weight.grad(&grads)));
+    all.push(grad1("output.bias", model.output.bias.as_ref().unwrap().grad(&grads)));
     all
 }
 

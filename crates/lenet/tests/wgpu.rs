@@ -1,20 +1,23 @@
 //! The same weights give the same logits on wgpu as on ndarray. Here and in CI wgpu runs on
-//! Mesa's lavapipe (Vulkan on the CPU, Debian package `mesa-vulkan-drivers`).
+//! Mesa's lavapipe (Vulkan on the CPU, Debian package `mesa-vulkan-drivers`), through Burn's
+//! `Dispatch` backend as `train` and `infer` run it.
 
 mod common;
 
-use burn::backend::{NdArray, Wgpu};
+use burn::backend::{NdArray, wgpu::WgpuDevice};
+use burn_dispatch::{Dispatch, DispatchDevice};
 use common::{fixed_images, fixed_model, values};
 use lenet::Variant;
 
 #[test]
+#[ignore = "needs a wgpu adapter (a GPU driver; on Linux without a GPU, mesa-vulkan-drivers)"]
 fn wgpu_logits_match_ndarray() {
     let cpu = Default::default();
-    let gpu = Default::default();
+    let gpu = DispatchDevice::from(WgpuDevice::default());
     for variant in Variant::ALL {
         let reference = fixed_model::<NdArray>(variant, &cpu);
         let bytes = reference.to_bytes();
-        let on_wgpu = lenet::load_bytes::<Wgpu>(&bytes, Some(variant), &gpu).unwrap();
+        let on_wgpu = lenet::load_bytes::<Dispatch>(&bytes, Some(variant), &gpu).unwrap();
 
         let expected = values(reference.forward(fixed_images(variant, 5, &cpu)));
         let got = values(on_wgpu.forward(fixed_images(variant, 5, &gpu)));

@@ -25,7 +25,7 @@ pub enum MnistError {
     },
 
     /// A file or directory could not be read, written or created.
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         /// What was being done, e.g. "read" or "create directory".
         action: &'static str,
@@ -37,7 +37,7 @@ pub enum MnistError {
 
     /// A file starts like gzip but does not decompress.
     #[error(
-        "{}: corrupted gzip data ({source}); delete the file so that it is downloaded again, \
+        "{}: corrupted gzip data; delete the file so that it is downloaded again, \
          or replace it with a good copy",
         path.display()
     )]
@@ -161,7 +161,7 @@ pub enum MnistError {
     },
 
     /// An HTTP request failed: no connection, timeout, error status, or a broken transfer.
-    #[error("{url}: {source}")]
+    #[error("{url}")]
     Http {
         /// The URL requested.
         url: String,
@@ -268,7 +268,14 @@ fn download_failed_message(file: &str, attempts: &[MnistError]) -> String {
     }
     let mut message = format!("cannot download {file} from any mirror:\n");
     for attempt in attempts {
-        let _ = writeln!(message, "  {attempt}");
+        // Each attempt with its causes: they are this error's details, not its source.
+        let mut line = attempt.to_string();
+        let mut cause = std::error::Error::source(attempt);
+        while let Some(error) = cause {
+            let _ = write!(line, ": {error}");
+            cause = error.source();
+        }
+        let _ = writeln!(message, "  {line}");
     }
     message.push_str(
         "check the network connection, or download the file yourself and point MNIST_DIR or \

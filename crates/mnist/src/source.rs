@@ -289,16 +289,11 @@ fn store(bytes: &[u8], file: &str, dir: &Path) -> Result<(), MnistError> {
         file.to_owned()
     };
     let target = dir.join(name);
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{file}."))
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(|e| MnistError::io("create a temporary file in", dir, e))?;
-    temp.write_all(bytes)
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(|e| MnistError::io("write", temp.path(), e))?;
-    temp.persist(&target)
-        .map_err(|e| MnistError::io("rename a download to", &target, e.error))?;
+    let mut out = atomic_write_file::AtomicWriteFile::open(&target)
+        .map_err(|e| MnistError::io("create a temporary file for", &target, e))?;
+    out.write_all(bytes)
+        .and_then(|()| out.commit())
+        .map_err(|e| MnistError::io("write", &target, e))?;
     Ok(())
 }
 

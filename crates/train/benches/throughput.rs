@@ -46,14 +46,14 @@ use std::{
 
 use anyhow::{Context, bail};
 use burn::{
-    backend::{Flex, NdArray, Wgpu, wgpu::WgpuDevice},
+    backend::{Flex, NdArray},
     prelude::*,
 };
 use clap::Parser;
 use lenet::{LeNet5Config, Variant};
 use mnist::{Download, InputConfig, MnistBatcher, MnistDataset, MnistSplits};
 use serde::{Deserialize, Serialize};
-use train::{BackendKind, ExperimentConfig, RunOptions, progress::read_metrics_csv};
+use train::{BackendKind, ExperimentConfig, RunOptions, metrics_csv::read_metrics_csv};
 
 /// Batch size of the training runs and of the data-pipeline measurement.
 const TRAIN_BATCH: usize = 128;
@@ -316,9 +316,12 @@ fn run_child(child: &[String], args: &Args, data_dir: &Path) -> anyhow::Result<(
         config_name: format!("bench-{variant}"),
         artifacts: artifacts.clone(),
         data_dir: data_dir.to_path_buf(),
-        limit_train: Some(config.training.batch_size * (args.train_batches() + 1)),
-        limit_test: Some(1000),
+        limit_train: std::num::NonZeroUsize::new(
+            config.training.batch_size * (args.train_batches() + 1),
+        ),
+        limit_test: std::num::NonZeroUsize::new(1000),
         resume: false,
+        dashboard: false,
     };
     train::train_on_configured_backend(&config, &options)?;
     let figures = TrainFigures {
@@ -345,23 +348,9 @@ fn measure_on_backend(
     match backend {
         BackendKind::Flex => measure::<Flex>(variant, splits, args, &Default::default(), row),
         BackendKind::Ndarray => measure::<NdArray>(variant, splits, args, &Default::default(), row),
-        BackendKind::Wgpu => {
-            let device = WgpuDevice::default();
-            train::probe_wgpu(&device)?;
-            measure::<Wgpu>(variant, splits, args, &device, row)
-        }
+        BackendKind::Wgpu => measure::<train::WgpuBackend>(variant, splits, args, &train::probe_wgpu()?, row),
     }
     Ok(())
-}
-
-/// The input of `variant` as its configuration file defines it.
-fn input_of(variant: Variant) -> InputConfig {
-    match variant {
-        Variant::Classic => InputConfig::new(),
-        Variant::Keras => InputConfig::new()
-            .with_padding(0)
-            .with_normalization(mnist::Normalization::Unit),
-    }
 }
 
 fn measure<B: Backend>(
@@ -371,7 +360,7 @@ fn measure<B: Backend>(
     device: &B::Device,
     row: &mut Row,
 ) {
-    let input = input_of(variant);
+    let input = train::config::default_input(variant);
     let model = LeNet5Config::new().with_variant(variant).init::<B>(device);
     let classify = |images: &Tensor<B, 4>| model.forward(images.clone()).argmax(1).into_data();
 

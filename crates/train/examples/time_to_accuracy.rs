@@ -51,6 +51,7 @@ fn main() -> anyhow::Result<()> {
         limit_train: None,
         limit_test: None,
         resume: false,
+        dashboard: false,
     };
     let start = SystemTime::now();
     let report = train_on_configured_backend(&config, &options)?;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use lenet::{LeNet5Config, Variant};
-use mnist::DataConfig;
+use mnist::{DataConfig, InputConfig, Normalization};
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
@@ -146,8 +146,17 @@ impl ExperimentConfig {
         };
         let user: Table = toml::from_str(text)
             .map_err(|error| invalid("(syntax)".into(), error.message().to_string()))?;
-        let mut merged = Table::try_from(ExperimentConfig::new())
-            .expect("the default configuration serialises to TOML");
+        // A file that leaves out `[data.input]` gets its variant's input step.
+        let variant = user
+            .get("model")
+            .and_then(|model| model.get("variant"))
+            .and_then(Value::as_str)
+            .and_then(|name| name.parse::<Variant>().ok())
+            .unwrap_or_default();
+        let mut defaults = ExperimentConfig::new();
+        defaults.data.input = default_input(variant);
+        let mut merged =
+            Table::try_from(defaults).expect("the default configuration serialises to TOML");
         merge(&mut merged, user, "").map_err(|(key, message)| invalid(key, message))?;
 
         let config: ExperimentConfig = serde_path_to_error::deserialize(Value::Table(merged))
@@ -222,7 +231,7 @@ impl ExperimentConfig {
         let variant = self.model.variant;
         let side = self.data.input.side();
         if side != variant.input_size() {
-            let padding = (variant.input_size() - 28) / 2;
+            let padding = default_input(variant).padding;
             return fail(
                 "data.input.padding",
                 format!(
@@ -242,10 +251,20 @@ impl ExperimentConfig {
         }
         Ok(())
     }
+}
 
-    /// The variant's name, for reports.
-    pub fn variant(&self) -> Variant {
-        self.model.variant
+/// The input step a variant is trained with unless a configuration says otherwise: classic
+/// 32x32 standardised (MNIST's 28x28 padded by 2), Keras 28x28 in [0, 1]. Configurations without
+/// `[data.input]`, `infer` for a `model.mpk` without its `config.toml`, and the benchmarks all
+/// take it from here.
+pub fn default_input(variant: Variant) -> InputConfig {
+    match variant {
+        Variant::Classic => InputConfig::new()
+            .with_padding(2)
+            .with_normalization(Normalization::Standardize),
+        Variant::Keras => InputConfig::new()
+            .with_padding(0)
+            .with_normalization(Normalization::Unit),
     }
 }
 

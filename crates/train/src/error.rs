@@ -1,11 +1,11 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything that stops a training run, each with the file or key concerned and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     /// The configuration file cannot be read.
     #[error(
-        "cannot read configuration file {path}: {source} (run from the repository root, or pass --config FILE)"
+        "cannot read configuration file {path} (run from the repository root, or pass --config FILE)"
     )]
     ConfigRead {
         /// The file.
@@ -25,15 +25,6 @@ pub enum TrainError {
         message: String,
     },
 
-    /// A command-line option is out of range.
-    #[error("{option}: {message}")]
-    Option {
-        /// The option, e.g. `--limit-train`.
-        option: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-
     /// The artifacts directory already holds a run.
     #[error(
         "{dir} already holds a training run: continue it with --resume, choose another directory with --artifacts DIR, or delete {dir}"
@@ -41,6 +32,28 @@ pub enum TrainError {
     ArtifactsExist {
         /// The directory.
         dir: PathBuf,
+    },
+
+    /// Another run holds the artifacts directory.
+    #[error(
+        "{dir} is in use by another training run ({holder}): wait for it to finish, or choose another directory with --artifacts DIR"
+    )]
+    Locked {
+        /// The directory.
+        dir: PathBuf,
+        /// What the lock file says about its holder, e.g. `pid 1234`.
+        holder: String,
+    },
+
+    /// `--resume` of a run that already trained all its epochs.
+    #[error(
+        "{dir} holds a finished run of {epochs} epochs: nothing to resume; to train it longer, pass --resume --epochs N with N above {epochs}"
+    )]
+    Finished {
+        /// The artifacts directory.
+        dir: PathBuf,
+        /// Epochs it trained.
+        epochs: usize,
     },
 
     /// `--resume` found nothing to resume.
@@ -69,12 +82,66 @@ pub enum TrainError {
     #[error(transparent)]
     Model(#[from] lenet::LeNetError),
 
+    /// The user stopped the run (a dashboard key, Ctrl-C or SIGTERM) before its last epoch.
+    #[error("{}", stopped_message(dir, *completed))]
+    Stopped {
+        /// The artifacts directory.
+        dir: PathBuf,
+        /// The last epoch with a complete checkpoint, if any.
+        completed: Option<usize>,
+    },
+
+    /// A checkpoint could not be written (a full disk, a removed directory); the run stopped.
+    #[error("{}", checkpoint_message(dir, reason, *completed))]
+    Checkpoint {
+        /// The artifacts directory.
+        dir: PathBuf,
+        /// What the checkpointer reported.
+        reason: String,
+        /// The last epoch with a complete checkpoint, if any.
+        completed: Option<usize>,
+    },
+
+    /// The terminal dashboard could not take over the terminal.
+    #[error("cannot start the terminal dashboard (run with the output redirected to get plain progress lines)")]
+    Terminal(#[source] std::io::Error),
+
     /// An output file could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         /// The file.
         path: PathBuf,
         /// Why.
         source: std::io::Error,
     },
+}
+
+fn resume_hint(dir: &Path, completed: Option<usize>) -> String {
+    match completed {
+        Some(epoch) => format!(
+            "the last complete checkpoint is epoch {epoch}: continue with --resume --artifacts {}",
+            dir.display()
+        ),
+        None => format!(
+            "no epoch was completed: --resume --artifacts {} starts again from epoch 1",
+            dir.display()
+        ),
+    }
+}
+
+fn stopped_message(dir: &Path, completed: Option<usize>) -> String {
+    format!("training stopped before its last epoch; {}", resume_hint(dir, completed))
+}
+
+fn checkpoint_message(dir: &Path, reason: &str, completed: Option<usize>) -> String {
+    let free = fs4::available_space(dir).map_or_else(
+        |_| "unknown".to_string(),
+        |bytes| format!("{:.1} MB", bytes as f64 / 1e6),
+    );
+    format!(
+        "cannot write a checkpoint in {} ({reason}; free space there: {free}); the run stopped; \
+         free some space, then {}",
+        dir.join("checkpoint").display(),
+        resume_hint(dir, completed)
+    )
 }

@@ -26,14 +26,17 @@
 
 mod backend;
 pub mod config;
+mod dashboard;
 pub mod data;
 mod error;
+pub mod metrics_csv;
 pub mod progress;
 pub mod report;
 pub mod schedule;
+pub mod throughput;
 pub mod training;
 
-pub use backend::{probe_wgpu, train_on_configured_backend};
+pub use backend::{WgpuBackend, probe_wgpu, train_on_configured_backend};
 pub use config::{BackendKind, ExperimentConfig, OptimizerConfig, Schedule, TrainingConfig};
 pub use error::TrainError;
 pub use report::Report;

@@ -1,11 +1,11 @@
 //! `cargo run --release -p train -- [options]`: train LeNet-5 on MNIST.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{io::IsTerminal, num::NonZeroUsize, path::PathBuf, process::ExitCode};
 
-use anyhow::Context;
 use clap::Parser;
 use train::{
-    BackendKind, ExperimentConfig, RunOptions, config::default_artifacts_dir, training::files,
+    BackendKind, ExperimentConfig, RunOptions, TrainError, config::default_artifacts_dir,
+    progress::say, training::files,
 };
 
 /// Train LeNet-5 on MNIST with Burn. Every option overrides the configuration file.
@@ -41,11 +41,11 @@ struct Args {
     #[arg(long)]
     artifacts: Option<PathBuf>,
     /// Train on the first N training images only (smoke runs).
-    #[arg(long, value_parser = count)]
-    limit_train: Option<usize>,
+    #[arg(long, value_parser = nonzero)]
+    limit_train: Option<NonZeroUsize>,
     /// Test on the first N test images only.
-    #[arg(long, value_parser = count)]
-    limit_test: Option<usize>,
+    #[arg(long, value_parser = nonzero)]
+    limit_test: Option<NonZeroUsize>,
     /// Continue the run in the artifacts directory from its last complete checkpoint, with the
     /// configuration saved there (options still override it, e.g. --epochs to train longer).
     #[arg(long)]
@@ -57,6 +57,10 @@ fn count(text: &str) -> Result<usize, String> {
         Ok(value) if value >= 1 => Ok(value),
         _ => Err(format!("{text:?} is not a whole number of at least 1")),
     }
+}
+
+fn nonzero(text: &str) -> Result<NonZeroUsize, String> {
+    count(text).map(|value| NonZeroUsize::new(value).expect("count() refuses 0"))
 }
 
 fn positive(text: &str) -> Result<f64, String> {
@@ -71,26 +75,15 @@ fn main() -> ExitCode {
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", describe(&error));
-            ExitCode::FAILURE
+            eprintln!("error: {error:#}");
+            // As a shell reports a command stopped by Ctrl-C.
+            let stopped = matches!(
+                error.downcast_ref::<TrainError>(),
+                Some(TrainError::Stopped { .. })
+            );
+            ExitCode::from(if stopped { 130 } else { 1 })
         }
     }
-}
-
-/// The error and its causes on one line, leaving out causes that the messages before them
-/// already quote (most of this project's errors name their cause themselves).
-fn describe(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let message = cause.to_string();
-        if !text.contains(&message) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&message);
-        }
-    }
-    text
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
@@ -138,7 +131,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         || "run".to_string(),
         |stem| stem.to_string_lossy().into_owned(),
     );
-    println!(
+    say(&format!(
         "training LeNet-5 \"{}\" on {} for {} epochs (config {}, data {}, artifacts {})",
         config.model.variant,
         config.training.backend,
@@ -146,7 +139,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         config_path.display(),
         data_dir.display(),
         artifacts.display()
-    );
+    ));
     let options = RunOptions {
         config_name,
         artifacts: artifacts.clone(),
@@ -154,17 +147,17 @@ fn run(args: Args) -> anyhow::Result<()> {
         limit_train: args.limit_train,
         limit_test: args.limit_test,
         resume: args.resume,
+        dashboard: std::io::stdout().is_terminal(),
     };
-    let report = train::train_on_configured_backend(&config, &options)
-        .with_context(|| format!("training failed (artifacts in {})", artifacts.display()))?;
-    println!("\n{}", report.render());
-    println!(
+    let report = train::train_on_configured_backend(&config, &options)?;
+    say(&format!("\n{}", report.render()));
+    say(&format!(
         "wrote {} ({}, {}, {}, {})",
         artifacts.display(),
         files::MODEL,
         files::CONFIG,
         files::METRICS,
         files::REPORT
-    );
+    ));
     Ok(())
 }

@@ -18,6 +18,10 @@ pub struct Report {
     pub backend: String,
     /// Epochs completed, including any before a `--resume`.
     pub epochs: usize,
+    /// Epochs that were already complete when this process started (a `--resume`, or a
+    /// finished run extended with `--resume --epochs N`); 0 for a run from the start.
+    #[serde(default)]
+    pub resumed_from: usize,
     /// The run's seed.
     pub seed: u64,
     /// Training images per epoch.
@@ -134,17 +138,12 @@ impl Report {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
-/// that an interrupted write never leaves a truncated file behind.
+/// that an interrupted write never leaves a truncated file behind; the file gets the mode the
+/// umask allows, as any new file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    let mut file = atomic_write_file::AtomicWriteFile::open(path)?;
     file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|error| error.error)?;
-    Ok(())
+    file.commit()
 }
 
 #[cfg(test)]

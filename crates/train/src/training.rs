@@ -1,20 +1,22 @@
 //! One training run with Burn's Learner, generic over the autodiff backend.
 
 use std::{
-    io::IsTerminal,
+    io::Write,
+    num::NonZeroUsize,
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{Arc, Mutex, Once},
     time::Instant,
 };
 
 use burn::{
     optim::{AdamConfig, decay::WeightDecayConfig},
+    tensor::backend::DeviceOps,
     record::{FullPrecisionSettings, NamedMpkFileRecorder},
     tensor::backend::AutodiffBackend,
     train::{
-        Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
+        Interrupter, Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
         checkpoint::KeepLastNCheckpoints,
-        logger::FileMetricLogger,
+        logger::InMemoryMetricLogger,
         metric::{
             AccuracyMetric, LearningRateMetric, LossMetric,
             store::{Aggregate, Direction, Split},
@@ -27,13 +29,42 @@ use crate::{
     TrainError,
     config::ExperimentConfig,
     data::{SharedDataset, eval_loader, train_loader},
-    progress::{CsvMetricLogger, PlainRenderer, ThroughputMetric, read_metrics_csv},
+    dashboard::Dashboard,
+    metrics_csv::{CsvMetricLogger, read_metrics_csv},
+    progress::PlainRenderer,
     report::{Report, evaluate, write_atomically},
+    throughput::ThroughputMetric,
     schedule::LearningRateSchedule,
 };
 
 /// Batch size for validation and test: larger is faster and changes no result.
 const EVAL_BATCH_SIZE: usize = 1000;
+
+/// The interrupter's message when the user stopped the run (a key, Ctrl-C or SIGTERM).
+pub(crate) const STOP_REQUESTED: &str = "stopped at the user's request";
+
+/// The run that Ctrl-C and SIGTERM stop.
+static CURRENT_RUN: Mutex<Option<Interrupter>> = Mutex::new(None);
+
+/// Ctrl-C and SIGTERM stop the run at the next batch, as the dashboard's keys do, instead of
+/// killing it mid-write.
+fn stop_on_signal(interrupter: &Interrupter) {
+    static HANDLER: Once = Once::new();
+    if let Ok(mut current) = CURRENT_RUN.lock() {
+        *current = Some(interrupter.clone());
+    }
+    HANDLER.call_once(|| {
+        // Without a handler (another one is installed) the signals keep their default action;
+        // the last complete checkpoint survives that too.
+        let _ = ctrlc::set_handler(|| {
+            if let Ok(current) = CURRENT_RUN.lock()
+                && let Some(interrupter) = current.as_ref()
+            {
+                interrupter.stop(Some(STOP_REQUESTED));
+            }
+        });
+    });
+}
 
 /// Where a run reads and writes, and how much of MNIST it uses.
 #[derive(Clone, Debug)]
@@ -45,11 +76,13 @@ pub struct RunOptions {
     /// The directory holding the four MNIST files (see [`mnist::locate`]).
     pub data_dir: PathBuf,
     /// Train on the first `n` training images only (smoke runs).
-    pub limit_train: Option<usize>,
+    pub limit_train: Option<NonZeroUsize>,
     /// Test on the first `n` test images only.
-    pub limit_test: Option<usize>,
+    pub limit_test: Option<NonZeroUsize>,
     /// Continue from the last complete checkpoint in `artifacts`.
     pub resume: bool,
+    /// Show the terminal dashboard (stdout must be a terminal) instead of plain progress lines.
+    pub dashboard: bool,
 }
 
 /// Files of a run inside its artifacts directory.
@@ -64,6 +97,8 @@ pub mod files {
     pub const REPORT: &str = "report.json";
     /// Burn's epoch checkpoints.
     pub const CHECKPOINTS: &str = "checkpoint";
+    /// Held by the run using the directory.
+    pub const LOCK: &str = "train.lock";
 }
 
 /// Trains LeNet-5 as `config` says, evaluates it on the test set and writes `model.mpk`,
@@ -74,24 +109,31 @@ pub fn train<B: AutodiffBackend>(
     device: B::Device,
 ) -> Result<Report, TrainError> {
     let dir = &options.artifacts;
+    // A second run into the same directory stops here, before it changes anything.
+    let lock = if dir.exists() {
+        Some(lock_artifacts(dir)?)
+    } else {
+        None
+    };
     let done = if options.resume {
-        last_complete_checkpoint(dir)?
+        resume_point(dir, config.training.epochs)?
     } else {
         refuse_existing_run(dir)?;
         0
     };
-    std::fs::create_dir_all(dir).map_err(|source| TrainError::Write {
-        path: dir.clone(),
-        source,
-    })?;
-    write(&dir.join(files::CONFIG), config.to_toml().as_bytes())?;
 
     let training = &config.training;
     B::seed(&device, training.seed);
 
+    // The data first: a run that cannot start leaves no files behind.
     let splits = MnistSplits::load(&options.data_dir, config.data.validation_size)?;
-    let train_set = limit(splits.train, options.limit_train, "--limit-train")?;
-    let test_set = limit(splits.test, options.limit_test, "--limit-test")?;
+    let _lock = match lock {
+        Some(lock) => lock,
+        None => lock_artifacts(dir)?,
+    };
+    write(&dir.join(files::CONFIG), config.to_toml().as_bytes())?;
+    let train_set = limit(splits.train, options.limit_train);
+    let test_set = limit(splits.test, options.limit_test);
     let (train_images, valid_images) = (train_set.len(), splits.valid.len());
     let batcher = MnistBatcher::new(config.data.input.clone());
 
@@ -115,7 +157,7 @@ pub fn train<B: AutodiffBackend>(
         Arc::new(splits.valid),
         batcher.clone(),
         EVAL_BATCH_SIZE,
-        &device,
+        device.inner(),
     );
 
     let steps_per_epoch = train_images.div_ceil(training.batch_size);
@@ -129,7 +171,8 @@ pub fn train<B: AutodiffBackend>(
         .metric_train_numeric(ThroughputMetric::new())
         .with_file_checkpointer(NamedMpkFileRecorder::<FullPrecisionSettings>::new())
         .with_checkpointing_strategy(KeepLastNCheckpoints::new(training.keep_checkpoints))
-        .with_metric_logger(FileMetricLogger::new(dir))
+        // Kept in memory for early stopping; `metrics.csv` is the record on disk.
+        .with_metric_logger(InMemoryMetricLogger::default())
         .with_metric_logger(CsvMetricLogger::new(
             dir.join(files::METRICS),
             read_metrics_csv(&dir.join(files::METRICS)),
@@ -149,17 +192,46 @@ pub fn train<B: AutodiffBackend>(
     if done > 0 {
         builder = builder.checkpoint(done);
     }
-    // Burn's dashboard needs a terminal; in logs and pipes it would print escape codes.
-    let dashboard = std::io::stdout().is_terminal();
-    if !dashboard {
-        builder = builder.renderer(PlainRenderer::new(training.epochs));
-    }
+    let interrupter = Interrupter::new();
+    builder = builder.with_interrupter(interrupter.clone());
+    // The dashboard needs a terminal; in logs and pipes it would print escape codes.
+    builder = if options.dashboard {
+        let title = format!(
+            "LeNet-5 \"{}\" on {} · config {} · {}",
+            config.model.variant,
+            training.backend,
+            options.config_name,
+            dir.display()
+        );
+        let dashboard = Dashboard::new(title, training.epochs, interrupter.clone())
+            .map_err(TrainError::Terminal)?;
+        builder.renderer(dashboard)
+    } else {
+        builder.renderer(PlainRenderer::new(training.epochs))
+    };
+    stop_on_signal(&interrupter);
 
     let start = Instant::now();
     let result = builder.launch(Learner::new(model, optimizer, schedule));
     let train_seconds = start.elapsed().as_secs_f64();
-    let mut renderer = result.renderer;
-    renderer.manual_close();
+    // Closes the dashboard and gives the terminal back before anything else is printed.
+    drop(result.renderer);
+    if interrupter.should_stop() {
+        let reason = interrupter.get_message().unwrap_or_default();
+        let completed = last_complete_checkpoint(dir).ok();
+        return Err(if reason == STOP_REQUESTED {
+            TrainError::Stopped {
+                dir: dir.clone(),
+                completed,
+            }
+        } else {
+            TrainError::Checkpoint {
+                dir: dir.clone(),
+                reason,
+                completed,
+            }
+        });
+    }
     let model = result.model;
 
     let epochs = read_metrics_csv(&dir.join(files::METRICS))
@@ -168,7 +240,7 @@ pub fn train<B: AutodiffBackend>(
         .max()
         .unwrap_or(done);
     let test_loader =
-        eval_loader::<B::InnerBackend>(Arc::new(test_set), batcher, EVAL_BATCH_SIZE, &device);
+        eval_loader::<B::InnerBackend>(Arc::new(test_set), batcher, EVAL_BATCH_SIZE, device.inner());
     let evaluation = evaluate(&model, test_loader.as_ref());
 
     model.save(dir.join(files::MODEL))?;
@@ -177,6 +249,7 @@ pub fn train<B: AutodiffBackend>(
         variant: config.model.variant.to_string(),
         backend: training.backend.to_string(),
         epochs,
+        resumed_from: done,
         seed: training.seed,
         train_images,
         valid_images,
@@ -211,18 +284,10 @@ fn adam(config: &ExperimentConfig) -> AdamConfig {
     }
 }
 
-fn limit(
-    dataset: MnistDataset,
-    limit: Option<usize>,
-    option: &'static str,
-) -> Result<MnistDataset, TrainError> {
+fn limit(dataset: MnistDataset, limit: Option<NonZeroUsize>) -> MnistDataset {
     match limit {
-        Some(0) => Err(TrainError::Option {
-            option,
-            message: "must be at least 1".into(),
-        }),
-        Some(n) => Ok(dataset.limit(n)),
-        None => Ok(dataset),
+        Some(n) => dataset.limit(n.get()),
+        None => dataset,
     }
 }
 
@@ -244,6 +309,70 @@ fn refuse_existing_run(dir: &Path) -> Result<(), TrainError> {
         });
     }
     Ok(())
+}
+
+/// The epoch `--resume` continues after: the last complete checkpoint, or 0 (with a note) when
+/// the run died before completing one. A finished run is extended only to more epochs than it
+/// has.
+fn resume_point(dir: &Path, epochs: usize) -> Result<usize, TrainError> {
+    if let Ok(text) = std::fs::read_to_string(dir.join(files::REPORT))
+        && let Ok(report) = serde_json::from_str::<Report>(&text)
+        && epochs <= report.epochs
+    {
+        return Err(TrainError::Finished {
+            dir: dir.to_path_buf(),
+            epochs: report.epochs,
+        });
+    }
+    match last_complete_checkpoint(dir) {
+        Ok(epoch) => Ok(epoch),
+        Err(TrainError::NoCheckpoint { .. }) => {
+            crate::progress::say(&format!(
+                "no complete checkpoint in {}: training again from epoch 1 with its saved configuration",
+                dir.display()
+            ));
+            Ok(0)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Holds `dir/train.lock` for the run: the operating system releases it when the process
+/// ends, however it ends, so a dead run never blocks the next one.
+fn lock_artifacts(dir: &Path) -> Result<std::fs::File, TrainError> {
+    let write_error = |source| TrainError::Write {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(write_error)?;
+    let path = dir.join(files::LOCK);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|source| TrainError::Write {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            return Err(TrainError::Locked {
+                dir: dir.to_path_buf(),
+                holder: holder.trim().to_string(),
+            });
+        }
+        Err(std::fs::TryLockError::Error(source)) => {
+            return Err(TrainError::Write { path, source });
+        }
+    }
+    // Who holds the lock, for the message a second run prints.
+    let _ = file.set_len(0);
+    let _ = write!(file, "pid {}", std::process::id());
+    Ok(file)
 }
 
 /// The highest epoch whose model, optimizer and scheduler checkpoints are all present and

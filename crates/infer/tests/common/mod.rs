@@ -13,26 +13,12 @@ pub fn test_set() -> MnistDataset {
     splits().test
 }
 
-/// All of MNIST (no validation split), from the directory in `MNIST_DIR`.
+/// All of MNIST (no validation split), found as `train` finds it (`MNIST_DIR`, then the user
+/// cache), never downloaded.
 pub fn splits() -> MnistSplits {
-    let dir = std::env::var_os("MNIST_DIR")
-        .filter(|dir| !dir.is_empty())
-        .unwrap_or_else(|| {
-            panic!(
-                "MNIST_DIR is not set: these tests need MNIST's test set. Set it to a directory \
-                 holding the four MNIST files, e.g. MNIST_DIR=/path/to/mnist cargo test -p infer"
-            )
-        });
-    // CI passes a path relative to the repository root; tests run in the crate's directory.
-    let dir = Path::new(&dir);
-    let dir = if dir.is_relative() {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../..")
-            .join(dir)
-    } else {
-        dir.to_path_buf()
-    };
-    MnistSplits::load(&dir, 0).unwrap_or_else(|error| panic!("MNIST_DIR: {error}"))
+    let dir = mnist::locate(None, &mnist::Download::disabled())
+        .expect("these tests need MNIST: set MNIST_DIR to the directory holding the four files");
+    MnistSplits::load(&dir, 0).unwrap_or_else(|error| panic!("MNIST: {error}"))
 }
 
 /// `examples/digits/` at the workspace root.

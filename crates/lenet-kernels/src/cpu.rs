@@ -12,7 +12,7 @@
 
 use rayon::prelude::*;
 
-use crate::config::Activation;
+use crate::Activation;
 
 /// Images per task in the backward pass. Fixed, for the reason in the module docs.
 const CHUNK: usize = 8;
@@ -680,7 +680,9 @@ mod tests {
             let y = conv_forward(&s, Activation::Tanh, &x, &w, &b);
             let grads = conv_backward(&s, Activation::Tanh, &x, &w, &y, &r, true);
             let input = grads.input.expect("asked for");
-            let eps = 1e-2;
+            // f64 through the definition: the difference quotient is accurate to about 1e-5, the
+            // f32 kernels to about 1e-6 of the gradient's scale.
+            let eps = 1e-3;
             let numeric = |which: usize, i: usize| {
                 let mut args = [x.clone(), w.clone(), b.clone()];
                 args[which][i] += eps;
@@ -695,7 +697,7 @@ mod tests {
                     let n = numeric(which, i);
                     let a = analytic[i] as f64;
                     assert!(
-                        (a - n).abs() < 2e-2 * (1.0 + n.abs()),
+                        (a - n).abs() < 1e-3 * (1.0 + n.abs()),
                         "arg {which}[{i}]: {a} vs {n}"
                     );
                 }

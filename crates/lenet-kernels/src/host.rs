@@ -25,11 +25,11 @@ use burn::{
     tensor::{DType, TensorMetadata, TensorPrimitive, ops::FloatTensor},
 };
 
-use super::cpu::{self, ConvShape, Pool};
-use crate::config::Activation;
+use crate::cpu::{self, ConvShape, Pool};
+use crate::Activation;
 
 /// A CPU backend whose `f32` tensors the kernels read as slices and build from vectors.
-pub(super) trait Host: Backend {
+pub(crate) trait Host: Backend {
     /// The values in row-major order; borrowed unless the layout is strided.
     fn values(tensor: &FloatTensor<Self>) -> Cow<'_, [f32]>;
 
@@ -77,15 +77,14 @@ impl Host for burn::backend::NdArray {
 
 /// Whether `B` is host `H` itself or its autodiff wrapper.
 #[derive(Clone, Copy)]
-enum Route {
+pub(crate) enum Route {
     Inference,
     Training,
 }
 
-fn route<B: Backend, H: Host, const D: usize>(x: &Tensor<B, D>) -> Option<Route> {
-    if x.dtype() != DType::F32 {
-        return None;
-    }
+/// How `B` relates to host `H`, if it is `H` itself or its autodiff wrapper without
+/// checkpointing.
+pub(crate) fn route_of<B: Backend, H: Host>() -> Option<Route> {
     let id = TypeId::of::<B>();
     if id == TypeId::of::<H>() {
         Some(Route::Inference)
@@ -94,6 +93,14 @@ fn route<B: Backend, H: Host, const D: usize>(x: &Tensor<B, D>) -> Option<Route>
     } else {
         None
     }
+}
+
+/// The route for a layer whose operands have `dtypes`: every one must be `f32`.
+fn route<B: Backend, H: Host>(dtypes: &[DType]) -> Option<Route> {
+    if dtypes.iter().any(|&dtype| dtype != DType::F32) {
+        return None;
+    }
+    route_of::<B, H>()
 }
 
 /// Moves a value between two names of the same type; [`route`] has established that they are.
@@ -115,13 +122,13 @@ fn tensor<B: Backend, const D: usize, P: 'static>(primitive: P) -> Tensor<B, D> 
 
 /// `activation(conv(x))` on host `H`, or `Err(x)` when `B` is not `H` (or its autodiff
 /// wrapper) or the layer is not one the kernels cover.
-pub(super) fn conv2d<B: Backend, H: Host>(
+pub(crate) fn conv2d<B: Backend, H: Host>(
     conv: &Conv2d<B>,
     x: Tensor<B, 4>,
     activation: Activation,
 ) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
     let (Some(route), Some(bias), Some(shape)) =
-        (route::<B, H, 4>(&x), &conv.bias, conv_shape(conv, x.dims()))
+        (route::<B, H>(&operand_dtypes(conv, &x)), &conv.bias, conv_shape(conv, x.dims()))
     else {
         return Err(x);
     };
@@ -142,8 +149,14 @@ pub(super) fn conv2d<B: Backend, H: Host>(
     })
 }
 
+fn operand_dtypes<B: Backend>(conv: &Conv2d<B>, x: &Tensor<B, 4>) -> Vec<DType> {
+    let mut dtypes = vec![x.dtype(), conv.weight.val().dtype()];
+    dtypes.extend(conv.bias.as_ref().map(|bias| bias.val().dtype()));
+    dtypes
+}
+
 /// The shape of `conv` on input `dims`, when it is one the kernels cover.
-pub(super) fn conv_shape<B: Backend>(conv: &Conv2d<B>, dims: [usize; 4]) -> Option<ConvShape> {
+pub(crate) fn conv_shape<B: Backend>(conv: &Conv2d<B>, dims: [usize; 4]) -> Option<ConvShape> {
     let [maps, channels, kh, kw] = conv.weight.dims();
     let padding = match conv.padding {
         PaddingConfig2d::Valid => 0,
@@ -266,12 +279,12 @@ fn conv_autodiff<H: Host>(
 }
 
 /// A 2x2, stride-2 subsampling layer on host `H`, or `Err(x)` when not covered.
-pub(super) fn pool<B: Backend, H: Host>(
+pub(crate) fn pool<B: Backend, H: Host>(
     pool: Pool,
     x: Tensor<B, 4>,
 ) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
     let [batch, maps, height, width] = x.dims();
-    let (Some(route), true) = (route::<B, H, 4>(&x), height % 2 == 0 && width % 2 == 0) else {
+    let (Some(route), true) = (route::<B, H>(&[x.dtype()]), height % 2 == 0 && width % 2 == 0) else {
         return Err(x);
     };
     let forward = |x: &FloatTensor<H>| {
@@ -312,10 +325,10 @@ impl<H: Host> Backward<H, 1> for PoolBackward {
 }
 
 /// `tanh(x)` on host `H`, or `Err(x)` when not covered.
-pub(super) fn tanh<B: Backend, H: Host, const D: usize>(
+pub(crate) fn tanh<B: Backend, H: Host, const D: usize>(
     x: Tensor<B, D>,
 ) -> Result<Tensor<B, D>, Tensor<B, D>> {
-    let Some(route) = route::<B, H, D>(&x) else {
+    let Some(route) = route::<B, H>(&[x.dtype()]) else {
         return Err(x);
     };
     let forward = |x: &FloatTensor<H>| H::tensor(cpu::tanh_forward(&H::values(x)), x.shape());

@@ -1,0 +1,255 @@
+//! LeNet-5's layer operations for Burn, with fused kernels on Burn's two CPU backends.
+//!
+//! The [`lenet`](https://docs.rs/lenet) model calls [`conv2d`], [`subsample`] and [`activate`]
+//! for its layers. On every backend they compute what Burn's own operations compute. With the
+//! `flex` feature on `Flex` and `Autodiff<Flex>`, and with the `ndarray` feature on `NdArray`
+//! and `Autodiff<NdArray>` (f32 tensors, Burn's default element types), they run fused kernels
+//! instead:
+//! - a convolution is one matrix product per image over an unfolded copy of it (im2col, with
+//!   gemm), with the bias and the activation fused in;
+//! - tanh is a vectorised rational function ([`rational_tanh`], within 5e-7 of `f32::tanh`)
+//!   whose derivative comes from its output, so the backward pass recomputes nothing;
+//! - a subsampling layer is one pass each way.
+//!
+//! On the autodiff backends each kernel is one autodiff operation with a hand-written backward
+//! step. The kernels are deterministic whatever the thread count. Where Burn's generic
+//! operations spend most of a training step in tanh (a scalar libm call per element) and in
+//! the convolutions' backward passes, the kernels make training on the CPU about ten times
+//! faster (`bench/README.md` in the repository has the figures).
+//!
+//! # When the fused path engages
+//! [`is_fused`] answers for a backend type. The kernels take a layer only when every operand
+//! is an `f32` tensor of one of the four types above, so they stay out of the way:
+//! - on any other backend (wgpu, `NdArray<f64>`, ...);
+//! - on `Autodiff<_, C>` with a gradient-checkpointing strategy `C` (Burn's default is none):
+//!   the kernels keep what their backward step needs and cannot be recomputed on demand;
+//! - for a convolution that is not square, unit-stride, undilated and ungrouped, or whose
+//!   padding differs between its sides ([`covers`] tells).
+//!
+//! In those cases Burn's operations run: the same values to rounding, at Burn's speed.
+//!
+//! # Why `TypeId` routing and not a backend extension trait
+//! Burn's usual way to add an operation is a trait (`trait LeNetOps: Backend`) implemented for
+//! each backend that should have it, with the model generic over `B: LeNetOps`. That would
+//! make the model unusable on any backend the trait is not implemented for, or force an
+//! implementation for every backend, including downstream ones this crate cannot know. Here
+//! the model stays generic over plain `B: Backend`: each operation checks, at no measurable
+//! cost, whether `B` is one of the four types and the tensors are `f32`, and otherwise hands
+//! the input to Burn's operation. The checks compile away on backends that never match.
+//!
+//! # Example
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::nn::conv::Conv2dConfig;
+//! use burn::tensor::Tensor;
+//! use lenet_kernels::{Activation, conv2d};
+//!
+//! let device = Default::default();
+//! let c1 = Conv2dConfig::new([1, 6], [5, 5]).init::<NdArray>(&device);
+//! let images = Tensor::<NdArray, 4>::ones([2, 1, 32, 32], &device);
+//! let maps = conv2d(&c1, images, Activation::Tanh);
+//! assert_eq!(maps.dims(), [2, 6, 28, 28]);
+//! // Fused with the `ndarray` feature, Burn's operations without it.
+//! assert_eq!(lenet_kernels::is_fused::<NdArray>(), cfg!(feature = "ndarray"));
+//! ```
+
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+mod cpu;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+mod host;
+
+use burn::{
+    nn::conv::Conv2d,
+    prelude::*,
+    tensor::{
+        activation::{relu, tanh},
+        module::{avg_pool2d, max_pool2d},
+    },
+};
+
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+pub use cpu::tanh as rational_tanh;
+
+/// A hidden layer's non-linearity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// Hyperbolic tangent.
+    Tanh,
+    /// Rectified linear unit.
+    Relu,
+}
+
+impl Activation {
+    /// The activation's name, as a summary shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+        }
+    }
+}
+
+/// A subsampling layer's pooling, over 2x2 windows with stride 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pooling {
+    /// The window's mean, squashed by tanh: the paper's S2 and S4, without their trainable
+    /// coefficient and bias.
+    Average,
+    /// The window's maximum (the lecture's Keras code).
+    Max,
+}
+
+/// Side and stride of the subsampling windows.
+pub const POOL: usize = 2;
+
+/// Tries `$call` with `$host` bound to each compiled host type in turn: returns its result from
+/// the enclosing function when one takes the input, and evaluates to the input otherwise. The
+/// one place that knows which hosts exist.
+macro_rules! on_hosts {
+    ($x:ident, |$host:ident| $call:expr) => {{
+        #[cfg(feature = "flex")]
+        let $x = {
+            type $host = burn::backend::Flex;
+            match $call {
+                Ok(y) => return y,
+                Err(x) => x,
+            }
+        };
+        #[cfg(feature = "ndarray")]
+        let $x = {
+            type $host = burn::backend::NdArray;
+            match $call {
+                Ok(y) => return y,
+                Err(x) => x,
+            }
+        };
+        $x
+    }};
+}
+
+/// Whether the fused kernels run on backend `B` (for `f32` tensors): true for `Flex` and
+/// `Autodiff<Flex>` with the `flex` feature, and for `NdArray` and `Autodiff<NdArray>` with
+/// the `ndarray` feature. Use it to learn why training is slow on another type.
+pub fn is_fused<B: Backend>() -> bool {
+    #[cfg(feature = "flex")]
+    if host::route_of::<B, burn::backend::Flex>().is_some() {
+        return true;
+    }
+    #[cfg(feature = "ndarray")]
+    if host::route_of::<B, burn::backend::NdArray>().is_some() {
+        return true;
+    }
+    false
+}
+
+/// Whether the fused kernels would take `conv` on an input of `dims` (on a backend where
+/// [`is_fused`] holds). False for a non-square kernel, a stride or dilation other than 1,
+/// groups, unequal padding or a missing bias.
+pub fn covers<B: Backend>(conv: &Conv2d<B>, dims: [usize; 4]) -> bool {
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
+    return conv.bias.is_some() && host::conv_shape(conv, dims).is_some();
+    #[cfg(not(any(feature = "flex", feature = "ndarray")))]
+    {
+        let _ = (conv, dims);
+        false
+    }
+}
+
+/// `activation(conv(x))`.
+pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>, activation: Activation) -> Tensor<B, 4> {
+    let x = on_hosts!(x, |H| host::conv2d::<B, H>(conv, x, activation));
+    activate(conv.forward(x), activation)
+}
+
+/// A 2x2, stride-2 subsampling layer: average pooling then tanh, or max pooling.
+pub fn subsample<B: Backend>(x: Tensor<B, 4>, pooling: Pooling) -> Tensor<B, 4> {
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
+    let x = {
+        let pool = match pooling {
+            Pooling::Average => cpu::Pool::AverageTanh,
+            Pooling::Max => cpu::Pool::Max,
+        };
+        on_hosts!(x, |H| host::pool::<B, H>(pool, x))
+    };
+    let window = [POOL, POOL];
+    match pooling {
+        Pooling::Average => activate(
+            avg_pool2d(x, window, window, [0, 0], true, false),
+            Activation::Tanh,
+        ),
+        Pooling::Max => max_pool2d(x, window, window, [0, 0], [1, 1], false),
+    }
+}
+
+/// The non-linearity, elementwise.
+pub fn activate<B: Backend, const D: usize>(x: Tensor<B, D>, activation: Activation) -> Tensor<B, D> {
+    match activation {
+        Activation::Tanh => tanh(on_hosts!(x, |H| host::tanh::<B, H, D>(x))),
+        Activation::Relu => relu(x),
+    }
+}
+
+#[cfg(all(test, feature = "flex", feature = "ndarray"))]
+mod tests {
+    use burn::backend::{Autodiff, Flex, NdArray, autodiff::checkpoint::strategy::BalancedCheckpointing};
+
+    use super::*;
+
+    /// Inputs on which the kernels' rational tanh and `f32::tanh` differ in the last bits,
+    /// so the result tells which one ran.
+    fn telltale() -> Vec<f32> {
+        let inputs: Vec<f32> = (1..2000)
+            .map(|i| i as f32 * 3.7e-3)
+            .filter(|&x| cpu::tanh(x) != x.tanh())
+            .collect();
+        assert!(inputs.len() > 100);
+        inputs
+    }
+
+    /// Whether `activate` ran the fused tanh on `B`.
+    fn fused_tanh_runs_on<B: Backend>() -> bool {
+        let inputs = telltale();
+        let x = Tensor::<B, 1>::from_floats(inputs.as_slice(), &Default::default());
+        let y = activate(x, Activation::Tanh)
+            .into_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .unwrap();
+        let fused: Vec<f32> = inputs.iter().map(|&x| cpu::tanh(x)).collect();
+        y == fused
+    }
+
+    #[test]
+    fn the_cpu_backends_and_their_autodiff_run_the_kernels_and_say_so() {
+        assert!(fused_tanh_runs_on::<Flex>() && is_fused::<Flex>());
+        assert!(fused_tanh_runs_on::<NdArray>() && is_fused::<NdArray>());
+        assert!(fused_tanh_runs_on::<Autodiff<Flex>>() && is_fused::<Autodiff<Flex>>());
+        assert!(fused_tanh_runs_on::<Autodiff<NdArray>>() && is_fused::<Autodiff<NdArray>>());
+    }
+
+    #[test]
+    fn other_types_and_checkpointing_run_burns_operations_and_say_so() {
+        assert!(!fused_tanh_runs_on::<NdArray<f64>>() && !is_fused::<NdArray<f64>>());
+        type Checkpointed = Autodiff<NdArray, BalancedCheckpointing>;
+        assert!(!fused_tanh_runs_on::<Checkpointed>() && !is_fused::<Checkpointed>());
+    }
+
+    #[test]
+    fn lenet_convolutions_are_covered_and_strided_ones_are_not() {
+        let device = Default::default();
+        let conv = |channels, padding| {
+            burn::nn::conv::Conv2dConfig::new(channels, [5, 5])
+                .with_padding(padding)
+                .init::<Flex>(&device)
+        };
+        use burn::nn::PaddingConfig2d::{Explicit, Valid};
+        assert!(covers(&conv([1, 6], Valid), [2, 1, 32, 32]));
+        assert!(covers(&conv([1, 6], Explicit(2, 2, 2, 2)), [2, 1, 28, 28]));
+        assert!(covers(&conv([6, 16], Valid), [2, 6, 14, 14]));
+        assert!(!covers(&conv([1, 6], Explicit(1, 2, 1, 2)), [2, 1, 28, 28]));
+        let strided = burn::nn::conv::Conv2dConfig::new([1, 6], [5, 5])
+            .with_stride([2, 2])
+            .init::<Flex>(&device);
+        assert!(!covers(&strided, [2, 1, 32, 32]));
+    }
+}
