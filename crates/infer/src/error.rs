@@ -134,13 +134,13 @@ pub enum InferError {
     ModelConfig {
         /// The configuration file, or a description of the embedded one.
         file: PathBuf,
-        /// What `train` found wrong with it.
-        source: TrainError,
+        /// What `train` found wrong with it (boxed to keep this enum small).
+        source: Box<TrainError>,
     },
 
     /// The wgpu backend has no usable device.
     #[error("the wgpu backend cannot start")]
-    Backend(#[source] TrainError),
+    Backend(#[source] Box<TrainError>),
 }
 
 impl InferError {

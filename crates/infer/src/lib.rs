@@ -49,9 +49,7 @@ pub mod preprocess;
 mod run;
 
 pub use error::InferError;
-pub use model::{
-    AnyClassifier, Classification, Classifier, ModelSource,
-};
+pub use model::{AnyClassifier, Classification, Classifier, ModelSource};
 pub use run::{
     IMAGE_EXTENSIONS, Outcome, SaveNames, classify_files, expand_inputs, prepare_save_dir,
 };

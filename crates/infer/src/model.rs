@@ -87,10 +87,10 @@ impl<B: Backend> Classifier<B> {
                     let text = std::fs::read_to_string(&config).map_err(|source| {
                         InferError::ModelConfig {
                             file: config.clone(),
-                            source: train::TrainError::ConfigRead {
+                            source: Box::new(train::TrainError::ConfigRead {
                                 path: config.clone(),
                                 source,
-                            },
+                            }),
                         }
                     })?;
                     let (variant, input) = read_config(&text, &config)?;
@@ -162,12 +162,15 @@ impl AnyClassifier {
     /// a usable GPU adapter gets [`InferError::Backend`] instead of a panic from inside wgpu.
     pub fn load(source: &ModelSource, backend: BackendKind) -> Result<Self, InferError> {
         Ok(match backend {
-            BackendKind::Flex => Self::Flex(Box::new(Classifier::load(source, &Default::default())?)),
+            BackendKind::Flex => {
+                Self::Flex(Box::new(Classifier::load(source, &Default::default())?))
+            }
             BackendKind::Ndarray => {
                 Self::Ndarray(Box::new(Classifier::load(source, &Default::default())?))
             }
             BackendKind::Wgpu => {
-                let device = train::probe_wgpu().map_err(InferError::Backend)?;
+                let device =
+                    train::probe_wgpu().map_err(|error| InferError::Backend(Box::new(error)))?;
                 Self::Wgpu(Box::new(Classifier::load(source, &device)?))
             }
         })
@@ -186,12 +189,11 @@ impl AnyClassifier {
 /// The variant and input step of a training run's effective configuration, read with
 /// `train`'s own schema and checks.
 fn read_config(text: &str, file: &Path) -> Result<(Variant, InputConfig), InferError> {
-    let config = ExperimentConfig::from_toml(text, file).map_err(|source| {
-        InferError::ModelConfig {
+    let config =
+        ExperimentConfig::from_toml(text, file).map_err(|source| InferError::ModelConfig {
             file: file.into(),
-            source,
-        }
-    })?;
+            source: Box::new(source),
+        })?;
     Ok((config.model.variant, config.data.input))
 }
 
@@ -214,7 +216,10 @@ mod tests {
     fn config_without_input_takes_the_variants_and_a_mismatched_padding_is_refused() {
         let (variant, input) =
             read_config("[model]\nvariant = \"keras\"\n", Path::new("c.toml")).expect("valid");
-        assert_eq!((variant, input), (Variant::Keras, default_input(Variant::Keras)));
+        assert_eq!(
+            (variant, input),
+            (Variant::Keras, default_input(Variant::Keras))
+        );
 
         let text = "[model]\nvariant = \"classic\"\n[data.input]\npadding = 0\n\
                     normalization = \"unit\"\n";

@@ -49,8 +49,9 @@ use crate::InferError;
 
 /// The longest side accepted, in pixels.
 pub const MAX_SIDE: u32 = 16_384;
-/// The most pixels accepted in one image (40 megapixels, e.g. 8000x5000).
-pub const MAX_PIXELS: u64 = 40_000_000;
+/// The most pixels accepted in one image (100 megapixels; phone photos of 48 or 64 fit). Memory is
+/// bounded by the decoders' allocation limit besides.
+pub const MAX_PIXELS: u64 = 100_000_000;
 /// Images with a longer side are reduced to about this many pixels before the rest of the
 /// work: a digit needs far fewer, and it bounds the time and memory spent on a photo.
 pub const WORKING_SIDE: usize = 1024;

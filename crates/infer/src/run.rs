@@ -195,9 +195,21 @@ mod tests {
     #[test]
     fn inputs_with_the_same_name_get_different_save_names() {
         let mut names = SaveNames::new(Path::new("out"));
-        assert_eq!(names.path_for(Path::new("a/7.png")), Path::new("out/7.png.png"));
-        assert_eq!(names.path_for(Path::new("b/7.png")), Path::new("out/7.png-2.png"));
-        assert_eq!(names.path_for(Path::new("c/7.png")), Path::new("out/7.png-3.png"));
-        assert_eq!(names.path_for(Path::new("c/8.png")), Path::new("out/8.png.png"));
+        assert_eq!(
+            names.path_for(Path::new("a/7.png")),
+            Path::new("out/7.png.png")
+        );
+        assert_eq!(
+            names.path_for(Path::new("b/7.png")),
+            Path::new("out/7.png-2.png")
+        );
+        assert_eq!(
+            names.path_for(Path::new("c/7.png")),
+            Path::new("out/7.png-3.png")
+        );
+        assert_eq!(
+            names.path_for(Path::new("c/8.png")),
+            Path::new("out/8.png.png")
+        );
     }
 }

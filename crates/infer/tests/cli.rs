@@ -220,8 +220,8 @@ fn each_bad_input_gets_one_message_naming_it_and_the_rest_are_still_classified()
         ("wide.png", png_header_only(20_000, 10), "20000x10 pixels"),
         (
             "huge.bmp",
-            bmp_header_only(7_000, 7_000),
-            "7000x7000 pixels",
+            bmp_header_only(11_000, 11_000),
+            "11000x11000 pixels",
         ),
         ("blank.png", blank, "no digit found"),
         ("transparent.png", transparent, "no digit found"),
@@ -375,7 +375,10 @@ fn models_that_cannot_be_used_exit_with_2_and_say_why() {
     let empty_dir = dir.path().join("empty");
     fs::create_dir(&empty_dir).expect("mkdir");
     let mismatched = artifacts(Variant::Classic, Some(KERAS_CONFIG));
-    let bad_config = artifacts(Variant::Classic, Some("[model]\nvariant = \"classic\"\n"));
+    let bad_config = artifacts(
+        Variant::Classic,
+        Some("[model]\nvariant = \"classic\"\n[training]\nepoks = 3\n"),
+    );
     let bad_padding = artifacts(
         Variant::Classic,
         Some(
@@ -387,11 +390,11 @@ fn models_that_cannot_be_used_exit_with_2_and_say_why() {
         (&garbage, "not a LeNet-5 record"),
         (&empty_dir, "holds no model.mpk"),
         (mismatched.path(), "holds a \"classic\" LeNet-5"),
+        (bad_config.path(), "training.epoks: unknown key"),
         (
-            bad_config.path(),
-            "it needs [model] variant and [data.input]",
+            bad_padding.path(),
+            "data.input.padding: gives 28x28 images, but model.variant \"classic\" takes 32x32",
         ),
-        (bad_padding.path(), "padding 0 makes 28x28 inputs"),
     ];
     for (model, expected) in cases {
         let output = infer(&["--model", path_str(model), &sample("7-mnist.png")]);

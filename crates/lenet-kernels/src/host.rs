@@ -25,8 +25,8 @@ use burn::{
     tensor::{DType, TensorMetadata, TensorPrimitive, ops::FloatTensor},
 };
 
-use crate::cpu::{self, ConvShape, Pool};
 use crate::Activation;
+use crate::cpu::{self, ConvShape, Pool};
 
 /// A CPU backend whose `f32` tensors the kernels read as slices and build from vectors.
 pub(crate) trait Host: Backend {
@@ -127,9 +127,11 @@ pub(crate) fn conv2d<B: Backend, H: Host>(
     x: Tensor<B, 4>,
     activation: Activation,
 ) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
-    let (Some(route), Some(bias), Some(shape)) =
-        (route::<B, H>(&operand_dtypes(conv, &x)), &conv.bias, conv_shape(conv, x.dims()))
-    else {
+    let (Some(route), Some(bias), Some(shape)) = (
+        route::<B, H>(&operand_dtypes(conv, &x)),
+        &conv.bias,
+        conv_shape(conv, x.dims()),
+    ) else {
         return Err(x);
     };
     let (weight, bias) = (conv.weight.val(), bias.val());
@@ -284,7 +286,10 @@ pub(crate) fn pool<B: Backend, H: Host>(
     x: Tensor<B, 4>,
 ) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
     let [batch, maps, height, width] = x.dims();
-    let (Some(route), true) = (route::<B, H>(&[x.dtype()]), height % 2 == 0 && width % 2 == 0) else {
+    let (Some(route), true) = (
+        route::<B, H>(&[x.dtype()]),
+        height % 2 == 0 && width % 2 == 0,
+    ) else {
         return Err(x);
     };
     let forward = |x: &FloatTensor<H>| {

@@ -60,8 +60,8 @@ mod summary;
 mod training;
 
 pub use config::{LeNet5Config, Variant};
-pub use lenet_kernels::{Activation, Pooling};
 pub use error::LeNetError;
+pub use lenet_kernels::{Activation, Pooling};
 pub use model::{C5, LeNet5, Prediction};
 pub use record::{load_bytes, load_file};
 pub use summary::{LayerKind, LayerSummary, Summary};

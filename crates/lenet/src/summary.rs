@@ -6,6 +6,7 @@ use burn::{
 };
 use lenet_kernels::{POOL, Pooling};
 use serde::Serialize;
+use thousands::Separable;
 
 use crate::{
     config::Variant,
@@ -230,42 +231,15 @@ impl fmt::Display for Summary {
                 layer.kernel.map_or_else(dash, |[h, w]| format!("{h}x{w}")),
                 layer.stride.map_or_else(dash, |s| s.to_string()),
                 layer.activation,
-                thousands(layer.params),
-                thousands(layer.connections),
+                layer.params.separate_with_commas(),
+                layer.connections.separate_with_commas(),
             )?;
         }
         write!(
             f,
             "| total  |                 |      |       |        |        |            | {:>10} | {:>11} |",
-            thousands(self.total_params()),
-            thousands(self.total_connections())
+            self.total_params().separate_with_commas(),
+            self.total_connections().separate_with_commas()
         )
-    }
-}
-
-/// `61706` as `61,706`, as the lecture writes numbers.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::thousands;
-
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(156), "156");
-        assert_eq!(thousands(2416), "2,416");
-        assert_eq!(thousands(122304), "122,304");
-        assert_eq!(thousands(1234567), "1,234,567");
     }
 }

@@ -13,13 +13,12 @@
 //! downloaded.
 //!
 //! What is measured, per backend and variant:
-//! - **training**: the real pipeline, `train::train_on_configured_backend` with
-//!   `configs/lenet5.toml` (classic) or `configs/keras.toml` (keras), i.e. Burn's Learner with
-//!   the project's loader, metrics, Adam, checkpointing and metrics.csv. It runs in a child
-//!   process (so that Burn's terminal dashboard stays off and each run's peak memory is its
-//!   own) on the first `128 * (N + 1)` training images: one warm-up epoch, then one measured
-//!   epoch. The figure is that epoch's `train_images_per_second` from `metrics.csv`, written by
-//!   `train::progress::ThroughputMetric`: images of batches 2 to N + 1 divided by the time from
+//! - **training**: the `train` binary as a user runs it, with `configs/lenet5.toml` (classic)
+//!   or `configs/keras.toml` (keras), i.e. Burn's Learner with the project's loader, metrics,
+//!   Adam, checkpointing and metrics.csv, on the first `128 * (N + 1)` training images: one
+//!   warm-up epoch, then one measured epoch. The figure is that epoch's
+//!   `train_images_per_second` from `metrics.csv`, written by
+//!   `train::throughput::ThroughputMetric`: images of batches 2 to N + 1 divided by the time from
 //!   the end of batch 1 to the end of batch N + 1, so N full steps of loading, forward,
 //!   backward, optimizer and metrics. Validation (1,000 images) and the test pass are outside.
 //! - **inference**: the 10,000 test images as 10 batches of 1,000 (tensors built beforehand),
@@ -30,18 +29,18 @@
 //! - **data pipeline**: `train::data::train_loader` (the training loader: shuffle,
 //!   `MnistBatcher`, tensor creation) over the 55,000 training images in batches of 128, no
 //!   model, second of two passes.
-//! - **peak memory**: VmHWM of each training process, and of this process (inference and data
-//!   pipeline for every backend) at the end.
+//! - **peak memory**: VmHWM of each `train` process (read while it runs), and of this process
+//!   (inference and data pipeline for every backend) at the end.
 
 mod common;
 
 use common::load_average;
 
 use std::{
-    path::{Path, PathBuf},
-    process::Command,
+    path::Path,
+    process::{Command, Stdio},
     sync::Arc,
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use anyhow::{Context, bail};
@@ -52,8 +51,8 @@ use burn::{
 use clap::Parser;
 use lenet::{LeNet5Config, Variant};
 use mnist::{Download, InputConfig, MnistBatcher, MnistDataset, MnistSplits};
-use serde::{Deserialize, Serialize};
-use train::{BackendKind, ExperimentConfig, RunOptions, metrics_csv::read_metrics_csv};
+use thousands::Separable;
+use train::{BackendKind, ExperimentConfig, metrics_csv::read_metrics_csv};
 
 /// Batch size of the training runs and of the data-pipeline measurement.
 const TRAIN_BATCH: usize = 128;
@@ -80,12 +79,6 @@ struct Args {
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
-    /// Internal: train one backend and variant in this process and print its result.
-    #[arg(long, hide = true, num_args = 2, value_names = ["BACKEND", "VARIANT"])]
-    child: Option<Vec<String>>,
-    /// Internal: the child's artifacts directory.
-    #[arg(long, hide = true)]
-    artifacts: Option<PathBuf>,
 }
 
 fn parse_backend(text: &str) -> Result<BackendKind, String> {
@@ -142,17 +135,14 @@ impl Args {
     }
 }
 
-/// What a training child process reports on its last stdout line.
-#[derive(Serialize, Deserialize, Debug)]
+/// What a training run gave.
+#[derive(Debug)]
 struct TrainFigures {
     /// `train_images_per_second` of each epoch, from `metrics.csv`.
     epoch_images_per_second: Vec<f64>,
-    /// VmHWM of the child, in KiB.
+    /// The largest VmHWM of the `train` process seen while it ran, in KiB.
     peak_kib: u64,
 }
-
-/// Marks the child's result line among the training progress lines.
-const RESULT_PREFIX: &str = "BENCH-RESULT ";
 
 /// One row of the table.
 #[derive(Default)]
@@ -168,9 +158,6 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse().with_defaults()?;
     let data_dir = mnist::locate(None, &Download::disabled())
         .context("MNIST not found: set MNIST_DIR to the directory holding the four IDX files")?;
-    if let Some(child) = &args.child {
-        return run_child(child, &args, &data_dir);
-    }
 
     println!("# LeNet-5 throughput\n");
     print_machine(&args);
@@ -180,7 +167,7 @@ fn main() -> anyhow::Result<()> {
         for &variant in &args.variants {
             eprintln!("[bench] {backend} {variant}: training");
             let mut row = Row {
-                train: Some(train_in_child(backend, variant, &args)?),
+                train: Some(train_with_the_binary(backend, variant, &args, &data_dir)?),
                 ..Row::default()
             };
             eprintln!("[bench] {backend} {variant}: inference and data pipeline");
@@ -240,99 +227,77 @@ fn print_machine(args: &Args) {
     );
 }
 
-/// VmHWM (peak resident set) of this process, in KiB.
-fn peak_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .unwrap_or(0)
+/// VmHWM (peak resident set) of process `pid` (`self` for this one), in KiB.
+fn peak_kib(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 // ----------------------------------------------------------------------------------------
-// Training, in a child process
+// Training: the `train` binary, as a user runs it
 
-fn train_in_child(
+/// Trains `variant` on `backend` with the `train` binary: its configuration file with one
+/// warm-up epoch (none with `--quick`) and one measured epoch on the first
+/// `128 * (N + 1)` images, 1,000 validation and 1,000 test images.
+fn train_with_the_binary(
     backend: BackendKind,
     variant: Variant,
     args: &Args,
+    data_dir: &Path,
 ) -> anyhow::Result<TrainFigures> {
     let dir = tempfile::tempdir()?;
-    let artifacts = dir.path().join("run");
-    let mut command = Command::new(std::env::current_exe()?);
-    command
-        .args(["--child", backend.name(), variant.name()])
-        .arg("--artifacts")
-        .arg(&artifacts)
-        .args(["--train-batches", &args.train_batches().to_string()])
-        .args(["--backends", backend.name()]);
-    if args.quick {
-        command.arg("--quick");
-    }
-    // stdout is a pipe, so the Learner prints plain progress lines instead of its dashboard.
-    let output = command
-        .output()
-        .context("cannot start the training process")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        bail!(
-            "training {backend} {variant} failed ({}):\n{stdout}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let line = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix(RESULT_PREFIX))
-        .context("the training process printed no result")?;
-    Ok(serde_json::from_str(line)?)
-}
-
-fn run_child(child: &[String], args: &Args, data_dir: &Path) -> anyhow::Result<()> {
-    let (backend, variant) = match child {
-        [backend, variant] => (
-            parse_backend(backend).map_err(anyhow::Error::msg)?,
-            parse_variant(variant).map_err(anyhow::Error::msg)?,
-        ),
-        _ => bail!("--child takes a backend and a variant"),
-    };
-    let artifacts = args
-        .artifacts
-        .clone()
-        .context("--child needs --artifacts")?;
     let config_file = match variant {
         Variant::Classic => "lenet5.toml",
         Variant::Keras => "keras.toml",
     };
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
     let mut config = ExperimentConfig::load(&configs.join(config_file))?;
-    config.training.backend = backend;
-    config.training.epochs = args.warmup_epochs() + 1;
     config.training.keep_checkpoints = 1;
     config.data.validation_size = 1000;
-    let options = RunOptions {
-        config_name: format!("bench-{variant}"),
-        artifacts: artifacts.clone(),
-        data_dir: data_dir.to_path_buf(),
-        limit_train: std::num::NonZeroUsize::new(
-            config.training.batch_size * (args.train_batches() + 1),
-        ),
-        limit_test: std::num::NonZeroUsize::new(1000),
-        resume: false,
-        dashboard: false,
-    };
-    train::train_on_configured_backend(&config, &options)?;
-    let figures = TrainFigures {
+    let config_path = dir.path().join(config_file);
+    std::fs::write(&config_path, config.to_toml())?;
+    let artifacts = dir.path().join("run");
+    let images = config.training.batch_size * (args.train_batches() + 1);
+    // stdout is a pipe, so `train` prints plain progress lines, not its dashboard.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_train"))
+        .arg("--config")
+        .arg(&config_path)
+        .args(["--backend", backend.name()])
+        .args(["--epochs", &(args.warmup_epochs() + 1).to_string()])
+        .args(["--limit-train", &images.to_string(), "--limit-test", "1000"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--no-download")
+        .arg("--artifacts")
+        .arg(&artifacts)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot start the train binary")?;
+    // The peak is read while the process runs: after it exits, /proc no longer has it.
+    let pid = child.id().to_string();
+    let mut peak = 0;
+    while child.try_wait()?.is_none() {
+        peak = peak.max(peak_kib(&pid).unwrap_or(0));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        bail!(
+            "training {backend} {variant} failed ({}):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(TrainFigures {
         epoch_images_per_second: read_metrics_csv(&artifacts.join("metrics.csv"))
             .iter()
             .map(|row| row.train_images_per_second)
             .collect(),
-        peak_kib: peak_kib(),
-    };
-    println!("{RESULT_PREFIX}{}", serde_json::to_string(&figures)?);
-    Ok(())
+        peak_kib: peak,
+    })
 }
 
 // ----------------------------------------------------------------------------------------
@@ -348,7 +313,9 @@ fn measure_on_backend(
     match backend {
         BackendKind::Flex => measure::<Flex>(variant, splits, args, &Default::default(), row),
         BackendKind::Ndarray => measure::<NdArray>(variant, splits, args, &Default::default(), row),
-        BackendKind::Wgpu => measure::<train::WgpuBackend>(variant, splits, args, &train::probe_wgpu()?, row),
+        BackendKind::Wgpu => {
+            measure::<train::WgpuBackend>(variant, splits, args, &train::probe_wgpu()?, row)
+        }
     }
     Ok(())
 }
@@ -504,23 +471,16 @@ fn print_table(rows: &[(BackendKind, Variant, Row)], args: &Args) {
     println!(
         "Peak RSS of this process (inference and data pipeline, all backends): {:.0} MB. \
          Load average at the end: {}.",
-        peak_kib() as f64 / 1024.0,
+        peak_kib("self").unwrap_or(0) as f64 / 1024.0,
         load_average()
     );
 }
 
 /// `12345.6` as `12,346`.
 fn thousands(value: f64) -> String {
-    if !value.is_finite() {
-        return "n/a".into();
+    if value.is_finite() {
+        (value.round() as u64).separate_with_commas()
+    } else {
+        "n/a".into()
     }
-    let digits = format!("{:.0}", value);
-    let mut out = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }

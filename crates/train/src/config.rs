@@ -395,9 +395,12 @@ mod tests {
             error_of("[training]\nbatch_size = -5\n").0,
             "training.batch_size"
         );
-        let (key, message) = error_of("[model]\nvariant = \"keras\"\n");
+        let (key, message) = error_of("[model]\nvariant = \"keras\"\n[data.input]\npadding = 2\n");
         assert_eq!(key, "data.input.padding");
         assert!(message.contains("padding = 0"), "{message}");
+        // Left out, the input step is the variant's.
+        let keras = parse("[model]\nvariant = \"keras\"\n").unwrap();
+        assert_eq!(keras.data.input, default_input(Variant::Keras));
     }
 
     #[test]

@@ -25,7 +25,6 @@ use burn::train::{
 };
 use ratatui::{
     DefaultTerminal, Frame,
-    crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers},
     layout::{Constraint, Layout},
     style::{Style, Stylize},
     text::Line,
@@ -105,6 +104,10 @@ fn draw_until_closed(
     interrupter: Interrupter,
 ) {
     let mut last_frame: Option<Instant> = None;
+    // Once the terminal is gone (closed window, hung-up session) neither its input nor its
+    // screen is touched again: the run goes on, and this thread only waits for messages.
+    let mut terminal_gone = false;
+    let mut keys = Keys::open();
     loop {
         match receiver.recv_timeout(FRAME) {
             Ok(message) => {
@@ -116,26 +119,90 @@ fn draw_until_closed(
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        while event::poll(Duration::ZERO).unwrap_or(false) {
-            if let Ok(Event::Key(key)) = event::read()
-                && key.kind == KeyEventKind::Press
-            {
-                let ctrl_c =
-                    key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-                if ctrl_c || matches!(key.code, KeyCode::Char('q') | KeyCode::Esc) {
-                    interrupter.stop(Some(STOP_REQUESTED));
-                    view.stopping = true;
-                }
-            }
+        if terminal_gone {
+            continue;
         }
-        if last_frame.is_none_or(|time| time.elapsed() >= FRAME) {
-            // A terminal that cannot be drawn on is not worth stopping the run for.
-            let _ = terminal.draw(|frame| view.draw(frame));
+        match keys.stop_pressed() {
+            Ok(false) => {}
+            Ok(true) => {
+                interrupter.stop(Some(STOP_REQUESTED));
+                view.stopping = true;
+            }
+            Err(Gone) => terminal_gone = true,
+        }
+        if !terminal_gone && last_frame.is_none_or(|time| time.elapsed() >= FRAME) {
+            terminal_gone = terminal.draw(|frame| view.draw(frame)).is_err();
             last_frame = Some(Instant::now());
         }
     }
     let _ = terminal.show_cursor();
     ratatui::restore();
+}
+
+/// The terminal is gone (a closed window, a hung-up session).
+struct Gone;
+
+/// The stop keys (`q`, `Esc`, Ctrl-C, which raw mode delivers as a byte), read from the
+/// terminal itself. crossterm 0.29's event reader is not used: when its terminal hangs up it
+/// reads end-of-file in a loop that never returns, spinning a core for the rest of the run.
+struct Keys {
+    tty: Option<std::fs::File>,
+}
+
+#[cfg(unix)]
+impl Keys {
+    fn open() -> Self {
+        Self {
+            tty: std::fs::File::open("/dev/tty").ok(),
+        }
+    }
+
+    /// Whether a stop key was pressed since the last call, without waiting.
+    fn stop_pressed(&mut self) -> Result<bool, Gone> {
+        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        let Some(tty) = &self.tty else {
+            return Ok(false);
+        };
+        let mut fds = [PollFd::new(tty, PollFlags::IN)];
+        let now = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        match poll(&mut fds, Some(&now)) {
+            Ok(0) => return Ok(false),
+            Ok(_) => {}
+            Err(_) => return Err(Gone),
+        }
+        if fds[0]
+            .revents()
+            .intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL)
+        {
+            return Err(Gone);
+        }
+        let mut bytes = [0u8; 64];
+        match rustix::io::read(tty, &mut bytes) {
+            Ok(0) | Err(_) => Err(Gone),
+            // A lone ESC is the key; ESC followed by more is an arrow or function key.
+            Ok(n) => Ok(bytes[..n]
+                .iter()
+                .any(|&byte| matches!(byte, 0x03 | b'q' | b'Q'))
+                || bytes[..n] == [0x1b]),
+        }
+    }
+}
+
+/// Elsewhere the keys are not read; Ctrl-C ends the process, and the last complete checkpoint
+/// survives that.
+#[cfg(not(unix))]
+impl Keys {
+    fn open() -> Self {
+        Self { tty: None }
+    }
+
+    fn stop_pressed(&mut self) -> Result<bool, Gone> {
+        let _ = &self.tty;
+        Ok(false)
+    }
 }
 
 /// One finished epoch, as the history table shows it.
@@ -166,7 +233,10 @@ impl View {
                 let valid = &self.state.valid;
                 if phase == Phase::Valid
                     && valid.done()
-                    && self.history.last().is_none_or(|line| line.epoch < valid.epoch)
+                    && self
+                        .history
+                        .last()
+                        .is_none_or(|line| line.epoch < valid.epoch)
                 {
                     let train = &self.state.train;
                     self.history.push(EpochLine {
@@ -249,7 +319,7 @@ impl View {
                     number(line.throughput, 0),
                 ])
             });
-        let widths = [Constraint::Length(8); 6];
+        let widths = [Constraint::Length(11); 6];
         let table = Table::new(rows, widths)
             .header(
                 Row::new([
@@ -262,7 +332,7 @@ impl View {
                 ])
                 .bold(),
             )
-            .column_spacing(3)
+            .column_spacing(2)
             .block(Block::bordered().title(" Finished epochs (latest first) "));
         frame.render_widget(table, history);
 

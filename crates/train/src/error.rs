@@ -67,7 +67,7 @@ pub enum TrainError {
 
     /// The wgpu backend found no adapter.
     #[error(
-        "the wgpu backend found no usable GPU adapter ({reason}); install a Vulkan, Metal or DirectX 12 driver (on Linux without a GPU, Mesa's lavapipe: apt install mesa-vulkan-drivers), or use --backend flex"
+        "the wgpu backend found no usable GPU adapter ({reason}); install a Vulkan, Metal or DirectX 12 driver (on Linux without a GPU, Mesa's lavapipe: apt install mesa-vulkan-drivers), or train on the CPU: --backend flex or --backend ndarray"
     )]
     NoAdapter {
         /// What wgpu reported.
@@ -103,7 +103,9 @@ pub enum TrainError {
     },
 
     /// The terminal dashboard could not take over the terminal.
-    #[error("cannot start the terminal dashboard (run with the output redirected to get plain progress lines)")]
+    #[error(
+        "cannot start the terminal dashboard (run with the output redirected to get plain progress lines)"
+    )]
     Terminal(#[source] std::io::Error),
 
     /// An output file could not be written.
@@ -130,7 +132,10 @@ fn resume_hint(dir: &Path, completed: Option<usize>) -> String {
 }
 
 fn stopped_message(dir: &Path, completed: Option<usize>) -> String {
-    format!("training stopped before its last epoch; {}", resume_hint(dir, completed))
+    format!(
+        "training stopped before its last epoch; {}",
+        resume_hint(dir, completed)
+    )
 }
 
 fn checkpoint_message(dir: &Path, reason: &str, completed: Option<usize>) -> String {

@@ -148,7 +148,11 @@ impl RunState {
         if let MetricState::Numeric(entry, value) = state
             && let Some(name) = self.names.get(&entry.metric_id).cloned()
         {
-            self.split(phase).metrics.entry(name).or_default().add(value);
+            self.split(phase)
+                .metrics
+                .entry(name)
+                .or_default()
+                .add(value);
         }
     }
 

@@ -3,8 +3,8 @@
 use std::{sync::Arc, time::Instant};
 
 use burn::train::metric::{
-    Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes,
-    NumericEntry, SerializedEntry,
+    Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes, NumericEntry,
+    SerializedEntry,
     state::{FormatOptions, NumericMetricState},
 };
 
@@ -90,4 +90,3 @@ impl Numeric for ThroughputMetric {
         self.state.current_value()
     }
 }
-

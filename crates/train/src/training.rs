@@ -10,9 +10,9 @@ use std::{
 
 use burn::{
     optim::{AdamConfig, decay::WeightDecayConfig},
-    tensor::backend::DeviceOps,
     record::{FullPrecisionSettings, NamedMpkFileRecorder},
     tensor::backend::AutodiffBackend,
+    tensor::backend::DeviceOps,
     train::{
         Interrupter, Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
         checkpoint::KeepLastNCheckpoints,
@@ -28,42 +28,59 @@ use mnist::{AugmentedDataset, MnistBatcher, MnistDataset, MnistSplits};
 use crate::{
     TrainError,
     config::ExperimentConfig,
-    data::{SharedDataset, eval_loader, train_loader},
     dashboard::Dashboard,
+    data::{SharedDataset, eval_loader, train_loader},
     metrics_csv::{CsvMetricLogger, read_metrics_csv},
     progress::PlainRenderer,
     report::{Report, evaluate, write_atomically},
-    throughput::ThroughputMetric,
     schedule::LearningRateSchedule,
+    throughput::ThroughputMetric,
 };
 
 /// Batch size for validation and test: larger is faster and changes no result.
 const EVAL_BATCH_SIZE: usize = 1000;
 
-/// The interrupter's message when the user stopped the run (a key, Ctrl-C or SIGTERM).
+/// The interrupter's message when the user stopped the run (a dashboard key, Ctrl-C or
+/// SIGTERM).
 pub(crate) const STOP_REQUESTED: &str = "stopped at the user's request";
 
 /// The run that Ctrl-C and SIGTERM stop.
 static CURRENT_RUN: Mutex<Option<Interrupter>> = Mutex::new(None);
 
 /// Ctrl-C and SIGTERM stop the run at the next batch, as the dashboard's keys do, instead of
-/// killing it mid-write.
+/// killing it mid-write; SIGHUP (the terminal closed) is ignored, so that the run goes on and
+/// writes everything, as under `nohup`.
 fn stop_on_signal(interrupter: &Interrupter) {
-    static HANDLER: Once = Once::new();
     if let Ok(mut current) = CURRENT_RUN.lock() {
         *current = Some(interrupter.clone());
     }
-    HANDLER.call_once(|| {
-        // Without a handler (another one is installed) the signals keep their default action;
-        // the last complete checkpoint survives that too.
-        let _ = ctrlc::set_handler(|| {
-            if let Ok(current) = CURRENT_RUN.lock()
-                && let Some(interrupter) = current.as_ref()
-            {
-                interrupter.stop(Some(STOP_REQUESTED));
-            }
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        static HANDLER: Once = Once::new();
+        HANDLER.call_once(|| {
+            // Without the handler (it could not be installed) the signals keep their default
+            // action; the last complete checkpoint survives that too.
+            let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+            else {
+                return;
+            };
+            let _ = std::thread::Builder::new()
+                .name("train-signals".into())
+                .spawn(move || {
+                    for signal in signals.forever() {
+                        if signal == SIGHUP {
+                            continue;
+                        }
+                        match CURRENT_RUN.lock().ok().and_then(|current| current.clone()) {
+                            Some(interrupter) => interrupter.stop(Some(STOP_REQUESTED)),
+                            // Between runs there is nothing to stop cleanly: end as Ctrl-C would.
+                            None => std::process::exit(130),
+                        }
+                    }
+                });
         });
-    });
+    }
 }
 
 /// Where a run reads and writes, and how much of MNIST it uses.
@@ -214,6 +231,9 @@ pub fn train<B: AutodiffBackend>(
     let start = Instant::now();
     let result = builder.launch(Learner::new(model, optimizer, schedule));
     let train_seconds = start.elapsed().as_secs_f64();
+    if let Ok(mut current) = CURRENT_RUN.lock() {
+        *current = None;
+    }
     // Closes the dashboard and gives the terminal back before anything else is printed.
     drop(result.renderer);
     if interrupter.should_stop() {
@@ -239,8 +259,12 @@ pub fn train<B: AutodiffBackend>(
         .map(|row| row.epoch)
         .max()
         .unwrap_or(done);
-    let test_loader =
-        eval_loader::<B::InnerBackend>(Arc::new(test_set), batcher, EVAL_BATCH_SIZE, device.inner());
+    let test_loader = eval_loader::<B::InnerBackend>(
+        Arc::new(test_set),
+        batcher,
+        EVAL_BATCH_SIZE,
+        device.inner(),
+    );
     let evaluation = evaluate(&model, test_loader.as_ref());
 
     model.save(dir.join(files::MODEL))?;

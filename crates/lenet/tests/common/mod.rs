@@ -1,5 +1,7 @@
 //! Fixed, non-trivial weights and inputs shared by the model tests.
 
+pub mod fused;
+
 use burn::{module::Param, prelude::*};
 use lenet::{C5, LeNet5, LeNet5Config, Variant};
 

@@ -1,0 +1,126 @@
+//! Comparisons of the fused kernels with a reference backend, shared by `kernels.rs` and
+//! `kernels_ndarray.rs`.
+#![allow(dead_code)]
+
+use burn::{prelude::*, tensor::backend::AutodiffBackend};
+use lenet::{C5, LeNet5, Variant};
+
+use super::{fixed_images, fixed_model, pattern, values};
+
+/// `got` equals `want` up to `tolerance` times the largest magnitude in `want`.
+pub fn assert_close(what: &str, got: &[f32], want: &[f32], tolerance: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let scale = want.iter().fold(1e-3_f32, |m, v| m.max(v.abs()));
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tolerance * scale,
+            "{what}[{i}]: fused {g}, Burn's operations {w} (scale {scale})"
+        );
+    }
+}
+
+pub fn logits<B: Backend>(variant: Variant, bytes: &[u8], batch: usize) -> Vec<f32> {
+    let device = Default::default();
+    let model = lenet::load_bytes::<B>(bytes, Some(variant), &device).unwrap();
+    values(model.forward(fixed_images(variant, batch, &device)))
+}
+
+/// Every parameter's gradient and the input's, named, for the loss `sum(logits * r)`.
+pub fn gradients<B: AutodiffBackend>(
+    variant: Variant,
+    bytes: &[u8],
+    batch: usize,
+) -> Vec<(&'static str, Vec<f32>)> {
+    let device = Default::default();
+    let model: LeNet5<B> = lenet::load_bytes(bytes, Some(variant), &device).unwrap();
+    let images = fixed_images::<B>(variant, batch, &device).require_grad();
+    let r = Tensor::<B, 2>::from_data(
+        TensorData::new(pattern(batch * 10, 7.0, 1.0), [batch, 10]),
+        &device,
+    );
+    let grads = (model.forward(images.clone()) * r).sum().backward();
+    let grad =
+        |name, tensor: Option<Tensor<B::InnerBackend, 4>>| (name, values(tensor.expect("tracked")));
+    let grad1 =
+        |name, tensor: Option<Tensor<B::InnerBackend, 1>>| (name, values(tensor.expect("tracked")));
+    let grad2 =
+        |name, tensor: Option<Tensor<B::InnerBackend, 2>>| (name, values(tensor.expect("tracked")));
+    let bias = |conv: &burn::nn::conv::Conv2d<B>| conv.bias.as_ref().unwrap().grad(&grads);
+    let mut all = vec![
+        grad("input", images.grad(&grads)),
+        grad("c1.weight", model.c1.weight.grad(&grads)),
+        grad1("c1.bias", bias(&model.c1)),
+        grad("c3.weight", model.c3.weight.grad(&grads)),
+        grad1("c3.bias", bias(&model.c3)),
+    ];
+    match &model.c5 {
+        C5::Conv(conv) => {
+            all.push(grad("c5.weight", conv.weight.grad(&grads)));
+            all.push(grad1("c5.bias", bias(conv)));
+        }
+        C5::Dense(dense) => {
+            all.push(grad2("c5.weight", dense.weight.grad(&grads)));
+            all.push(grad1("c5.bias", dense.bias.as_ref().unwrap().grad(&grads)));
+        }
+    }
+    all.push(grad2("f6.weight", model.f6.weight.grad(&grads)));
+    all.push(grad1(
+        "f6.bias",
+        model.f6.bias.as_ref().unwrap().grad(&grads),
+    ));
+    all.push(grad2("output.weight", model.output.weight.grad(&grads)));
+    all.push(grad1(
+        "output.bias",
+        model.output.bias.as_ref().unwrap().grad(&grads),
+    ));
+    all
+}
+
+/// `B`'s logits equal `R`'s on the same weights, for both variants, batches of 1 and 11.
+pub fn assert_logits_match<B: Backend, R: Backend>(what: &str, tolerance: f32) {
+    for variant in Variant::ALL {
+        let bytes = fixed_model::<R>(variant, &Default::default()).to_bytes();
+        for batch in [1, 11] {
+            assert_close(
+                &format!("{what}: {variant} logits, batch {batch}"),
+                &logits::<B>(variant, &bytes, batch),
+                &logits::<R>(variant, &bytes, batch),
+                tolerance,
+            );
+        }
+    }
+}
+
+/// `B`'s gradients of every parameter and of the input equal `R`'s.
+pub fn assert_gradients_match<B: AutodiffBackend, R: AutodiffBackend>(what: &str, tolerance: f32) {
+    for variant in Variant::ALL {
+        let bytes = fixed_model::<R>(variant, &Default::default()).to_bytes();
+        for batch in [1, 11] {
+            let want = gradients::<R>(variant, &bytes, batch);
+            let got = gradients::<B>(variant, &bytes, batch);
+            assert_eq!(want.len(), got.len());
+            for ((name, want), (_, got)) in want.iter().zip(&got) {
+                assert!(
+                    want.iter().any(|&v| v.abs() > 1e-5),
+                    "{variant} {name}: gradient too small to test anything: {:?}",
+                    &want[..4]
+                );
+                assert_close(
+                    &format!("{what}: {variant} {name}, batch {batch}"),
+                    got,
+                    want,
+                    tolerance,
+                );
+            }
+        }
+    }
+}
+
+/// Burn keeps one default float type per device, set by the first tensor made on it: a
+/// process that touched `NdArray<f64>` gets f64 tensors on `NdArray` too, which the kernels
+/// rightly leave alone. Each comparison checks that `B` really makes f32 tensors here.
+pub fn assert_f32_tensors<B: Backend>() {
+    let tensor = Tensor::<B, 1>::zeros([1], &Default::default());
+    assert_eq!(tensor.dtype(), burn::tensor::DType::F32);
+    assert!(lenet_kernels::is_fused::<B>());
+}
