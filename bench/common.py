@@ -1,5 +1,5 @@
-"""What the two reference scripts share: their options, MNIST from the IDX files, and the
-input step of crates/mnist."""
+"""What the two reference scripts share: their options, MNIST from the IDX files, the
+input step of crates/mnist, and the table they print."""
 
 import argparse
 import gzip
@@ -51,3 +51,25 @@ def normalise(images, variant):
         x = np.pad(x, ((0, 0), (2, 2), (2, 2)))
         x = (x - 0.1307) / 0.3081
     return x
+
+
+# The columns both frameworks report: (title, key of measure()'s result, format).
+TRAIN_COLUMNS = [("training images/s", "train", ",.0f"),
+                 ("inference images/s (batch 1000)", "infer", ",.0f")]
+LATENCY_COLUMNS = [("latency median ms", "latency_median", ".3f"),
+                   ("latency p95 ms", "latency_p95", ".3f"),
+                   ("test accuracy", "accuracy", ".4f")]
+
+
+def report(framework, columns, data, args, measure):
+    """Prints the run's conditions and a Markdown table with one row per variant, measuring
+    each with `measure(variant, data, args)`."""
+    print(f"training: {args.epochs} epoch(s) of {min(args.limit, len(data[0]))} images after "
+          f"{args.warmup_epochs} warm-up epoch(s); load average {os.getloadavg()}\n")
+    print("| framework | variant | " + " | ".join(title for title, _, _ in columns) + " |")
+    print("|---|---|" + "---:|" * len(columns))
+    for variant in args.variants.split(","):
+        result = measure(variant.strip(), data, args)
+        cells = " | ".join(format(result[key], spec) for _, key, spec in columns)
+        print(f"| {framework} | {variant} | {cells} |", flush=True)
+    print(f"\nload average at the end {os.getloadavg()}")

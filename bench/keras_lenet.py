@@ -23,13 +23,13 @@ MNIST is read from the IDX .gz files in --data-dir (default: $MNIST_DIR); nothin
     python bench/keras_lenet.py --limit 6400 --warmup-epochs 1 --variants keras   # quick
 """
 
-import os
 import platform
 import time
 
 import numpy as np
 
-from common import THREADS, load_mnist, normalise, parse_args
+from common import (LATENCY_COLUMNS, THREADS, TRAIN_COLUMNS, load_mnist, normalise, parse_args,
+                    report)
 
 
 def prepare(images, variant):
@@ -143,18 +143,8 @@ def main():
     data = load_mnist(args.data_dir)
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python "
           f"{platform.python_version()}, NumPy {np.__version__}; intra-op {THREADS}, inter-op 1")
-    print(f"training: {args.epochs} epoch(s) of {min(args.limit, len(data[0]))} images after "
-          f"{args.warmup_epochs} warm-up epoch(s); load average {os.getloadavg()}\n")
-    print("| framework | variant | training images/s | inference images/s (batch 1000) "
-          "| model.predict images/s | latency median ms | latency p95 ms | test accuracy |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for variant in args.variants.split(","):
-        r = measure(variant.strip(), data, args)
-        print(f"| keras | {variant} | {r['train']:,.0f} | {r['infer']:,.0f} | {r['predict']:,.0f} "
-              f"| {r['latency_median']:.3f} | {r['latency_p95']:.3f} | {r['accuracy']:.4f} |",
-              flush=True)
-    print(f"\nload average at the end {os.getloadavg()}")
-
+    columns = TRAIN_COLUMNS + [("model.predict images/s", "predict", ",.0f")] + LATENCY_COLUMNS
+    report("keras", columns, data, args, measure)
 
 if __name__ == "__main__":
     main()

@@ -23,7 +23,6 @@ MNIST is read from the IDX .gz files in --data-dir (default: $MNIST_DIR); nothin
     python bench/pytorch_lenet.py --limit 6400 --variants keras      # quick
 """
 
-import os
 import platform
 import time
 
@@ -31,7 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from common import THREADS, load_mnist, normalise, parse_args
+from common import (LATENCY_COLUMNS, THREADS, TRAIN_COLUMNS, load_mnist, normalise, parse_args,
+                    report)
 
 
 def prepare(images, variant):
@@ -135,18 +135,7 @@ def main():
           f"{np.__version__}; {torch.get_num_threads()} threads, "
           f"{torch.backends.cpu.get_cpu_capability()} kernels, "
           f"mkldnn {torch.backends.mkldnn.is_available()}")
-    print(f"training: {args.epochs} epoch(s) of {min(args.limit, len(data[0]))} images after "
-          f"{args.warmup_epochs} warm-up epoch(s); load average {os.getloadavg()}\n")
-    print("| framework | variant | training images/s | inference images/s (batch 1000) "
-          "| latency median ms | latency p95 ms | test accuracy |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for variant in args.variants.split(","):
-        r = measure(variant.strip(), data, args)
-        print(f"| pytorch | {variant} | {r['train']:,.0f} | {r['infer']:,.0f} "
-              f"| {r['latency_median']:.3f} | {r['latency_p95']:.3f} | {r['accuracy']:.4f} |",
-              flush=True)
-    print(f"\nload average at the end {os.getloadavg()}")
-
+    report("pytorch", TRAIN_COLUMNS + LATENCY_COLUMNS, data, args, measure)
 
 if __name__ == "__main__":
     main()

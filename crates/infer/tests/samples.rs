@@ -100,3 +100,30 @@ fn built_in_model_reads_the_paper_photo_and_drawing_samples() {
         );
     }
 }
+
+#[test]
+fn samples_decode_from_memory_as_from_their_files() {
+    use infer::InferError;
+    use infer::preprocess::decode_image;
+    use std::path::Path;
+
+    for sample in &SAMPLES {
+        let path = samples_dir().join(sample.name);
+        let bytes = std::fs::read(&path).expect("sample");
+        let from_memory = decode_image(&bytes, &path).expect("decodes");
+        assert_eq!(
+            from_memory,
+            read_image(&path).expect("decodes"),
+            "{}",
+            sample.name
+        );
+        if sample.name.ends_with(".jpg") {
+            let cut = decode_image(&bytes[..bytes.len() - 100], Path::new("upload.jpg"));
+            assert!(
+                matches!(&cut, Err(InferError::Corrupt { file, .. }) if file == Path::new("upload.jpg")),
+                "{}: {cut:?}",
+                sample.name
+            );
+        }
+    }
+}

@@ -107,24 +107,20 @@ pub const POOL: usize = 2;
 /// one place that knows which hosts exist.
 macro_rules! on_hosts {
     ($x:ident, |$host:ident| $call:expr) => {{
-        #[cfg(feature = "flex")]
-        let $x = {
-            type $host = burn::backend::Flex;
-            match $call {
-                Ok(y) => return y,
-                Err(x) => x,
-            }
-        };
-        #[cfg(feature = "ndarray")]
-        let $x = {
-            type $host = burn::backend::NdArray;
-            match $call {
-                Ok(y) => return y,
-                Err(x) => x,
-            }
-        };
+        on_hosts!(@try "flex", burn::backend::Flex, $x, $host, $call);
+        on_hosts!(@try "ndarray", burn::backend::NdArray, $x, $host, $call);
         $x
     }};
+    (@try $feature:literal, $ty:ty, $x:ident, $host:ident, $call:expr) => {
+        #[cfg(feature = $feature)]
+        let $x = {
+            type $host = $ty;
+            match $call {
+                Ok(y) => return y,
+                Err(x) => x,
+            }
+        };
+    };
 }
 
 /// Whether the fused kernels run on backend `B` (for `f32` tensors): true for `Flex` and

@@ -143,27 +143,6 @@ impl fmt::Debug for MnistDataset {
     }
 }
 
-/// Which part of MNIST.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Split {
-    /// The training set minus the validation examples.
-    Train,
-    /// The last examples of the official training set, held out for model selection.
-    Valid,
-    /// The official 10,000-example test set.
-    Test,
-}
-
-impl fmt::Display for Split {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Split::Train => "train",
-            Split::Valid => "valid",
-            Split::Test => "test",
-        })
-    }
-}
-
 /// The three splits, loaded together.
 #[derive(Clone, Debug)]
 pub struct MnistSplits {
@@ -224,15 +203,6 @@ impl MnistSplits {
             test,
         })
     }
-
-    /// The dataset of one split.
-    pub fn get(&self, split: Split) -> &MnistDataset {
-        match split {
-            Split::Train => &self.train,
-            Split::Valid => &self.valid,
-            Split::Test => &self.test,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -268,7 +238,7 @@ mod tests {
         assert_eq!(splits.valid.labels(), &[7, 8, 9]);
         assert_eq!(splits.valid.get(0), Some(item(7)));
         assert_eq!(splits.valid.get(3), None);
-        assert_eq!(splits.get(Split::Test).len(), 4);
+        assert_eq!(splits.test.len(), 4);
     }
 
     #[test]
@@ -366,6 +336,20 @@ mod tests {
         let err = MnistSplits::load(dir.path(), 0).unwrap_err();
         assert!(
             matches!(&err, MnistError::MissingFiles { missing, .. } if missing == &[TEST_IMAGES]),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn load_names_a_directory_standing_in_for_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write_split(dir.path(), TRAIN_IMAGES, TRAIN_LABELS, &[1, 2, 3]);
+        write_split(dir.path(), TEST_IMAGES, TEST_LABELS, &[1, 2, 3]);
+        fs::remove_file(dir.path().join(TEST_LABELS)).unwrap();
+        fs::create_dir(dir.path().join(TEST_LABELS)).unwrap();
+        let err = MnistSplits::load(dir.path(), 0).unwrap_err();
+        assert!(
+            matches!(&err, MnistError::NotAFile { path } if path.ends_with(TEST_LABELS)),
             "{err:?}"
         );
     }

@@ -35,6 +35,17 @@ pub enum MnistError {
         source: io::Error,
     },
 
+    /// A directory stands where one of the IDX files should be.
+    #[error(
+        "{} is a directory where an MNIST IDX file should be: move it away and put the file \
+         (raw or .gz) there, or point MNIST_DIR or --data-dir elsewhere",
+        path.display()
+    )]
+    NotAFile {
+        /// The directory.
+        path: PathBuf,
+    },
+
     /// A file starts like gzip but does not decompress.
     #[error(
         "{}: corrupted gzip data; delete the file so that it is downloaded again, \

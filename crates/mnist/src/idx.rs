@@ -43,27 +43,29 @@ pub(crate) fn content_reader(bytes: &[u8]) -> Box<dyn Read + '_> {
 
 /// Reads and validates an image file; returns the pixels (without header), 784 per image.
 pub(crate) fn read_images(path: &Path) -> Result<Vec<u8>, MnistError> {
-    let bytes = fs::read(path).map_err(|e| MnistError::io("read", path, e))?;
-    parse_images(&bytes, path)
+    parse_images(&read(path)?, path)
 }
 
 /// Reads and validates a label file; returns the labels (without header), all in 0..=9.
 pub(crate) fn read_labels(path: &Path) -> Result<Vec<u8>, MnistError> {
-    let bytes = fs::read(path).map_err(|e| MnistError::io("read", path, e))?;
-    parse_labels(&bytes, path)
+    parse_labels(&read(path)?, path)
 }
 
-fn parse_images(bytes: &[u8], path: &Path) -> Result<Vec<u8>, MnistError> {
-    let mut reader = content_reader(bytes);
-    let mut header = [0u8; IMAGES_HEADER];
-    read_header(
-        &mut reader,
-        &mut header,
-        IMAGES_MAGIC,
-        "images",
-        bytes,
-        path,
-    )?;
+fn read(path: &Path) -> Result<Vec<u8>, MnistError> {
+    fs::read(path).map_err(|error| {
+        if path.is_dir() {
+            MnistError::NotAFile { path: path.into() }
+        } else {
+            MnistError::io("read", path, error)
+        }
+    })
+}
+
+/// Parses and validates the bytes of an IDX image file (raw or gzip, told by content): 28x28
+/// images, exactly as many as the header declares. Returns the pixels without the header, 784
+/// per image; `path` names the file in errors. Malformed input is an error, never a panic.
+pub fn parse_images(bytes: &[u8], path: &Path) -> Result<Vec<u8>, MnistError> {
+    let (header, reader) = header::<IMAGES_HEADER>(bytes, IMAGES_MAGIC, "images", path)?;
     let [count, rows, cols] = [4, 8, 12].map(|at| be_u32(&header, at));
     if rows as usize != IMAGE_SIDE || cols as usize != IMAGE_SIDE {
         return Err(MnistError::BadDimensions {
@@ -75,17 +77,11 @@ fn parse_images(bytes: &[u8], path: &Path) -> Result<Vec<u8>, MnistError> {
     read_data(reader, count, IMAGE_PIXELS as u64, bytes, path)
 }
 
-fn parse_labels(bytes: &[u8], path: &Path) -> Result<Vec<u8>, MnistError> {
-    let mut reader = content_reader(bytes);
-    let mut header = [0u8; LABELS_HEADER];
-    read_header(
-        &mut reader,
-        &mut header,
-        LABELS_MAGIC,
-        "labels",
-        bytes,
-        path,
-    )?;
+/// Parses and validates the bytes of an IDX label file (raw or gzip, told by content): exactly
+/// as many labels as the header declares, all in 0..=9. Returns the labels without the header;
+/// `path` names the file in errors.
+pub fn parse_labels(bytes: &[u8], path: &Path) -> Result<Vec<u8>, MnistError> {
+    let (header, reader) = header::<LABELS_HEADER>(bytes, LABELS_MAGIC, "labels", path)?;
     let labels = read_data(reader, be_u32(&header, 4), 1, bytes, path)?;
     if let Some(index) = labels.iter().position(|&label| label > 9) {
         return Err(MnistError::InvalidLabel {
@@ -95,6 +91,19 @@ fn parse_labels(bytes: &[u8], path: &Path) -> Result<Vec<u8>, MnistError> {
         });
     }
     Ok(labels)
+}
+
+/// The header of `bytes`' content and a reader over the rest.
+fn header<'a, const LEN: usize>(
+    bytes: &'a [u8],
+    magic: u32,
+    kind: &'static str,
+    path: &Path,
+) -> Result<([u8; LEN], Box<dyn Read + 'a>), MnistError> {
+    let mut reader = content_reader(bytes);
+    let mut header = [0u8; LEN];
+    read_header(&mut reader, &mut header, magic, kind, bytes, path)?;
+    Ok((header, reader))
 }
 
 /// Fills `header`, checking the magic number as soon as it is in, so that a wrong kind of file
@@ -424,6 +433,14 @@ mod tests {
         let truncated = &gz[..gz.len() - 6];
         let err = parse_labels(truncated, &path()).unwrap_err();
         assert!(matches!(err, MnistError::Gzip { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_directory_in_place_of_a_file_is_reported_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read_labels(dir.path()).unwrap_err();
+        assert!(matches!(err, MnistError::NotAFile { .. }), "{err:?}");
+        assert!(err.to_string().contains("is a directory"), "{err}");
     }
 
     #[test]

@@ -3,16 +3,16 @@
 //! Burn 0.21's own dashboard (`burn/tui`) is not used: its drawing thread polls its channel
 //! without waiting, so it keeps a core busy for the whole run, and after the last epoch it
 //! waits for a key nobody is told to press, then panics in its `Drop`. This one waits on its
-//! channel (at most ten frames a second), closes itself when the run ends, and restores the
+//! channel (waking four times a second), closes itself when the run ends, and restores the
 //! terminal on every path: the end of the run, a stop, an error and a panic.
 //!
 //! `q`, `Esc` or Ctrl-C stop the run at the next batch: the epoch in progress is dropped, the
 //! last complete checkpoint stays, and `--resume` continues from it.
 
 use std::{
-    sync::mpsc::{self, Receiver, RecvTimeoutError, Sender},
+    sync::mpsc::{self, Receiver, Sender, TryRecvError},
     thread::JoinHandle,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use burn::train::{
@@ -36,8 +36,8 @@ use crate::{
     training::STOP_REQUESTED,
 };
 
-/// The longest the drawing thread sleeps, and the shortest time between two frames.
-const FRAME: Duration = Duration::from_millis(100);
+/// The time between two frames; also the longest the end of a run waits for the dashboard.
+const FRAME: Duration = Duration::from_millis(250);
 
 enum Message {
     Register(MetricDefinition),
@@ -103,26 +103,20 @@ fn draw_until_closed(
     receiver: Receiver<Message>,
     interrupter: Interrupter,
 ) {
-    let mut last_frame: Option<Instant> = None;
     // Once the terminal is gone (closed window, hung-up session) neither its input nor its
-    // screen is touched again: the run goes on, and this thread only waits for messages.
+    // screen is touched again: the run goes on, and this thread only collects messages.
     let mut terminal_gone = false;
     let mut keys = Keys::open();
     loop {
-        match receiver.recv_timeout(FRAME) {
-            Ok(message) => {
-                view.apply(message);
-                while let Ok(message) = receiver.try_recv() {
-                    view.apply(message);
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
-        }
-        if terminal_gone {
-            continue;
-        }
-        match keys.stop_pressed() {
+        // The thread wakes once a frame (or at a key), not at every message: a run sends
+        // several per batch, hundreds a second.
+        let stop = if terminal_gone {
+            std::thread::sleep(FRAME);
+            Ok(false)
+        } else {
+            keys.stop_pressed_within(FRAME)
+        };
+        match stop {
             Ok(false) => {}
             Ok(true) => {
                 interrupter.stop(Some(STOP_REQUESTED));
@@ -130,9 +124,18 @@ fn draw_until_closed(
             }
             Err(Gone) => terminal_gone = true,
         }
-        if !terminal_gone && last_frame.is_none_or(|time| time.elapsed() >= FRAME) {
+        let closed = loop {
+            match receiver.try_recv() {
+                Ok(message) => view.apply(message),
+                Err(TryRecvError::Empty) => break false,
+                Err(TryRecvError::Disconnected) => break true,
+            }
+        };
+        if closed {
+            break;
+        }
+        if !terminal_gone {
             terminal_gone = terminal.draw(|frame| view.draw(frame)).is_err();
-            last_frame = Some(Instant::now());
         }
     }
     let _ = terminal.show_cursor();
@@ -157,20 +160,23 @@ impl Keys {
         }
     }
 
-    /// Whether a stop key was pressed since the last call, without waiting.
-    fn stop_pressed(&mut self) -> Result<bool, Gone> {
+    /// Whether a stop key is pressed within `timeout` (returning at once when one is).
+    fn stop_pressed_within(&mut self, timeout: Duration) -> Result<bool, Gone> {
         use rustix::event::{PollFd, PollFlags, Timespec, poll};
         let Some(tty) = &self.tty else {
+            std::thread::sleep(timeout);
             return Ok(false);
         };
         let mut fds = [PollFd::new(tty, PollFlags::IN)];
-        let now = Timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
+        let timeout = Timespec {
+            tv_sec: timeout.as_secs().try_into().unwrap_or(i64::MAX),
+            tv_nsec: timeout.subsec_nanos().into(),
         };
-        match poll(&mut fds, Some(&now)) {
+        match poll(&mut fds, Some(&timeout)) {
             Ok(0) => return Ok(false),
             Ok(_) => {}
+            // A signal (SIGTERM's handler, a window resize) ends the wait early.
+            Err(rustix::io::Errno::INTR) => return Ok(false),
             Err(_) => return Err(Gone),
         }
         if fds[0]
@@ -199,8 +205,9 @@ impl Keys {
         Self { tty: None }
     }
 
-    fn stop_pressed(&mut self) -> Result<bool, Gone> {
+    fn stop_pressed_within(&mut self, timeout: Duration) -> Result<bool, Gone> {
         let _ = &self.tty;
+        std::thread::sleep(timeout);
         Ok(false)
     }
 }

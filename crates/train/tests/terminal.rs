@@ -58,17 +58,61 @@ fn in_terminal(artifacts: &Path, typescript: &Path, extra: &[&str]) -> Child {
 
 /// Waits for `child` at most `limit`, killing it if it takes longer.
 fn wait(child: &mut Child, limit: Duration) -> Option<i32> {
+    wait_watching_dashboard(child, limit).0
+}
+
+/// [`wait`], also returning the CPU time the dashboard's thread used and how long it was seen
+/// running (sampled from `/proc`: `script`'s child is `train`).
+fn wait_watching_dashboard(
+    child: &mut Child,
+    limit: Duration,
+) -> (Option<i32>, Duration, Duration) {
     let start = Instant::now();
+    let (mut cpu, mut first_seen, mut last_seen) = (Duration::ZERO, None, start);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
+            let alive = first_seen.map_or(Duration::ZERO, |first| last_seen - first);
+            return (status.code(), cpu, alive);
         }
         if start.elapsed() > limit {
             let _ = child.kill();
             panic!("train did not exit within {limit:?} in a terminal");
         }
+        if let Some(used) = dashboard_cpu(child.id()) {
+            cpu = used;
+            first_seen.get_or_insert_with(Instant::now);
+            last_seen = Instant::now();
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// User plus system time of the `train-dashboard` thread of `script`'s child, if it runs.
+fn dashboard_cpu(script: u32) -> Option<Duration> {
+    let children =
+        std::fs::read_to_string(format!("/proc/{script}/task/{script}/children")).ok()?;
+    let train = children.split_whitespace().next()?;
+    std::fs::read_dir(format!("/proc/{train}/task"))
+        .ok()?
+        .flatten()
+        .find(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|comm| comm.trim() == "train-dashboard")
+        })
+        .and_then(|task| {
+            let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+            // Fields after the command name, which ends at the last ')', start at field 3;
+            // utime and stime are fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
+            let fields: Vec<u64> = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .skip(11)
+                .take(2)
+                .map(|field| field.parse().ok())
+                .collect::<Option<_>>()?;
+            Some(Duration::from_millis(10 * fields.iter().sum::<u64>()))
+        })
 }
 
 fn screen(typescript: &Path) -> String {
@@ -102,7 +146,16 @@ fn the_dashboard_closes_by_itself_and_the_run_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let (artifacts, typescript) = (dir.path().join("run"), dir.path().join("typescript"));
     let mut child = in_terminal(&artifacts, &typescript, &["--epochs", "2"]);
-    assert_eq!(wait(&mut child, Duration::from_secs(300)), Some(0));
+    let (status, cpu, alive) = wait_watching_dashboard(&mut child, Duration::from_secs(300));
+    assert_eq!(status, Some(0));
+    // A drawing thread that waits between frames uses well under 1% of a core (the README's
+    // figure); one that spins uses all of it. The bound is far from both so that a loaded
+    // machine cannot fail it.
+    assert!(alive > Duration::ZERO, "the dashboard thread was seen");
+    assert!(
+        cpu.as_secs_f64() <= 0.1 * alive.as_secs_f64() + 0.05,
+        "the dashboard thread used {cpu:?} of CPU in {alive:?}: a busy loop"
+    );
     let screen = screen(&typescript);
     assert_restored(&screen);
     // ratatui moves the cursor over blanks, so words, not phrases, appear in the stream.

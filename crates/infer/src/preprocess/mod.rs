@@ -35,23 +35,19 @@
 //! An image already in that form (28x28, background exactly 0, ink within 20x20 and centred as
 //! above), such as an MNIST digit, is returned unchanged, byte for byte.
 
+mod background;
+mod decode;
+
 use std::collections::VecDeque;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use image::error::UnsupportedErrorKind;
 use image::imageops::{self, FilterType};
-use image::{DynamicImage, ImageBuffer, ImageError, ImageFormat, ImageReader, Limits, Luma};
+use image::{DynamicImage, ImageBuffer, ImageError, Luma};
 use mnist::{IMAGE_PIXELS, IMAGE_SIDE};
 
-use crate::InferError;
+use background::Surface;
+pub use decode::{MAX_PIXELS, MAX_SIDE, decode_image, read_image};
 
-/// The longest side accepted, in pixels.
-pub const MAX_SIDE: u32 = 16_384;
-/// The most pixels accepted in one image (100 megapixels; phone photos of 48 or 64 fit). Memory is
-/// bounded by the decoders' allocation limit besides.
-pub const MAX_PIXELS: u64 = 100_000_000;
 /// Images with a longer side are reduced to about this many pixels before the rest of the
 /// work: a digit needs far fewer, and it bounds the time and memory spent on a photo.
 pub const WORKING_SIDE: usize = 1024;
@@ -60,8 +56,6 @@ pub const BOX_SIDE: usize = 20;
 /// The thinnest mean stroke width, in pixels of the 20x20 box, left as it is.
 pub const MIN_STROKE: f64 = 1.5;
 
-/// Decoders may allocate at most this much (the decoded image counts).
-const MAX_DECODED_BYTES: u64 = 512 * 1024 * 1024;
 /// Where a digit's centre of mass goes, in both coordinates.
 const CENTRE: f64 = 14.0;
 /// An image without a pixel this much (on a 0..1 scale) above its background holds no digit.
@@ -71,132 +65,6 @@ const MIN_CONTRAST: f32 = 0.1;
 const POLARITY_NOISE: f32 = 0.02;
 /// Ink components with less than this fraction of the largest component's ink are noise.
 const SPECK_FRACTION: f32 = 0.1;
-
-/// Reads and decodes the image in `path` (PNG, JPEG, BMP, GIF, WebP or TIFF, told by content,
-/// not by name).
-///
-/// The dimensions are read from the header and checked against [`MAX_SIDE`] and
-/// [`MAX_PIXELS`] before any pixel is decoded, so that a small file declaring a huge image (a
-/// decompression bomb) is refused without allocating for it; the decoder also runs under
-/// [`image::Limits`].
-pub fn read_image(path: &Path) -> Result<DynamicImage, InferError> {
-    let open = || -> Result<ImageReader<BufReader<File>>, InferError> {
-        let io_error = |source: std::io::Error| match source.kind() {
-            std::io::ErrorKind::NotFound => InferError::NotFound { file: path.into() },
-            _ => InferError::Read {
-                file: path.into(),
-                source,
-            },
-        };
-        let file = File::open(path).map_err(io_error)?;
-        let reader = ImageReader::new(BufReader::new(file))
-            .with_guessed_format()
-            .map_err(io_error)?;
-        if reader.format().is_none() {
-            return Err(InferError::NotAnImage { file: path.into() });
-        }
-        Ok(reader)
-    };
-    let decode_error = |error: ImageError| match error {
-        ImageError::Unsupported(unsupported)
-            if matches!(unsupported.kind(), UnsupportedErrorKind::Format(_)) =>
-        {
-            InferError::NotAnImage { file: path.into() }
-        }
-        ImageError::Unsupported(unsupported) => InferError::Unsupported {
-            file: path.into(),
-            reason: unsupported.to_string(),
-        },
-        // Data ending early is a truncated file (below), not a failure to read it.
-        ImageError::IoError(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
-            InferError::Read {
-                file: path.into(),
-                source,
-            }
-        }
-        other => InferError::Corrupt {
-            file: path.into(),
-            reason: other.to_string(),
-        },
-    };
-
-    let (width, height) = open()?.into_dimensions().map_err(decode_error)?;
-    let too_large = || InferError::TooLarge {
-        file: path.into(),
-        width: width.into(),
-        height: height.into(),
-    };
-    if width == 0 || height == 0 {
-        return Err(InferError::Empty {
-            file: path.into(),
-            width,
-            height,
-        });
-    }
-    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
-        return Err(too_large());
-    }
-
-    let mut reader = open()?;
-    if reader.format() == Some(ImageFormat::Jpeg) {
-        let file = File::open(path).map_err(|source| InferError::Read {
-            file: path.into(),
-            source,
-        })?;
-        if !jpeg_reaches_its_end(BufReader::new(file)) {
-            return Err(InferError::Corrupt {
-                file: path.into(),
-                reason: "the JPEG data stops before its end-of-image marker".into(),
-            });
-        }
-    }
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_DECODED_BYTES);
-    reader.limits(limits);
-    reader.decode().map_err(|error| match error {
-        ImageError::Limits(_) => too_large(),
-        other => decode_error(other),
-    })
-}
-
-/// Whether a JPEG stream reaches its end-of-image marker.
-///
-/// JPEG decoders fill in whatever a truncated file lacks without an error, so a cut-off photo
-/// would be classified as if it were whole. The segments before the image data are skipped by
-/// their lengths (an embedded thumbnail has an end marker of its own); in the entropy-coded
-/// data a 0xFF byte is always followed by 0x00 or a marker, so the end marker cannot be
-/// mistaken there.
-fn jpeg_reaches_its_end(reader: impl BufRead) -> bool {
-    let mut bytes = reader.bytes().map_while(Result::ok);
-    if (bytes.next(), bytes.next()) != (Some(0xFF), Some(0xD8)) {
-        return false;
-    }
-    while let Some(byte) = bytes.next() {
-        if byte != 0xFF {
-            continue;
-        }
-        let Some(marker) = bytes.by_ref().find(|&b| b != 0xFF) else {
-            return false;
-        };
-        match marker {
-            0xD9 => return true,
-            // Stuffed 0xFF, restart markers and TEM stand alone.
-            0x00 | 0x01 | 0xD0..=0xD7 => {}
-            _ => {
-                let (Some(high), Some(low)) = (bytes.next(), bytes.next()) else {
-                    return false;
-                };
-                let length = usize::from(u16::from_be_bytes([high, low]));
-                if bytes.by_ref().take(length.saturating_sub(2)).count() + 2 < length {
-                    return false;
-                }
-            }
-        }
-    }
-    false
-}
 
 /// Turns an image into MNIST's form (see the module documentation); `None` when no digit
 /// stands out from the background.
@@ -610,143 +478,11 @@ fn median(mut values: Vec<f32>) -> f32 {
     *values.select_nth_unstable_by(middle, f32::total_cmp).1
 }
 
-/// A background level `c0 + c1 x + c2 y + c3 x^2 + c4 x y + c5 y^2`, with x and y scaled to
-/// -1..1 over the image so that the fit is well conditioned at any size.
-struct Surface {
-    coefficients: [f64; 6],
-    width: usize,
-    height: usize,
-}
-
-impl Surface {
-    /// Samples on a grid of at most this many points: ample for six coefficients.
-    const SAMPLES: usize = 20_000;
-
-    fn terms(width: usize, height: usize, x: usize, y: usize) -> [f64; 6] {
-        let scale = |v: usize, n: usize| 2.0 * v as f64 / (n.max(2) - 1) as f64 - 1.0;
-        let (u, v) = (scale(x, width), scale(y, height));
-        [1.0, u, v, u * u, u * v, v * v]
-    }
-
-    fn at(&self, x: usize, y: usize) -> f64 {
-        Self::terms(self.width, self.height, x, y)
-            .iter()
-            .zip(&self.coefficients)
-            .map(|(t, c)| t * c)
-            .sum()
-    }
-
-    /// Fits the background, excluding the ink (light or dark, a minority of the pixels) by
-    /// iterative clipping: start from the middle half of the values, fit, keep the pixels
-    /// within 2.5 robust deviations of the fit, repeat. Returns the surface and the
-    /// background's noise (a robust standard deviation).
-    fn fit_background(image: &Grey) -> (Surface, f32) {
-        let stride = ((image.pixels.len() / Self::SAMPLES) as f64)
-            .sqrt()
-            .ceil()
-            .max(1.0) as usize;
-        let samples: Vec<(usize, usize, f64)> = (0..image.height)
-            .step_by(stride)
-            .flat_map(|y| {
-                (0..image.width)
-                    .step_by(stride)
-                    .map(move |x| (x, y, f64::from(image.at(x, y))))
-            })
-            .collect();
-        let mut sorted: Vec<f64> = samples.iter().map(|s| s.2).collect();
-        sorted.sort_by(f64::total_cmp);
-        let quartile = |q: usize| sorted[(sorted.len() - 1) * q / 4];
-        let (low, level, high) = (quartile(1), quartile(2), quartile(3));
-        let mut keep: Vec<bool> = samples
-            .iter()
-            .map(|s| (low..=high).contains(&s.2))
-            .collect();
-        let mut surface = Surface {
-            coefficients: [level, 0.0, 0.0, 0.0, 0.0, 0.0],
-            width: image.width,
-            height: image.height,
-        };
-        let mut noise = 0.0;
-        for _ in 0..4 {
-            let kept = keep.iter().filter(|&&k| k).count();
-            // A quadratic needs background all around the ink; with little of it, a plane
-            // extrapolates more safely.
-            let terms = if kept * 2 >= samples.len() { 6 } else { 3 };
-            if let Some(fitted) = Surface::least_squares(image, &samples, &keep, terms) {
-                surface = fitted;
-            }
-            let residuals: Vec<f64> = samples
-                .iter()
-                .map(|&(x, y, v)| v - surface.at(x, y))
-                .collect();
-            let deviations = residuals
-                .iter()
-                .zip(&keep)
-                .filter(|(_, k)| **k)
-                .map(|(r, _)| r.abs() as f32)
-                .collect();
-            noise = 1.4826 * median(deviations);
-            let limit = 2.5 * f64::from(noise) + 1e-4;
-            keep = residuals.iter().map(|&r| r.abs() <= limit).collect();
-        }
-        (surface, noise)
-    }
-
-    /// Least squares over the kept samples with the first `terms` terms, by the normal
-    /// equations; `None` if they are singular (too few or collinear samples).
-    fn least_squares(
-        image: &Grey,
-        samples: &[(usize, usize, f64)],
-        keep: &[bool],
-        terms: usize,
-    ) -> Option<Surface> {
-        let mut matrix = [[0.0f64; 7]; 6];
-        for (&(x, y, v), _) in samples.iter().zip(keep).filter(|(_, k)| **k) {
-            let t = Self::terms(image.width, image.height, x, y);
-            for i in 0..terms {
-                for j in 0..terms {
-                    matrix[i][j] += t[i] * t[j];
-                }
-                matrix[i][6] += t[i] * v;
-            }
-        }
-        // Gaussian elimination with partial pivoting on the augmented matrix.
-        for column in 0..terms {
-            let pivot = (column..terms)
-                .max_by(|&a, &b| matrix[a][column].abs().total_cmp(&matrix[b][column].abs()))?;
-            if matrix[pivot][column].abs() < 1e-9 {
-                return None;
-            }
-            matrix.swap(column, pivot);
-            let (done, below) = matrix.split_at_mut(column + 1);
-            let pivot_row = &done[column];
-            for row in &mut below[..terms - column - 1] {
-                let factor = row[column] / pivot_row[column];
-                for (value, above) in row[column..].iter_mut().zip(&pivot_row[column..]) {
-                    *value -= factor * above;
-                }
-            }
-        }
-        let mut coefficients = [0.0; 6];
-        for row in (0..terms).rev() {
-            let known: f64 = (row + 1..terms)
-                .map(|k| matrix[row][k] * coefficients[k])
-                .sum();
-            coefficients[row] = (matrix[row][6] - known) / matrix[row][row];
-        }
-        Some(Surface {
-            coefficients,
-            width: image.width,
-            height: image.height,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn grey(width: usize, height: usize, f: impl Fn(usize, usize) -> f32) -> Grey {
+    pub(super) fn grey(width: usize, height: usize, f: impl Fn(usize, usize) -> f32) -> Grey {
         let mut image = Grey::new(width, height);
         for y in 0..height {
             for x in 0..width {
@@ -754,28 +490,6 @@ mod tests {
             }
         }
         image
-    }
-
-    #[test]
-    fn surface_fit_recovers_a_quadratic_background_under_ink() {
-        let background = |x: usize, y: usize| {
-            let (u, v) = (x as f32 / 99.0, y as f32 / 79.0);
-            0.2 + 0.1 * u - 0.05 * v + 0.08 * u * u
-        };
-        let image = grey(100, 80, |x, y| {
-            let ink = if (40..50).contains(&x) && (20..60).contains(&y) {
-                0.6
-            } else {
-                0.0
-            };
-            background(x, y) + ink
-        });
-        let (surface, noise) = Surface::fit_background(&image);
-        assert!(noise < 1e-3, "noise {noise}");
-        for (x, y) in [(0, 0), (99, 79), (45, 40), (10, 70)] {
-            let fitted = surface.at(x, y) as f32;
-            assert!((fitted - background(x, y)).abs() < 1e-3, "({x}, {y})");
-        }
     }
 
     #[test]
@@ -857,30 +571,6 @@ mod tests {
         let grey = Grey::composited(&image);
         assert_eq!((grey.width, grey.height), (WORKING_SIDE, 4));
         assert!(grey.pixels.iter().all(|&v| (v - 1.0 / 3.0).abs() < 1e-6));
-    }
-
-    #[test]
-    fn jpeg_end_marker_is_found_past_segments_and_thumbnails() {
-        let segment = |marker: u8, payload: &[u8]| {
-            let length = (payload.len() + 2) as u16;
-            [&[0xFF, marker][..], &length.to_be_bytes(), payload].concat()
-        };
-        // An APP1 segment holding a complete thumbnail, with its own end marker.
-        let thumbnail = [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0x12, 0xFF, 0xD9];
-        let scan = [0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56];
-        let whole = [
-            &[0xFF, 0xD8][..],
-            &segment(0xE1, &thumbnail),
-            &segment(0xDA, &[1, 2, 3]),
-            &scan,
-            &[0xFF, 0xD9],
-        ]
-        .concat();
-        assert!(jpeg_reaches_its_end(&whole[..]));
-        for cut in [whole.len() - 1, whole.len() - 4, 20, 6] {
-            assert!(!jpeg_reaches_its_end(&whole[..cut]), "cut at {cut}");
-        }
-        assert!(!jpeg_reaches_its_end(&b"not a jpeg"[..]));
     }
 
     #[test]

@@ -1,0 +1,187 @@
+//! Safe decoding: the format told by content, the size checked before any pixel is decoded,
+//! truncated JPEGs refused.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Cursor, Seek, SeekFrom};
+use std::path::Path;
+
+use image::error::UnsupportedErrorKind;
+use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits};
+
+use crate::InferError;
+
+/// The longest side accepted, in pixels.
+pub const MAX_SIDE: u32 = 16_384;
+/// The most pixels accepted in one image (100 megapixels; phone photos of 48 or 64 fit). Memory is
+/// bounded by the decoders' allocation limit besides.
+pub const MAX_PIXELS: u64 = 100_000_000;
+/// Decoders may allocate at most this much (the decoded image counts).
+const MAX_DECODED_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Reads and decodes the image in `path` (PNG, JPEG, BMP, GIF, WebP or TIFF, told by content,
+/// not by name), opening it once; see [`decode_image`] for the checks.
+pub fn read_image(path: &Path) -> Result<DynamicImage, InferError> {
+    let file = File::open(path).map_err(|source| io_error(source, path))?;
+    decode(BufReader::new(file), path)
+}
+
+/// Decodes an image held in memory (an upload, an embedded sample); `file` names it in errors.
+///
+/// The dimensions are read from the header and checked against [`MAX_SIDE`] and
+/// [`MAX_PIXELS`] before any pixel is decoded, so that a small file declaring a huge image (a
+/// decompression bomb) is refused without allocating for it; the decoder also runs under
+/// [`image::Limits`]. A JPEG that stops before its end-of-image marker is refused as corrupt.
+pub fn decode_image(bytes: &[u8], file: &Path) -> Result<DynamicImage, InferError> {
+    decode(Cursor::new(bytes), file)
+}
+
+fn decode<R: BufRead + Seek>(mut input: R, path: &Path) -> Result<DynamicImage, InferError> {
+    let decode_error = |error: ImageError| match error {
+        ImageError::Unsupported(unsupported)
+            if matches!(unsupported.kind(), UnsupportedErrorKind::Format(_)) =>
+        {
+            InferError::NotAnImage { file: path.into() }
+        }
+        ImageError::Unsupported(unsupported) => InferError::Unsupported {
+            file: path.into(),
+            reason: unsupported.to_string(),
+        },
+        // Data ending early is a truncated file (below), not a failure to read it.
+        ImageError::IoError(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
+            InferError::Read {
+                file: path.into(),
+                source,
+            }
+        }
+        other => InferError::Corrupt {
+            file: path.into(),
+            reason: other.to_string(),
+        },
+    };
+    let rewind = |input: &mut R| {
+        input
+            .seek(SeekFrom::Start(0))
+            .map(|_| ())
+            .map_err(|source| io_error(source, path))
+    };
+
+    let reader = ImageReader::new(&mut input)
+        .with_guessed_format()
+        .map_err(|source| io_error(source, path))?;
+    let Some(format) = reader.format() else {
+        return Err(InferError::NotAnImage { file: path.into() });
+    };
+    let (width, height) = reader.into_dimensions().map_err(decode_error)?;
+    let too_large = || InferError::TooLarge {
+        file: path.into(),
+        width: width.into(),
+        height: height.into(),
+    };
+    if width == 0 || height == 0 {
+        return Err(InferError::Empty {
+            file: path.into(),
+            width,
+            height,
+        });
+    }
+    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(too_large());
+    }
+
+    if format == ImageFormat::Jpeg {
+        rewind(&mut input)?;
+        if !jpeg_reaches_its_end(&mut input) {
+            return Err(InferError::Corrupt {
+                file: path.into(),
+                reason: "the JPEG data stops before its end-of-image marker".into(),
+            });
+        }
+    }
+    rewind(&mut input)?;
+    let mut reader = ImageReader::with_format(input, format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
+    reader.limits(limits);
+    reader.decode().map_err(|error| match error {
+        ImageError::Limits(_) => too_large(),
+        other => decode_error(other),
+    })
+}
+
+fn io_error(source: std::io::Error, path: &Path) -> InferError {
+    match source.kind() {
+        std::io::ErrorKind::NotFound => InferError::NotFound { file: path.into() },
+        _ => InferError::Read {
+            file: path.into(),
+            source,
+        },
+    }
+}
+
+/// Whether a JPEG stream reaches its end-of-image marker.
+///
+/// JPEG decoders fill in whatever a truncated file lacks without an error, so a cut-off photo
+/// would be classified as if it were whole. The segments before the image data are skipped by
+/// their lengths (an embedded thumbnail has an end marker of its own); in the entropy-coded
+/// data a 0xFF byte is always followed by 0x00 or a marker, so the end marker cannot be
+/// mistaken there.
+fn jpeg_reaches_its_end(reader: impl BufRead) -> bool {
+    let mut bytes = reader.bytes().map_while(Result::ok);
+    if (bytes.next(), bytes.next()) != (Some(0xFF), Some(0xD8)) {
+        return false;
+    }
+    while let Some(byte) = bytes.next() {
+        if byte != 0xFF {
+            continue;
+        }
+        let Some(marker) = bytes.by_ref().find(|&b| b != 0xFF) else {
+            return false;
+        };
+        match marker {
+            0xD9 => return true,
+            // Stuffed 0xFF, restart markers and TEM stand alone.
+            0x00 | 0x01 | 0xD0..=0xD7 => {}
+            _ => {
+                let (Some(high), Some(low)) = (bytes.next(), bytes.next()) else {
+                    return false;
+                };
+                let length = usize::from(u16::from_be_bytes([high, low]));
+                if bytes.by_ref().take(length.saturating_sub(2)).count() + 2 < length {
+                    return false;
+                }
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jpeg_end_marker_is_found_past_segments_and_thumbnails() {
+        let segment = |marker: u8, payload: &[u8]| {
+            let length = (payload.len() + 2) as u16;
+            [&[0xFF, marker][..], &length.to_be_bytes(), payload].concat()
+        };
+        // An APP1 segment holding a complete thumbnail, with its own end marker.
+        let thumbnail = [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0x12, 0xFF, 0xD9];
+        let scan = [0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56];
+        let whole = [
+            &[0xFF, 0xD8][..],
+            &segment(0xE1, &thumbnail),
+            &segment(0xDA, &[1, 2, 3]),
+            &scan,
+            &[0xFF, 0xD9],
+        ]
+        .concat();
+        assert!(jpeg_reaches_its_end(&whole[..]));
+        for cut in [whole.len() - 1, whole.len() - 4, 20, 6] {
+            assert!(!jpeg_reaches_its_end(&whole[..cut]), "cut at {cut}");
+        }
+        assert!(!jpeg_reaches_its_end(&b"not a jpeg"[..]));
+    }
+}
