@@ -43,22 +43,20 @@ fn preprocessing_is_idempotent() {
     }
 }
 
-/// The scenes users' images are rendered in, with the largest mean and worst mean absolute
-/// difference (grey levels) from the original digits allowed. Whole-pixel centring alone
-/// moves a digit by up to a pixel, which costs several levels.
-fn scenes() -> Vec<(&'static str, Renderer, f64, f64)> {
+/// The scenes users' images are rendered in, each with how many pixels of misplacement its
+/// rendering costs: whole-pixel centring alone moves a digit by up to a pixel, and a digit
+/// rendered at half resolution loses a pixel more.
+fn scenes() -> Vec<(&'static str, Renderer, usize)> {
     vec![
         (
             "black ink on white paper",
             Box::new(|d| paint(d, &Scene::paper(4)).into()),
-            10.0,
-            30.0,
+            1,
         ),
         (
             "pencil in a photo with uneven light, noise and specks",
             Box::new(|d| paint(d, &Scene::photo(9)).into()),
-            10.0,
-            32.0,
+            1,
         ),
         (
             "blue strokes on a transparent canvas",
@@ -72,17 +70,15 @@ fn scenes() -> Vec<(&'static str, Renderer, f64, f64)> {
                 )
                 .into()
             }),
-            9.0,
-            30.0,
+            1,
         ),
         (
             "light chalk on a dark green board",
             Box::new(|d| paint(d, &Scene::chalkboard(2)).into()),
-            11.0,
-            32.0,
+            1,
         ),
         (
-            // 28 pixels of digit in a 1600x1200 photo, halved to the working size first.
+            // 28 pixels of digit in a 1600x1200 photo, halved to the working size first: 14.
             "a small digit in a large photo",
             Box::new(|d| {
                 paint(
@@ -95,8 +91,7 @@ fn scenes() -> Vec<(&'static str, Renderer, f64, f64)> {
                 )
                 .into()
             }),
-            16.0,
-            36.0,
+            2,
         ),
     ]
 }
@@ -107,8 +102,10 @@ type Renderer = Box<dyn Fn(&[u8; 784]) -> DynamicImage>;
 #[ignore = "needs MNIST: set MNIST_DIR"]
 fn rendered_digits_come_back_in_mnist_form_close_to_the_original() {
     let test = test_set();
-    for (scene, render, mean_limit, worst_limit) in scenes() {
-        let (mut total, mut worst) = (0.0, 0.0f64);
+    for (scene, render, misplacement) in scenes() {
+        // Each digit's shape is checked by the nearest-neighbour test below; here the scene's
+        // average misplacement.
+        let (mut total, mut allowed, mut worst) = (0.0, 0.0, 0.0f64);
         for index in 0..DIGITS {
             let digit = test.image(index).expect("in range");
             let out = to_mnist(&render(digit))
@@ -116,15 +113,39 @@ fn rendered_digits_come_back_in_mnist_form_close_to_the_original() {
             assert_mnist_form(&out, &format!("{scene}, test digit {index}"));
             let difference = mean_abs_diff(&out, digit);
             total += difference;
+            allowed += moved_difference(digit, misplacement);
             worst = worst.max(difference);
         }
-        let mean = total / DIGITS as f64;
-        println!("{scene}: mean absolute difference {mean:.2}, worst {worst:.2}");
+        let (mean, allowed) = (total / DIGITS as f64, allowed / DIGITS as f64);
+        println!(
+            "{scene}: mean absolute difference {mean:.2} (allowed {allowed:.2}), worst {worst:.2}"
+        );
         assert!(
-            mean < mean_limit && worst < worst_limit,
-            "{scene}: mean absolute difference {mean:.2}, worst {worst:.2}"
+            mean <= allowed,
+            "{scene}: mean absolute difference {mean:.2}, more than the originals moved by \
+             {misplacement} pixel(s) ({allowed:.2})"
         );
     }
+}
+
+/// How far (mean absolute difference) `digit` is from itself moved by `pixels` along one
+/// axis, the nearest of the four directions: the difference a misplacement of that much costs.
+fn moved_difference(digit: &[u8; 784], pixels: usize) -> f64 {
+    let moved = |dx: isize, dy: isize| -> [u8; 784] {
+        std::array::from_fn(|i| {
+            let (x, y) = ((i % 28) as isize - dx, (i / 28) as isize - dy);
+            if (0..28).contains(&x) && (0..28).contains(&y) {
+                digit[(y * 28 + x) as usize]
+            } else {
+                0
+            }
+        })
+    };
+    let k = pixels as isize;
+    [(k, 0), (-k, 0), (0, k), (0, -k)]
+        .into_iter()
+        .map(|(dx, dy)| mean_abs_diff(digit, &moved(dx, dy)))
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// The training image nearest to `image` (Euclidean distance) and its label.
@@ -165,15 +186,16 @@ fn nearest_neighbour_recognises_rendered_digits_as_well_as_the_originals() {
     };
     let originals: Vec<[u8; 784]> = (0..DIGITS).filter_map(|i| test.image(i).copied()).collect();
     let baseline = correct(&originals);
-    for (scene, render, _, _) in scenes() {
+    for (scene, render, _) in scenes() {
         let preprocessed: Vec<[u8; 784]> = originals
             .iter()
             .map(|digit| to_mnist(&render(digit)).expect("a digit"))
             .collect();
         let recognised = correct(&preprocessed);
         println!("{scene}: {recognised}/{DIGITS} (originals {baseline}/{DIGITS})");
+        // Preprocessing may cost at most 5% of what the originals get right.
         assert!(
-            recognised + 5 >= baseline,
+            recognised as f64 >= 0.95 * baseline as f64,
             "{scene}: nearest neighbour right on {recognised}/{DIGITS}, originals {baseline}/{DIGITS}"
         );
     }

@@ -62,7 +62,7 @@ mod training;
 pub use config::{LeNet5Config, Variant};
 pub use error::LeNetError;
 pub use lenet_kernels::{Activation, Pooling};
-pub use model::{C5, LeNet5, Prediction};
+pub use model::{C5, LayerOutputs, LeNet5, Prediction};
 pub use record::{load_bytes, load_file};
 pub use summary::{LayerKind, LayerSummary, Summary};
 

@@ -42,6 +42,27 @@ pub enum C5<B: Backend> {
     Dense(Linear<B>),
 }
 
+/// Every layer's output for a batch, as [`LeNet5::forward_layers`] returns it, in the order
+/// of [`LeNet5::summary`]'s rows (after each layer's activation, where it has one). The shapes
+/// are the classic variant's; the Keras variant's C1 is 28x28 as well ("same" padding).
+#[derive(Debug, Clone)]
+pub struct LayerOutputs<B: Backend> {
+    /// C1's maps, `[batch, 6, 28, 28]`.
+    pub c1: Tensor<B, 4>,
+    /// S2's maps, `[batch, 6, 14, 14]`.
+    pub s2: Tensor<B, 4>,
+    /// C3's maps, `[batch, 16, 10, 10]`.
+    pub c3: Tensor<B, 4>,
+    /// S4's maps, `[batch, 16, 5, 5]`.
+    pub s4: Tensor<B, 4>,
+    /// C5's units, `[batch, 120]`.
+    pub c5: Tensor<B, 2>,
+    /// F6's units, `[batch, 84]`.
+    pub f6: Tensor<B, 2>,
+    /// The output layer's logits, `[batch, 10]`: [`LeNet5::forward`]'s result.
+    pub logits: Tensor<B, 2>,
+}
+
 /// Class probabilities and the most likely class, as returned by [`LeNet5::predict`].
 #[derive(Debug, Clone)]
 pub struct Prediction<B: Backend> {
@@ -78,22 +99,41 @@ impl<B: Backend> LeNet5<B> {
     /// [`Variant::input_size`]; the message names the expected and the actual shape. Call
     /// [`LeNet5::check_input`] first to get the error as a value instead.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        self.forward_layers(images).logits
+    }
+
+    /// Every layer's output for images `[batch, 1, side, side]`: the network's one forward
+    /// pass, which [`LeNet5::forward`] runs too, keeping what each layer produced (to look
+    /// inside the network: feature maps, activations).
+    ///
+    /// # Panics
+    /// Like [`LeNet5::forward`], on a wrongly shaped input.
+    pub fn forward_layers(&self, images: Tensor<B, 4>) -> LayerOutputs<B> {
         if let Err(error) = self.check_input(images.dims()) {
             panic!("{error}");
         }
         let activation = self.variant.activation();
         let pooling = self.variant.pooling();
-        let x = conv2d(&self.c1, images, activation); // [batch, 6, 28, 28]
-        let x = subsample(x, pooling); // [batch, 6, 14, 14]
-        let x = conv2d(&self.c3, x, activation); // [batch, 16, 10, 10]
-        let x = subsample(x, pooling); // [batch, 16, 5, 5]
-        let x = match &self.c5 {
-            C5::Conv(conv) => full_convolution(conv, x),
-            C5::Dense(dense) => dense.forward(x.flatten(1, 3)),
+        let c1 = conv2d(&self.c1, images, activation);
+        let s2 = subsample(c1.clone(), pooling);
+        let c3 = conv2d(&self.c3, s2.clone(), activation);
+        let s4 = subsample(c3.clone(), pooling);
+        let c5 = match &self.c5 {
+            C5::Conv(conv) => full_convolution(conv, s4.clone()),
+            C5::Dense(dense) => dense.forward(s4.clone().flatten(1, 3)),
         };
-        let x = activate(x, activation); // [batch, 120]
-        let x = activate(self.f6.forward(x), activation); // [batch, 84]
-        self.output.forward(x) // [batch, 10]
+        let c5 = activate(c5, activation);
+        let f6 = activate(self.f6.forward(c5.clone()), activation);
+        let logits = self.output.forward(f6.clone());
+        LayerOutputs {
+            c1,
+            s2,
+            c3,
+            s4,
+            c5,
+            f6,
+            logits,
+        }
     }
 
     /// Softmax probabilities and arg-max class for images `[batch, 1, side, side]`.

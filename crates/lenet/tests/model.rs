@@ -225,32 +225,36 @@ mod reference {
             .collect()
     }
 
-    pub fn classic(image: &[f64], w: &Weights) -> Vec<f64> {
-        let (x, s) = conv(image, 1, 32, 0, &w.c1);
-        let x: Vec<f64> = x.iter().map(|v| v.tanh()).collect();
-        let (x, s) = pool(&x, 6, s, false);
-        let x: Vec<f64> = x.iter().map(|v| v.tanh()).collect();
-        let (x, s) = conv(&x, 6, s, 0, &w.c3);
-        let x: Vec<f64> = x.iter().map(|v| v.tanh()).collect();
-        let (x, s) = pool(&x, 16, s, false);
-        let x: Vec<f64> = x.iter().map(|v| v.tanh()).collect();
-        let (x, _) = conv(&x, 16, s, 0, &w.c5);
-        let x: Vec<f64> = x.iter().map(|v| v.tanh()).collect();
-        let x: Vec<f64> = dense(&x, &w.f6).iter().map(|v| v.tanh()).collect();
-        dense(&x, &w.output)
+    /// Every layer's output after its activation: C1, S2, C3, S4, C5, F6, the logits.
+    pub fn classic(image: &[f64], w: &Weights) -> Vec<Vec<f64>> {
+        let tanh = |x: Vec<f64>| -> Vec<f64> { x.iter().map(|v| v.tanh()).collect() };
+        let (c1, s) = conv(image, 1, 32, 0, &w.c1);
+        let c1 = tanh(c1);
+        let (s2, s) = pool(&c1, 6, s, false);
+        let s2 = tanh(s2);
+        let (c3, s) = conv(&s2, 6, s, 0, &w.c3);
+        let c3 = tanh(c3);
+        let (s4, s) = pool(&c3, 16, s, false);
+        let s4 = tanh(s4);
+        let c5 = tanh(conv(&s4, 16, s, 0, &w.c5).0);
+        let f6 = tanh(dense(&c5, &w.f6));
+        let logits = dense(&f6, &w.output);
+        vec![c1, s2, c3, s4, c5, f6, logits]
     }
 
-    pub fn keras(image: &[f64], w: &Weights) -> Vec<f64> {
-        let relu = |v: &f64| v.max(0.0);
-        let (x, s) = conv(image, 1, 28, 2, &w.c1);
-        let x: Vec<f64> = x.iter().map(relu).collect();
-        let (x, s) = pool(&x, 6, s, true);
-        let (x, s) = conv(&x, 6, s, 0, &w.c3);
-        let x: Vec<f64> = x.iter().map(relu).collect();
-        let (x, _) = pool(&x, 16, s, true);
-        let x: Vec<f64> = dense(&x, &w.c5).iter().map(relu).collect();
-        let x: Vec<f64> = dense(&x, &w.f6).iter().map(relu).collect();
-        dense(&x, &w.output)
+    /// As [`classic`]; max pooling has no activation of its own.
+    pub fn keras(image: &[f64], w: &Weights) -> Vec<Vec<f64>> {
+        let relu = |x: Vec<f64>| -> Vec<f64> { x.iter().map(|v| v.max(0.0)).collect() };
+        let (c1, s) = conv(image, 1, 28, 2, &w.c1);
+        let c1 = relu(c1);
+        let (s2, s) = pool(&c1, 6, s, true);
+        let (c3, s) = conv(&s2, 6, s, 0, &w.c3);
+        let c3 = relu(c3);
+        let (s4, _) = pool(&c3, 16, s, true);
+        let c5 = relu(dense(&s4, &w.c5));
+        let f6 = relu(dense(&c5, &w.f6));
+        let logits = dense(&f6, &w.output);
+        vec![c1, s2, c3, s4, c5, f6, logits]
     }
 }
 
@@ -281,13 +285,24 @@ fn weights(model: &LeNet5<B>) -> reference::Weights {
 }
 
 #[test]
-fn forward_matches_an_independent_f64_implementation() {
+fn every_layer_matches_an_independent_f64_implementation() {
     for variant in Variant::ALL {
         let model = fixed_model::<B>(variant, &device());
         let side = variant.input_size();
         let batch = 3;
         let pixels = pattern(batch * side * side, 0.5, 1.0);
-        let logits = values(model.forward(fixed_images(variant, batch, &device())));
+        let images = fixed_images(variant, batch, &device());
+        let layers = model.forward_layers(images.clone());
+        let got = [
+            values(layers.c1),
+            values(layers.s2),
+            values(layers.c3),
+            values(layers.s4),
+            values(layers.c5),
+            values(layers.f6),
+            values(layers.logits),
+        ];
+        assert_eq!(values(model.forward(images)), got[6], "forward's logits");
         let w = weights(&model);
         for image in 0..batch {
             let x: Vec<f64> = pixels[image * side * side..(image + 1) * side * side]
@@ -298,22 +313,53 @@ fn forward_matches_an_independent_f64_implementation() {
                 Variant::Classic => reference::classic(&x, &w),
                 Variant::Keras => reference::keras(&x, &w),
             };
-            let spread = expected.iter().cloned().fold(f64::MIN, f64::max)
-                - expected.iter().cloned().fold(f64::MAX, f64::min);
+            let logits = &expected[6];
+            let spread = logits.iter().cloned().fold(f64::MIN, f64::max)
+                - logits.iter().cloned().fold(f64::MAX, f64::min);
             assert!(
                 spread > 0.1,
-                "{variant}: logits too uniform to test anything: {expected:?}"
+                "{variant}: logits too uniform to test anything: {logits:?}"
             );
-            for (k, (&got, want)) in logits[image * 10..image * 10 + 10]
+            for (layer, (got, want)) in ["C1", "S2", "C3", "S4", "C5", "F6", "output"]
                 .iter()
-                .zip(expected)
-                .enumerate()
+                .zip(got.iter().zip(&expected))
             {
-                assert!(
-                    (got as f64 - want).abs() < 1e-4,
-                    "{variant} image {image} logit {k}: {got} vs {want}"
-                );
+                let per_image = want.len();
+                let got = &got[image * per_image..(image + 1) * per_image];
+                for (k, (&got, want)) in got.iter().zip(want).enumerate() {
+                    assert!(
+                        (got as f64 - want).abs() < 1e-4,
+                        "{variant} image {image} {layer}[{k}]: {got} vs {want}"
+                    );
+                }
             }
+        }
+    }
+}
+
+#[test]
+fn layer_outputs_have_the_summarys_shapes() {
+    for variant in Variant::ALL {
+        let model = fixed_model::<B>(variant, &device());
+        let layers = model.forward_layers(fixed_images(variant, 2, &device()));
+        let maps = |dims: [usize; 4]| (dims[0], dims[1], Some([dims[2], dims[3]]));
+        let units = |dims: [usize; 2]| (dims[0], dims[1], None);
+        let shapes = [
+            ("C1", maps(layers.c1.dims())),
+            ("S2", maps(layers.s2.dims())),
+            ("C3", maps(layers.c3.dims())),
+            ("S4", maps(layers.s4.dims())),
+            ("C5", units(layers.c5.dims())),
+            ("F6", units(layers.f6.dims())),
+            ("output", units(layers.logits.dims())),
+        ];
+        let summary = model.summary();
+        assert_eq!(summary.layers.len(), shapes.len(), "{variant}");
+        for (layer, (name, (batch, maps, size))) in summary.layers.iter().zip(shapes) {
+            assert_eq!((layer.name, batch), (name, 2), "{variant}");
+            // The summary gives C5 a 1x1 size where it is a convolution.
+            let size = size.or(layer.size.filter(|&size| size == [1, 1]));
+            assert_eq!((layer.maps, layer.size), (maps, size), "{variant} {name}");
         }
     }
 }
