@@ -30,6 +30,7 @@ mod dashboard;
 pub mod data;
 mod error;
 pub mod metrics_csv;
+mod pictures;
 pub mod progress;
 pub mod report;
 pub mod schedule;

@@ -152,12 +152,15 @@ fn run(args: Args) -> anyhow::Result<()> {
     let report = train::train_on_configured_backend(&config, &options)?;
     say(&format!("\n{}", report.render()));
     say(&format!(
-        "wrote {} ({}, {}, {}, {})",
+        "wrote {} ({}, {}, {}, {}; pictures {}, {}, {})",
         artifacts.display(),
         files::MODEL,
         files::CONFIG,
         files::METRICS,
-        files::REPORT
+        files::REPORT,
+        files::CURVES,
+        files::CONFUSION,
+        files::MISTAKES
     ));
     Ok(())
 }

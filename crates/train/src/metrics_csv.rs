@@ -75,10 +75,11 @@ pub fn read_metrics_csv(path: &std::path::Path) -> Vec<EpochRow> {
         .unwrap_or_default()
 }
 
-/// A Burn metric logger that keeps each split's epoch means and rewrites `metrics.csv` after
-/// every validation pass.
+/// A Burn metric logger that keeps each split's epoch means and rewrites `metrics.csv` (and
+/// `curves.png` beside it) after every validation pass.
 pub struct CsvMetricLogger {
     path: PathBuf,
+    title: String,
     names: HashMap<MetricId, String>,
     latest: HashMap<String, (f64, f64)>,
     rows: Vec<EpochRow>,
@@ -86,10 +87,12 @@ pub struct CsvMetricLogger {
 }
 
 impl CsvMetricLogger {
-    /// Writes to `path`, keeping `previous` rows (from an interrupted run) before the new ones.
-    pub fn new(path: PathBuf, previous: Vec<EpochRow>) -> Self {
+    /// Writes to `path`, keeping `previous` rows (from an interrupted run) before the new ones;
+    /// `title` heads the curves.
+    pub fn new(path: PathBuf, previous: Vec<EpochRow>, title: String) -> Self {
         Self {
             path,
+            title,
             names: HashMap::new(),
             latest: HashMap::new(),
             rows: previous,
@@ -113,6 +116,9 @@ impl CsvMetricLogger {
         // A failed write must not stop training; the final report says where the files are.
         if let Err(error) = crate::report::write_atomically(&self.path, text.as_bytes()) {
             log::warn!("cannot write {}: {error}", self.path.display());
+        }
+        if let Some(dir) = self.path.parent() {
+            crate::pictures::draw_curves(dir, &self.title, &self.rows);
         }
     }
 }

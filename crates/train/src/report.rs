@@ -2,7 +2,10 @@
 
 use std::{io::Write, path::Path};
 
-use burn::{data::dataloader::DataLoader, nn::loss::CrossEntropyLossConfig, prelude::*};
+use burn::{
+    data::dataloader::DataLoader, nn::loss::CrossEntropyLossConfig, prelude::*,
+    tensor::activation::softmax,
+};
 use lenet::LeNet5;
 use mnist::MnistBatch;
 use serde::{Deserialize, Serialize};
@@ -51,6 +54,21 @@ pub struct Evaluation {
     pub confusion_matrix: [[u64; 10]; 10],
     /// Mean cross-entropy.
     pub loss: f64,
+    /// The images classified wrongly, in the loader's order.
+    pub mistakes: Vec<TestMistake>,
+}
+
+/// A test image classified wrongly.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TestMistake {
+    /// Its position in the evaluated dataset.
+    pub index: usize,
+    /// The true digit.
+    pub truth: u8,
+    /// The model's answer.
+    pub predicted: u8,
+    /// The probability (softmax) the model gave its answer.
+    pub probability: f32,
 }
 
 impl Evaluation {
@@ -77,12 +95,14 @@ impl Evaluation {
     }
 }
 
-/// Classifies every batch of `loader` and counts the outcomes.
+/// Classifies every batch of `loader` and counts the outcomes; the loader must keep its
+/// dataset's order (no shuffling), so that mistakes can name their images.
 pub fn evaluate<B: Backend>(
     model: &LeNet5<B>,
     loader: &dyn DataLoader<B, MnistBatch<B>>,
 ) -> Evaluation {
     let mut confusion_matrix = [[0u64; 10]; 10];
+    let mut mistakes = Vec::new();
     let mut loss_sum = 0.0;
     let mut count = 0usize;
     for batch in loader.iter() {
@@ -92,16 +112,32 @@ pub fn evaluate<B: Backend>(
             .init(&logits.device())
             .forward(logits.clone(), batch.targets.clone());
         loss_sum += loss.into_scalar().elem::<f64>() * size as f64;
-        count += size;
-        let predicted = logits.argmax(1).into_data().convert::<i64>();
+        let (probability, predicted) = softmax(logits, 1).max_dim_with_indices(1);
+        let predicted = predicted.into_data().convert::<i64>();
+        let probability = probability.into_data().convert::<f32>();
         let targets = batch.targets.into_data().convert::<i64>();
-        for (truth, guess) in targets.iter::<i64>().zip(predicted.iter::<i64>()) {
+        for (offset, ((truth, guess), p)) in targets
+            .iter::<i64>()
+            .zip(predicted.iter::<i64>())
+            .zip(probability.iter::<f32>())
+            .enumerate()
+        {
             confusion_matrix[truth as usize][guess as usize] += 1;
+            if truth != guess {
+                mistakes.push(TestMistake {
+                    index: count + offset,
+                    truth: truth as u8,
+                    predicted: guess as u8,
+                    probability: p,
+                });
+            }
         }
+        count += size;
     }
     Evaluation {
         confusion_matrix,
         loss: loss_sum / count.max(1) as f64,
+        mistakes,
     }
 }
 
@@ -158,6 +194,7 @@ mod tests {
         confusion_matrix[7][7] = 10;
         let evaluation = Evaluation {
             confusion_matrix,
+            mistakes: Vec::new(),
             loss: 0.5,
         };
         assert_eq!(evaluation.total(), 20);

@@ -31,6 +31,7 @@ use crate::{
     dashboard::Dashboard,
     data::{SharedDataset, eval_loader, train_loader},
     metrics_csv::{CsvMetricLogger, read_metrics_csv},
+    pictures,
     progress::PlainRenderer,
     report::{Report, evaluate, write_atomically},
     schedule::LearningRateSchedule,
@@ -116,6 +117,12 @@ pub mod files {
     pub const CHECKPOINTS: &str = "checkpoint";
     /// Held by the run using the directory.
     pub const LOCK: &str = "train.lock";
+    /// Loss, accuracy and learning rate per epoch, redrawn after every epoch.
+    pub const CURVES: &str = "curves.png";
+    /// The test confusion matrix as a heat map.
+    pub const CONFUSION: &str = "confusion.png";
+    /// The test digits the model got wrong, most confident first.
+    pub const MISTAKES: &str = "mistakes.png";
 }
 
 /// Trains LeNet-5 as `config` says, evaluates it on the test set and writes `model.mpk`,
@@ -182,6 +189,11 @@ pub fn train<B: AutodiffBackend>(
     let optimizer = adam(config).init();
     let model = config.model.init::<B>(&device);
 
+    // Names the run on its pictures.
+    let title = format!(
+        "LeNet-5 \"{}\" on {}, config {}",
+        config.model.variant, training.backend, options.config_name
+    );
     let mut builder = SupervisedTraining::new(dir, loader_train, loader_valid)
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .metric_train_numeric(LearningRateMetric::new())
@@ -193,6 +205,7 @@ pub fn train<B: AutodiffBackend>(
         .with_metric_logger(CsvMetricLogger::new(
             dir.join(files::METRICS),
             read_metrics_csv(&dir.join(files::METRICS)),
+            title.clone(),
         ))
         .num_epochs(training.epochs);
     if training.early_stopping_patience > 0 {
@@ -259,12 +272,9 @@ pub fn train<B: AutodiffBackend>(
         .map(|row| row.epoch)
         .max()
         .unwrap_or(done);
-    let test_loader = eval_loader::<B::InnerBackend>(
-        Arc::new(test_set),
-        batcher,
-        EVAL_BATCH_SIZE,
-        device.inner(),
-    );
+    let test_set = Arc::new(test_set);
+    let test_loader =
+        eval_loader::<B::InnerBackend>(test_set.clone(), batcher, EVAL_BATCH_SIZE, device.inner());
     let evaluation = evaluate(&model, test_loader.as_ref());
 
     model.save(dir.join(files::MODEL))?;
@@ -292,6 +302,10 @@ pub fn train<B: AutodiffBackend>(
     };
     let json = serde_json::to_string_pretty(&report).expect("the report serialises to JSON");
     write(&dir.join(files::REPORT), json.as_bytes())?;
+    let title = format!("{title}: {epochs} epochs, MNIST test set");
+    for warning in pictures::draw_test(dir, &title, &evaluation, &test_set) {
+        crate::progress::say(&format!("warning: {warning}"));
+    }
     Ok(report)
 }
 

@@ -224,6 +224,7 @@ fn same_seed_and_resumed_runs(backend: &str) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     assert_eq!(report["confusion_matrix"].as_array().unwrap().len(), 10);
     let accuracy = report["test_accuracy"].as_f64().unwrap();
     assert!(accuracy > 0.7, "3 small epochs learn something: {accuracy}");
+    assert_pictures_show(&first, &report);
     let metrics = std::fs::read_to_string(first.join("metrics.csv")).unwrap();
     assert_eq!(metrics.lines().count(), 4, "{metrics}");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -318,4 +319,42 @@ fn wgpu_without_an_adapter_is_a_clear_error() {
         "{message}"
     );
     assert!(!message.contains("panicked"), "{message}");
+}
+
+/// The run's three pictures decode as PNGs of their documented sizes, and `mistakes.png`
+/// shows as many digits as the report counts mistakes (up to its cap).
+fn assert_pictures_show(artifacts: &Path, report: &serde_json::Value) {
+    let picture = |name: &str| {
+        image::open(artifacts.join(name))
+            .unwrap_or_else(|error| panic!("{name}: {error}"))
+            .to_rgb8()
+    };
+    assert_eq!(picture("curves.png").dimensions(), figures::CURVES_SIZE);
+    assert_eq!(
+        picture("confusion.png").dimensions(),
+        figures::CONFUSION_SIZE
+    );
+    let matrix = report["confusion_matrix"].as_array().unwrap();
+    let wrong: u64 = matrix
+        .iter()
+        .enumerate()
+        .flat_map(|(truth, row)| {
+            let row = row.as_array().unwrap();
+            row.iter()
+                .enumerate()
+                .filter(move |(predicted, _)| *predicted != truth)
+                .map(|(_, count)| count.as_u64().unwrap())
+        })
+        .sum();
+    let mistakes = picture("mistakes.png");
+    let drawn = (0..=figures::MAX_MISTAKES)
+        .take_while(|&index| {
+            let [left, top, right, bottom] = figures::mistake_tile(index);
+            right <= mistakes.width()
+                && bottom <= mistakes.height()
+                && mistakes.get_pixel(left + 1, top + 1).0 == [0, 0, 0]
+        })
+        .count();
+    assert!(wrong > 0, "a small run makes mistakes");
+    assert_eq!(drawn as u64, wrong.min(figures::MAX_MISTAKES as u64));
 }

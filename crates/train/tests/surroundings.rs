@@ -1,6 +1,6 @@
 //! `train` when its surroundings go wrong: a closed output, a full disk, a run killed before
-//! its first checkpoint, two runs in one directory, a `--resume` of a finished run, and the
-//! files' permissions. Each needs real MNIST (`MNIST_DIR`); the full disk needs root, to mount
+//! its first checkpoint, two runs in one directory, a `--resume` of a finished run, a picture
+//! that cannot be written, and the files' permissions. Each needs real MNIST (`MNIST_DIR`); the full disk needs root, to mount
 //! a small tmpfs.
 
 use std::{
@@ -297,4 +297,27 @@ fn a_finished_run_is_left_as_it_is_and_resume_epochs_extends_it() {
         serde_json::from_slice(&std::fs::read(artifacts.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["epochs"], 3);
     assert_eq!(report["resumed_from"], 2);
+}
+
+#[test]
+#[ignore = "needs MNIST: set MNIST_DIR"]
+fn a_picture_that_cannot_be_written_is_a_warning_and_the_run_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = dir.path().join("run");
+    // Directories where two of the pictures go: neither can be written.
+    for picture in ["curves.png", "mistakes.png"] {
+        std::fs::create_dir_all(artifacts.join(picture)).unwrap();
+    }
+    let output = run_command(dir.path(), &artifacts, 1, 1000)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("warning: cannot write") && stdout.contains("mistakes.png"),
+        "{stdout}"
+    );
+    for file in ["model.mpk", "report.json", "confusion.png"] {
+        assert!(artifacts.join(file).is_file(), "{file} is written");
+    }
 }

@@ -1,0 +1,79 @@
+//! The run's pictures in the artifacts directory: `curves.png` after every epoch, and
+//! `confusion.png` and `mistakes.png` after the test evaluation (drawn by the `figures`
+//! crate). A picture that cannot be drawn or written is a warning: the run, its weights and
+//! its report never depend on one.
+
+use std::path::Path;
+
+use figures::{EpochPoint, Mistake};
+use mnist::MnistDataset;
+
+use crate::{metrics_csv::EpochRow, report::Evaluation, training::files};
+
+/// Redraws `curves.png` in `dir` from the rows of `metrics.csv`; a failure is logged.
+pub fn draw_curves(dir: &Path, title: &str, rows: &[EpochRow]) {
+    let known = |v: f64| v.is_finite().then_some(v);
+    let points: Vec<EpochPoint> = rows
+        .iter()
+        .map(|row| EpochPoint {
+            epoch: row.epoch,
+            train_loss: row.train_loss,
+            valid_loss: known(row.valid_loss),
+            train_accuracy: row.train_accuracy,
+            valid_accuracy: known(row.valid_accuracy),
+            learning_rate: known(row.learning_rate),
+        })
+        .collect();
+    let path = dir.join(files::CURVES);
+    if let Err(error) = figures::curves(title, &points).and_then(|p| figures::save_png(&p, &path)) {
+        log::warn!("{}", described(&error));
+    }
+}
+
+/// Draws `confusion.png` and `mistakes.png` in `dir` from the test evaluation of `test`;
+/// returns a warning for each picture that could not be written.
+pub fn draw_test(
+    dir: &Path,
+    title: &str,
+    evaluation: &Evaluation,
+    test: &MnistDataset,
+) -> Vec<String> {
+    let mistakes: Vec<Mistake> = evaluation
+        .mistakes
+        .iter()
+        .filter_map(|mistake| {
+            Some(Mistake {
+                image: *test.image(mistake.index)?,
+                truth: mistake.truth,
+                predicted: mistake.predicted,
+                probability: mistake.probability,
+            })
+        })
+        .collect();
+    let of = evaluation.total() as usize;
+    let pictures = [
+        (
+            files::CONFUSION,
+            figures::confusion(title, &evaluation.confusion_matrix),
+        ),
+        (files::MISTAKES, figures::mistakes(title, &mistakes, of)),
+    ];
+    pictures
+        .into_iter()
+        .filter_map(|(name, picture)| {
+            let path = dir.join(name);
+            picture
+                .and_then(|picture| figures::save_png(&picture, &path))
+                .err()
+                .map(|error| described(&error))
+        })
+        .collect()
+}
+
+/// The error and its causes on one line (the message names the file).
+fn described(error: &figures::FigureError) -> String {
+    std::iter::successors(Some(error as &dyn std::error::Error), |e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
