@@ -1,5 +1,5 @@
 //! Pictures of a LeNet-5 run, as PNG files: the training curves, the test confusion matrix as
-//! a heat map, and the test digits the model got wrong.
+//! a heat map, the test digits the model got wrong, and the learned convolution kernels.
 //!
 //! Plain data in, pictures out: the crate knows nothing of Burn, so `train` (and any app)
 //! hands it numbers and 28x28 digits. Charts are drawn with plotters; text with DejaVu Sans,
@@ -27,11 +27,13 @@ mod canvas;
 mod confusion;
 mod curves;
 mod error;
+mod kernels;
 mod mistakes;
 
 pub use confusion::{CONFUSION_SIZE, confusion, confusion_cell};
 pub use curves::{CURVES_SIZE, EpochPoint, curves};
 pub use error::FigureError;
+pub use kernels::{Kernels, kernels, kernels_with_source};
 pub use mistakes::{MAX_MISTAKES, Mistake, mistake_tile, mistakes};
 
 use std::io::Write;
@@ -88,6 +90,20 @@ mod tests {
             let plotters::style::RGBColor(r, g, b) = colour_map(t);
             0.2126 * f64::from(r) + 0.7152 * f64::from(g) + 0.0722 * f64::from(b)
         };
+        let steps: Vec<f64> = (0..=100).map(|i| luma(f64::from(i) / 100.0)).collect();
+        assert!(steps.windows(2).all(|w| w[1] > w[0]), "{steps:?}");
+    }
+
+    #[test]
+    fn the_diverging_map_is_grey_at_zero_and_gets_lighter_as_values_grow() {
+        let luma = |t: f64| {
+            let plotters::style::RGBColor(r, g, b) = kernels::diverging(t);
+            0.2126 * f64::from(r) + 0.7152 * f64::from(g) + 0.0722 * f64::from(b)
+        };
+        assert_eq!(
+            kernels::diverging(0.5),
+            plotters::style::RGBColor(128, 128, 128)
+        );
         let steps: Vec<f64> = (0..=100).map(|i| luma(f64::from(i) / 100.0)).collect();
         assert!(steps.windows(2).all(|w| w[1] > w[0]), "{steps:?}");
     }

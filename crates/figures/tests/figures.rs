@@ -121,3 +121,34 @@ fn curves_are_drawn_for_one_epoch_and_without_validation() {
     assert!(blue(&curves("test", &[point]).unwrap()) > 20);
     assert_eq!(blue(&curves("test", &[]).unwrap()), 0);
 }
+
+#[test]
+fn kernels_are_drawn_lighter_for_larger_weights_and_checked_for_length() {
+    let ramp = |outputs: usize, inputs: usize| figures::Kernels {
+        outputs,
+        inputs,
+        side: 5,
+        weights: (0..outputs * inputs * 25)
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect(),
+    };
+    let picture = figures::kernels("test", &ramp(6, 1), &ramp(16, 6)).unwrap();
+    // Both signs appear, as squares of the diverging map's two ends, 10x10 pixels each.
+    let squares = |colour: [u8; 3]| picture.pixels().filter(|p| p.0 == colour).count() / 100;
+    let weights = 6 * 25 + 16 * 6 * 25;
+    assert_eq!(
+        squares([255, 230, 120]),
+        weights / 2,
+        "positive weights light yellow"
+    );
+    assert_eq!(
+        squares([0, 32, 96]),
+        weights / 2,
+        "negative weights dark blue"
+    );
+    let short = figures::Kernels {
+        weights: vec![0.0; 10],
+        ..ramp(6, 1)
+    };
+    assert!(figures::kernels("test", &short, &ramp(16, 6)).is_err());
+}

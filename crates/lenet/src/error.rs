@@ -25,7 +25,7 @@ pub enum LeNetError {
 
     /// The weights file does not exist.
     #[error(
-        "model file {path} not found: train a model first (cargo run --release -p train) or pass the path of a model.mpk"
+        "model file {path} not found: train a model first (cargo run -p train) or pass the path of a model.mpk"
     )]
     NotFound {
         /// The path that was looked up.

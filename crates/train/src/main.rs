@@ -1,4 +1,4 @@
-//! `cargo run --release -p train -- [options]`: train LeNet-5 on MNIST.
+//! `cargo run -p train -- [options]`: train LeNet-5 on MNIST.
 
 use std::{io::IsTerminal, num::NonZeroUsize, path::PathBuf, process::ExitCode};
 
