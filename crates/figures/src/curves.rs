@@ -144,6 +144,7 @@ fn panel<DB: DrawingBackend, Y: Ranged<ValueType = f64> + ValueFormatter<f64>>(
     points: &[EpochPoint],
     values: impl Fn(&EpochPoint) -> (Option<f64>, Option<f64>),
 ) -> Result<(), FigureError> {
+    let last_epoch = epochs.end;
     let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 20))
         .margin(12)
@@ -151,7 +152,7 @@ fn panel<DB: DrawingBackend, Y: Ranged<ValueType = f64> + ValueFormatter<f64>>(
         .y_label_area_size(90)
         .build_cartesian_2d(epochs, y)
         .map_err(FigureError::draw)?;
-    let last = points.iter().map(|p| p.epoch).max().unwrap_or(1);
+    let last = last_epoch.floor() as usize;
     chart
         .configure_mesh()
         .x_desc("epoch")

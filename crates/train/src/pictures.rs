@@ -26,7 +26,7 @@ pub fn draw_curves(dir: &Path, title: &str, rows: &[EpochRow]) {
         .collect();
     let path = dir.join(files::CURVES);
     if let Err(error) = figures::curves(title, &points).and_then(|p| figures::save_png(&p, &path)) {
-        log::warn!("{}", described(&error));
+        log::warn!("{:#}", anyhow::Error::new(error));
     }
 }
 
@@ -65,15 +65,7 @@ pub fn draw_test(
             picture
                 .and_then(|picture| figures::save_png(&picture, &path))
                 .err()
-                .map(|error| described(&error))
+                .map(|error| format!("{:#}", anyhow::Error::new(error)))
         })
         .collect()
-}
-
-/// The error and its causes on one line (the message names the file).
-fn described(error: &figures::FigureError) -> String {
-    std::iter::successors(Some(error as &dyn std::error::Error), |e| e.source())
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ")
 }
