@@ -1,5 +1,6 @@
 //! Pictures of a LeNet-5 run, as PNG files: the training curves, the test confusion matrix as
-//! a heat map, the test digits the model got wrong, and the learned convolution kernels.
+//! a heat map, the test digits the model got wrong, the learned convolution kernels, and a
+//! sheet of every layer's output for one image.
 //!
 //! Plain data in, pictures out: the crate knows nothing of Burn, so `train` (and any app)
 //! hands it numbers and 28x28 digits. Charts are drawn with plotters; text with DejaVu Sans,
@@ -29,12 +30,14 @@ mod curves;
 mod error;
 mod kernels;
 mod mistakes;
+mod sheet;
 
 pub use confusion::{CONFUSION_SIZE, confusion, confusion_cell};
 pub use curves::{CURVES_SIZE, EpochPoint, curves};
 pub use error::FigureError;
 pub use kernels::{Kernels, kernels, kernels_with_source};
 pub use mistakes::{MAX_MISTAKES, Mistake, mistake_tile, mistakes};
+pub use sheet::{Maps, Panel, SHEET_SIZE, Sheet, sheet, sheet_panel};
 
 use std::io::Write;
 use std::path::Path;

@@ -1,8 +1,8 @@
 //! What each picture shows, read back from its pixels.
 
 use figures::{
-    CONFUSION_SIZE, CURVES_SIZE, EpochPoint, MAX_MISTAKES, Mistake, confusion, confusion_cell,
-    curves, mistake_tile, mistakes,
+    CONFUSION_SIZE, CURVES_SIZE, EpochPoint, MAX_MISTAKES, Maps, Mistake, Panel, SHEET_SIZE, Sheet,
+    confusion, confusion_cell, curves, mistake_tile, mistakes, sheet, sheet_panel,
 };
 use image::RgbImage;
 
@@ -151,4 +151,79 @@ fn kernels_are_drawn_lighter_for_larger_weights_and_checked_for_length() {
         ..ramp(6, 1)
     };
     assert!(figures::kernels("test", &short, &ramp(16, 6)).is_err());
+}
+
+fn maps(count: usize, side: usize, value: impl Fn(usize, usize) -> f32) -> Maps {
+    Maps {
+        count,
+        height: side,
+        width: side,
+        values: (0..count * side * side)
+            .map(|i| value(i / (side * side), i % (side * side)))
+            .collect(),
+    }
+}
+
+fn crop(picture: &RgbImage, panel: Panel) -> RgbImage {
+    let [x0, y0, x1, y1] = sheet_panel(panel);
+    image::imageops::crop_imm(picture, x0, y0, x1 - x0, y1 - y0).to_image()
+}
+
+#[test]
+fn the_sheet_draws_each_map_in_its_panel_on_the_diverging_scale() {
+    let original = RgbImage::from_pixel(300, 120, image::Rgb([200, 10, 10]));
+    let seen = [0u8; 784];
+    // C1 map m is uniform at (m - 2.5) / 2.5: negative maps darker, positive lighter.
+    let c1 = maps(6, 28, |m, _| (m as f32 - 2.5) / 2.5);
+    // C3's maps differ only in the one pixel that is set.
+    let c3 = maps(16, 10, |m, i| if i == m { 1.0 } else { 0.0 });
+    let (s2, s4) = (maps(6, 14, |_, _| 0.0), maps(16, 5, |_, _| 0.0));
+    let probabilities = [0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0, 0.0, 0.1, 0.0];
+    let look = Sheet {
+        original: &original,
+        seen: &seen,
+        c1: &c1,
+        s2: &s2,
+        c3: &c3,
+        s4: &s4,
+        c5: &[0.5; 120],
+        f6: &[-0.5; 84],
+        probabilities: &probabilities,
+    };
+    let picture = sheet("test", "file.png", &look).unwrap();
+    assert_eq!(picture.dimensions(), SHEET_SIZE);
+
+    let middle = |panel: Panel| {
+        let [x0, y0, x1, y1] = sheet_panel(panel);
+        luma(&picture, (x0 + x1) / 2, (y0 + y1) / 2)
+    };
+    let c1_lumas: Vec<f64> = (0..6).map(|m| middle(Panel::C1(m))).collect();
+    assert!(c1_lumas.windows(2).all(|w| w[1] > w[0]), "{c1_lumas:?}");
+    // Zero everywhere in S2: the neutral grey.
+    assert_eq!(
+        picture
+            .get_pixel(
+                sheet_panel(Panel::S2(3))[0] + 5,
+                sheet_panel(Panel::S2(3))[1] + 5
+            )
+            .0,
+        [128; 3]
+    );
+    let c3: Vec<RgbImage> = (0..16).map(|m| crop(&picture, Panel::C3(m))).collect();
+    for a in 0..16 {
+        for b in a + 1..16 {
+            assert_ne!(c3[a], c3[b], "C3 maps {a} and {b}");
+        }
+    }
+    // The photo, fitted and centred: red in the middle of its panel.
+    let [x0, y0, x1, y1] = sheet_panel(Panel::Original);
+    assert_eq!(
+        picture.get_pixel((x0 + x1) / 2, (y0 + y1) / 2).0,
+        [200, 10, 10]
+    );
+
+    let wrong = maps(6, 28, |_, _| 0.0);
+    let wrong = Maps { count: 7, ..wrong };
+    let error = sheet("test", "file.png", &Sheet { c1: &wrong, ..look }).unwrap_err();
+    assert!(error.to_string().contains("wrong length"), "{error}");
 }

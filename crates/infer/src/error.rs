@@ -107,8 +107,19 @@ pub enum InferError {
         reason: String,
     },
 
-    /// The directory for preprocessed images cannot be created.
-    #[error("cannot create directory {dir} for the preprocessed images")]
+    /// The sheet of the layers' outputs could not be drawn or written (`--explain`).
+    #[error("{file}: cannot write the explanation sheet {target}: {reason}")]
+    SaveExplanation {
+        /// The input file.
+        file: PathBuf,
+        /// The PNG that could not be written.
+        target: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+
+    /// The directory for `--save-preprocessed` or `--explain` cannot be created.
+    #[error("cannot create directory {dir}")]
     SaveDirectory {
         /// The directory.
         dir: PathBuf,
@@ -156,7 +167,8 @@ impl InferError {
             | InferError::TooLarge { file, .. }
             | InferError::Empty { file, .. }
             | InferError::NoDigit { file }
-            | InferError::SavePreprocessed { file, .. } => Some(file),
+            | InferError::SavePreprocessed { file, .. }
+            | InferError::SaveExplanation { file, .. } => Some(file),
             InferError::SaveDirectory { .. }
             | InferError::NoModelInDirectory { .. }
             | InferError::Model(_)

@@ -43,13 +43,15 @@
 //! ```
 
 mod error;
+pub mod explain;
 mod model;
 pub mod output;
 pub mod preprocess;
 mod run;
 
 pub use error::InferError;
+pub use explain::Explanation;
 pub use model::{AnyClassifier, Classification, Classifier, ModelSource};
 pub use run::{
-    IMAGE_EXTENSIONS, Outcome, SaveNames, classify_files, expand_inputs, prepare_save_dir,
+    IMAGE_EXTENSIONS, Outcome, SaveNames, Saves, classify_files, expand_inputs, prepare_save_dir,
 };

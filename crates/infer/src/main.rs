@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use infer::output::{self, Format};
-use infer::{AnyClassifier, ModelSource};
+use infer::{AnyClassifier, ModelSource, Saves};
 use train::BackendKind;
 
 /// Classify handwritten digits in images: photos or scans of paper, drawings, screenshots.
@@ -48,6 +48,12 @@ struct Cli {
     /// Save the 28x28 image the model saw for each file, as DIR/<file name>.png.
     #[arg(long, value_name = "DIR")]
     save_preprocessed: Option<PathBuf>,
+
+    /// Draw how the network read each file, as DIR/<file name>.png: the image as given, the
+    /// 28x28 the model saw, every layer's output (C1, S2, C3, S4, C5, F6) and the ten
+    /// probabilities.
+    #[arg(long, value_name = "DIR")]
+    explain: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -57,10 +63,10 @@ fn main() -> ExitCode {
         Ok(classifier) => classifier,
         Err(error) => return fail(&error, 2),
     };
-    if let Some(dir) = &cli.save_preprocessed
-        && let Err(error) = infer::prepare_save_dir(dir)
-    {
-        return fail(&error, 2);
+    for dir in [&cli.save_preprocessed, &cli.explain].into_iter().flatten() {
+        if let Err(error) = infer::prepare_save_dir(dir) {
+            return fail(&error, 2);
+        }
     }
     let format = if cli.json {
         Format::Json
@@ -73,7 +79,11 @@ fn main() -> ExitCode {
     let inputs = infer::expand_inputs(&cli.files);
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
     let mut all_classified = true;
-    for outcome in infer::classify_files(&classifier, inputs, cli.save_preprocessed.as_deref()) {
+    let saves = Saves {
+        preprocessed: cli.save_preprocessed.as_deref(),
+        explained: cli.explain.as_deref(),
+    };
+    for outcome in infer::classify_files(&classifier, inputs, saves) {
         all_classified &= outcome.result.is_ok();
         if let Err(error) = output::write_outcome(&outcome, format, &mut out, &mut err) {
             // A closed pipe (`infer ... | head`) ends the run quietly.

@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 
 use burn::backend::{Flex, NdArray};
 use burn::prelude::*;
-use lenet::{LeNet5, Variant};
+use figures::Maps;
+use lenet::{LeNet5, Prediction, Variant};
 use mnist::{IMAGE_PIXELS, InputConfig};
 use train::{BackendKind, ExperimentConfig, WgpuBackend, config::default_input};
 
-use crate::InferError;
+use crate::{Explanation, InferError};
 
 /// The weights built into the binary: the model trained by this project's `train` with its
 /// best configuration.
@@ -61,6 +62,7 @@ pub struct Classifier<B: Backend> {
     model: LeNet5<B>,
     input: InputConfig,
     device: B::Device,
+    name: String,
 }
 
 impl<B: Backend> Classifier<B> {
@@ -106,12 +108,21 @@ impl<B: Backend> Classifier<B> {
             model,
             input,
             device: device.clone(),
+            name: match source {
+                ModelSource::Embedded => "the built-in model".into(),
+                ModelSource::Path(path) => path.display().to_string(),
+            },
         })
     }
 
     /// The model's variant.
     pub fn variant(&self) -> Variant {
         self.model.variant()
+    }
+
+    /// Which model this is, for people: "the built-in model" or the path it was loaded from.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Classifies 28x28 images in MNIST's form (see [`crate::preprocess::to_mnist`]) in one
@@ -121,28 +132,59 @@ impl<B: Backend> Classifier<B> {
             return Vec::new();
         }
         let batch = self.input.to_tensor::<B>(images, &self.device);
-        let probabilities: Vec<f32> = self
-            .model
-            .predict(batch)
-            .probabilities
-            .into_data()
-            .iter::<f32>()
-            .collect();
-        probabilities
-            .chunks_exact(10)
-            .map(|row| {
-                let probabilities: [f32; 10] = std::array::from_fn(|digit| row[digit]);
-                // The first of equal maxima, as Burn's argmax picks it.
-                let digit = (0u8..).zip(row).fold((0u8, f32::MIN), |best, (digit, &p)| {
-                    if p > best.1 { (digit, p) } else { best }
-                });
-                Classification {
-                    digit: digit.0,
-                    probabilities,
-                }
-            })
-            .collect()
+        classifications(self.model.predict(batch))
     }
+
+    /// Classifies one 28x28 image in MNIST's form and keeps every layer's output on the way
+    /// (from [`LeNet5::forward_layers`]), for pictures of what the network does.
+    pub fn explain(&self, image: &[u8; IMAGE_PIXELS]) -> Explanation {
+        let batch = self
+            .input
+            .to_tensor::<B>(std::slice::from_ref(image), &self.device);
+        let layers = self.model.forward_layers(batch);
+        let maps = |maps: Tensor<B, 4>| {
+            let [_, count, height, width] = maps.dims();
+            Maps {
+                count,
+                height,
+                width,
+                values: maps.into_data().iter::<f32>().collect(),
+            }
+        };
+        let units = |units: Tensor<B, 2>| units.into_data().iter::<f32>().collect();
+        Explanation {
+            classification: classifications(Prediction::from_logits(layers.logits)).remove(0),
+            c1: maps(layers.c1),
+            s2: maps(layers.s2),
+            c3: maps(layers.c3),
+            s4: maps(layers.s4),
+            c5: units(layers.c5),
+            f6: units(layers.f6),
+        }
+    }
+}
+
+/// One [`Classification`] per row of `prediction`.
+fn classifications<B: Backend>(prediction: Prediction<B>) -> Vec<Classification> {
+    let probabilities: Vec<f32> = prediction.probabilities.into_data().iter::<f32>().collect();
+    probabilities
+        .chunks_exact(10)
+        .map(|row| {
+            let probabilities: [f32; 10] = std::array::from_fn(|digit| row[digit]);
+            // The first of equal maxima, as Burn's argmax picks it.
+            let digit =
+                (0u8..).zip(row).fold(
+                    (0u8, f32::MIN),
+                    |best, (digit, &p)| {
+                        if p > best.1 { (digit, p) } else { best }
+                    },
+                );
+            Classification {
+                digit: digit.0,
+                probabilities,
+            }
+        })
+        .collect()
 }
 
 /// A [`Classifier`] on the backend chosen at run time.
@@ -182,6 +224,33 @@ impl AnyClassifier {
             Self::Flex(classifier) => classifier.classify(images),
             Self::Ndarray(classifier) => classifier.classify(images),
             Self::Wgpu(classifier) => classifier.classify(images),
+        }
+    }
+
+    /// See [`Classifier::explain`].
+    pub fn explain(&self, image: &[u8; IMAGE_PIXELS]) -> Explanation {
+        match self {
+            Self::Flex(classifier) => classifier.explain(image),
+            Self::Ndarray(classifier) => classifier.explain(image),
+            Self::Wgpu(classifier) => classifier.explain(image),
+        }
+    }
+
+    /// See [`Classifier::variant`].
+    pub fn variant(&self) -> Variant {
+        match self {
+            Self::Flex(classifier) => classifier.variant(),
+            Self::Ndarray(classifier) => classifier.variant(),
+            Self::Wgpu(classifier) => classifier.variant(),
+        }
+    }
+
+    /// See [`Classifier::name`].
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Flex(classifier) => classifier.name(),
+            Self::Ndarray(classifier) => classifier.name(),
+            Self::Wgpu(classifier) => classifier.name(),
         }
     }
 }
@@ -234,6 +303,44 @@ mod tests {
     #[test]
     fn embedded_config_is_valid() {
         read_config(EMBEDDED_CONFIG, Path::new(EMBEDDED_NAME)).expect("valid");
+    }
+
+    #[test]
+    fn explain_agrees_with_classify_and_its_maps_have_the_summarys_shapes() {
+        let classifier =
+            Classifier::<NdArray>::load(&ModelSource::Embedded, &Default::default()).unwrap();
+        // A slanted bar, like a 1.
+        let mut image = [0u8; IMAGE_PIXELS];
+        for row in 4..24 {
+            image[row * 28 + 10 + row / 3] = 255;
+            image[row * 28 + 11 + row / 3] = 255;
+        }
+        let explanation = classifier.explain(&image);
+        let classification = &classifier.classify(&[image])[0];
+        assert_eq!(explanation.classification.digit, classification.digit);
+        for (a, b) in explanation
+            .classification
+            .probabilities
+            .iter()
+            .zip(classification.probabilities)
+        {
+            assert!((a - b).abs() < 1e-5, "{a} against {b}");
+        }
+
+        let summary = classifier.model.summary();
+        for (name, maps) in [
+            ("C1", &explanation.c1),
+            ("S2", &explanation.s2),
+            ("C3", &explanation.c3),
+            ("S4", &explanation.s4),
+        ] {
+            let layer = summary.layer(name).expect("in the summary");
+            assert_eq!(maps.count, layer.maps, "{name}");
+            assert_eq!(Some([maps.height, maps.width]), layer.size, "{name}");
+            assert_eq!(maps.values.len(), maps.count * maps.height * maps.width);
+        }
+        assert_eq!(explanation.c5.len(), summary.layer("C5").unwrap().maps);
+        assert_eq!(explanation.f6.len(), summary.layer("F6").unwrap().maps);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use mnist::IMAGE_PIXELS;
 
-use crate::{AnyClassifier, Classification, InferError, preprocess};
+use crate::{AnyClassifier, Classification, InferError, explain, preprocess};
 
 /// File extensions taken from a directory (compared without regard to case).
 pub const IMAGE_EXTENSIONS: [&str; 9] = [
@@ -76,7 +76,7 @@ fn images_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(images)
 }
 
-/// Creates the directory for `--save-preprocessed` if it does not exist.
+/// Creates a directory for `--save-preprocessed` or `--explain` if it does not exist.
 pub fn prepare_save_dir(dir: &Path) -> Result<(), InferError> {
     std::fs::create_dir_all(dir).map_err(|source| InferError::SaveDirectory {
         dir: dir.into(),
@@ -84,7 +84,17 @@ pub fn prepare_save_dir(dir: &Path) -> Result<(), InferError> {
     })
 }
 
-/// Where the preprocessed images go: `<dir>/<file name>.png`, and `<file name>-2.png`, `-3`...
+/// What [`classify_files`] writes besides the classifications, each file as
+/// `<dir>/<file name>.png` (see [`SaveNames`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Saves<'a> {
+    /// `--save-preprocessed`: the 28x28 image the model saw.
+    pub preprocessed: Option<&'a Path>,
+    /// `--explain`: the sheet of every layer's output ([`crate::explain::sheet`]).
+    pub explained: Option<&'a Path>,
+}
+
+/// Where the saved pictures go: `<dir>/<file name>.png`, and `<file name>-2.png`, `-3`...
 /// for a name already used in this call, so that two inputs with the same name from different
 /// directories never overwrite each other.
 #[derive(Debug)]
@@ -121,33 +131,40 @@ impl SaveNames {
 }
 
 /// Reads, preprocesses and classifies every input, yielding one [`Outcome`] per input in
-/// order, a batch at a time. With `save_dir`, each 28x28 image the model sees is also written
-/// there (see [`SaveNames`]).
+/// order, a batch at a time, and writes what `saves` asks for.
 pub fn classify_files<'a>(
     classifier: &'a AnyClassifier,
     inputs: Vec<Result<PathBuf, InferError>>,
-    save_dir: Option<&'a Path>,
+    saves: Saves<'a>,
 ) -> impl Iterator<Item = Outcome> + 'a {
     let mut inputs = inputs.into_iter().peekable();
-    let mut names = save_dir.map(SaveNames::new);
+    let mut names = Names {
+        preprocessed: saves.preprocessed.map(SaveNames::new),
+        explained: saves.explained.map(SaveNames::new),
+    };
     std::iter::from_fn(move || {
         inputs.peek()?;
         let batch: Vec<_> = inputs.by_ref().take(BATCH).collect();
-        Some(classify_batch(classifier, batch, names.as_mut()))
+        Some(classify_batch(classifier, batch, &mut names))
     })
     .flatten()
+}
+
+struct Names {
+    preprocessed: Option<SaveNames>,
+    explained: Option<SaveNames>,
 }
 
 fn classify_batch(
     classifier: &AnyClassifier,
     inputs: Vec<Result<PathBuf, InferError>>,
-    mut names: Option<&mut SaveNames>,
+    names: &mut Names,
 ) -> Vec<Outcome> {
     let prepared: Vec<(PathBuf, Result<[u8; IMAGE_PIXELS], InferError>)> = inputs
         .into_iter()
         .map(|input| match input {
             Ok(file) => {
-                let pixels = prepare(&file, names.as_deref_mut());
+                let pixels = prepare(classifier, &file, names);
                 (file, pixels)
             }
             Err(error) => (error.file().unwrap_or(Path::new("")).into(), Err(error)),
@@ -172,17 +189,39 @@ fn classify_batch(
         .collect()
 }
 
-/// One file read, turned into MNIST's form and saved if asked.
-fn prepare(file: &Path, names: Option<&mut SaveNames>) -> Result<[u8; IMAGE_PIXELS], InferError> {
+/// One file read and turned into MNIST's form, with what `names` asks for saved.
+fn prepare(
+    classifier: &AnyClassifier,
+    file: &Path,
+    names: &mut Names,
+) -> Result<[u8; IMAGE_PIXELS], InferError> {
     let image = preprocess::read_image(file)?;
     let pixels =
         preprocess::to_mnist(&image).ok_or_else(|| InferError::NoDigit { file: file.into() })?;
-    if let Some(names) = names {
+    if let Some(names) = &mut names.preprocessed {
         let target = names.path_for(file);
         preprocess::save_png(&pixels, &target).map_err(|error| InferError::SavePreprocessed {
             file: file.into(),
             target,
             reason: error.to_string(),
+        })?;
+    }
+    if let Some(names) = &mut names.explained {
+        let target = names.path_for(file);
+        let model = format!("\"{}\", {}", classifier.variant(), classifier.name());
+        let explanation = classifier.explain(&pixels);
+        explain::sheet(
+            &model,
+            &file.display().to_string(),
+            &image,
+            &pixels,
+            &explanation,
+        )
+        .and_then(|sheet| figures::save_png(&sheet, &target))
+        .map_err(|error| InferError::SaveExplanation {
+            file: file.into(),
+            target,
+            reason: format!("{:#}", anyhow::Error::new(error)),
         })?;
     }
     Ok(pixels)

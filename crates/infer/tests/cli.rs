@@ -304,6 +304,84 @@ fn save_preprocessed_writes_the_28x28_image_the_model_saw() {
     }
 }
 
+#[test]
+fn explain_draws_a_sheet_per_file_and_different_digits_light_c1_differently() {
+    use figures::{Panel, SHEET_SIZE, sheet_panel};
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("explained");
+    let names = ["1-mnist.png", "7-mnist.png", "3-photo.jpg"];
+    let mut args = vec!["--explain".to_string(), path_str(&out).to_string()];
+    args.extend(names.map(sample));
+    // The same file twice: its sheets must match, under a second name.
+    args.push(sample("7-mnist.png"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = infer(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+
+    let sheet = |name: &str| {
+        let picture = image::open(out.join(name)).expect("a PNG").to_rgb8();
+        assert_eq!(picture.dimensions(), SHEET_SIZE, "{name}");
+        picture
+    };
+    let panel = |picture: &image::RgbImage, panel: Panel| {
+        let [x0, y0, x1, y1] = sheet_panel(panel);
+        image::imageops::crop_imm(picture, x0, y0, x1 - x0, y1 - y0).to_image()
+    };
+    let (one, seven, three) = (
+        sheet("1-mnist.png.png"),
+        sheet("7-mnist.png.png"),
+        sheet("3-photo.jpg.png"),
+    );
+    assert_eq!(
+        panel(&seven, Panel::C1(0)),
+        panel(&sheet("7-mnist.png-2.png"), Panel::C1(0))
+    );
+    for map in 0..6 {
+        let c1 = [&one, &seven, &three].map(|sheet| panel(sheet, Panel::C1(map)));
+        assert_ne!(c1[0], c1[1], "C1 map {map}: 1 and 7");
+        assert_ne!(c1[1], c1[2], "C1 map {map}: 7 and 3");
+        // A map, not a blank tile: the digit's strokes give it many colours.
+        let colours: std::collections::HashSet<_> = c1[0].pixels().collect();
+        assert!(
+            colours.len() > 10,
+            "C1 map {map}: {} colours",
+            colours.len()
+        );
+    }
+    // What the model saw is the 28x28 of --save-preprocessed, drawn 8 pixels a pixel.
+    let input = infer::preprocess::read_image(&samples_dir().join("3-photo.jpg")).expect("sample");
+    let seen = infer::preprocess::to_mnist(&input).expect("a digit");
+    let drawn = panel(&three, Panel::Seen);
+    for (i, &value) in seen.iter().enumerate() {
+        let (x, y) = ((i % 28) as u32 * 8 + 4, (i / 28) as u32 * 8 + 4);
+        assert_eq!(drawn.get_pixel(x, y).0, [value; 3], "pixel {i}");
+    }
+}
+
+#[test]
+fn explain_into_an_unwritable_place_fails_that_file_with_its_name() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("explained");
+    fs::create_dir(&out).expect("create");
+    // A directory where the sheet should go: it cannot be replaced by a file.
+    fs::create_dir(out.join("7-mnist.png.png")).expect("create");
+    let output = infer(&[
+        "--explain",
+        path_str(&out),
+        &sample("7-mnist.png"),
+        &sample("1-mnist.png"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("7-mnist.png: cannot write the explanation sheet")
+            && stderr.contains("7-mnist.png.png"),
+        "{stderr}"
+    );
+    assert!(out.join("1-mnist.png.png").is_file());
+}
+
 /// A temporary artifacts directory with an untrained model of `variant` and, if given, a
 /// config.toml.
 fn artifacts(variant: Variant, config: Option<&str>) -> tempfile::TempDir {

@@ -141,9 +141,17 @@ impl<B: Backend> LeNet5<B> {
     /// # Panics
     /// Like [`LeNet5::forward`], on a wrongly shaped input.
     pub fn predict(&self, images: Tensor<B, 4>) -> Prediction<B> {
-        let probabilities = softmax(self.forward(images), 1);
+        Prediction::from_logits(self.forward(images))
+    }
+}
+
+impl<B: Backend> Prediction<B> {
+    /// The prediction for the output layer's `logits` `[batch, 10]`, as from
+    /// [`LeNet5::forward`] or [`LayerOutputs::logits`].
+    pub fn from_logits(logits: Tensor<B, 2>) -> Self {
+        let probabilities = softmax(logits, 1);
         let classes = probabilities.clone().argmax(1).flatten(0, 1);
-        Prediction {
+        Self {
             probabilities,
             classes,
         }
