@@ -1,9 +1,9 @@
 """LeNet-5 on MNIST with TensorFlow/Keras: the reference figures for the Rust benchmark.
 
 Two models, the same as crates/lenet:
-  keras    the lecture's Keras code: 28x28 input in [0, 1], Conv2D(6, 5, same, relu), MaxPool 2,
-           Conv2D(16, 5, relu), MaxPool 2, Flatten, Dense 120 relu, Dense 84 relu,
-           Dense 10 softmax.
+  keras    the lecture's Keras code as printed: 28x28 input in [0, 1], Conv2D(6, 5, relu) (valid
+           padding, 24x24 maps), MaxPool 2, Conv2D(16, 5, relu), MaxPool 2, Flatten (256),
+           Dense 120 relu, Dense 84 relu, Dense 10 softmax: 44,426 parameters.
   classic  LeCun et al. (1998) as the lecture tabulates it: 32x32 zero-padded input,
            standardised, Conv2D(6, 5, tanh), AveragePooling2D 2 then tanh, Conv2D(16, 5, tanh),
            AveragePooling2D 2 then tanh, C5 Conv2D(120, 5, tanh), Dense 84 tanh, Dense 10.
@@ -44,7 +44,7 @@ def build_model(variant):
     if variant == "keras":
         model = keras.Sequential([
             keras.Input(shape=(28, 28, 1)),
-            layers.Conv2D(6, 5, padding="same", activation="relu"),
+            layers.Conv2D(6, 5, activation="relu"),
             layers.MaxPooling2D(2),
             layers.Conv2D(16, 5, activation="relu"),
             layers.MaxPooling2D(2),

@@ -1,8 +1,8 @@
 """LeNet-5 on MNIST with PyTorch: the reference figures for the Rust benchmark.
 
 The same two models as bench/keras_lenet.py and crates/lenet:
-  keras    28x28 input in [0, 1], Conv2d(1, 6, 5, padding 2) relu, MaxPool 2, Conv2d(6, 16, 5)
-           relu, MaxPool 2, Flatten, Linear 120 relu, Linear 84 relu, Linear 10 (softmax folded
+  keras    28x28 input in [0, 1], Conv2d(1, 6, 5) relu, MaxPool 2, Conv2d(6, 16, 5) relu,
+           MaxPool 2, Flatten (256), Linear 120 relu, Linear 84 relu, Linear 10 (softmax folded
            into the cross-entropy loss, as usual in PyTorch).
   classic  32x32 zero-padded input, standardised, Conv2d(1, 6, 5) tanh, AvgPool 2 then tanh,
            Conv2d(6, 16, 5) tanh, AvgPool 2 then tanh, C5 Conv2d(16, 120, 5) tanh, Linear 84
@@ -42,10 +42,10 @@ def prepare(images, variant):
 def build_model(variant):
     if variant == "keras":
         return nn.Sequential(
-            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(),
-            nn.Linear(400, 120), nn.ReLU(),
+            nn.Linear(256, 120), nn.ReLU(),
             nn.Linear(120, 84), nn.ReLU(),
             nn.Linear(84, 10),
         )

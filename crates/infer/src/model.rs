@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use burn::backend::{Flex, NdArray};
 use burn::prelude::*;
 use figures::Maps;
-use lenet::{LeNet5, Prediction, Variant};
+use lenet::{LeNet5, LeNet5Config, Prediction, Variant};
 use mnist::{IMAGE_PIXELS, InputConfig};
 use train::{BackendKind, ExperimentConfig, WgpuBackend, config::default_input};
 
@@ -70,8 +70,8 @@ impl<B: Backend> Classifier<B> {
     pub fn load(source: &ModelSource, device: &B::Device) -> Result<Self, InferError> {
         let (model, input) = match source {
             ModelSource::Embedded => {
-                let (variant, input) = read_config(EMBEDDED_CONFIG, Path::new(EMBEDDED_NAME))?;
-                let model = lenet::load_bytes(EMBEDDED_MODEL, Some(variant), device)?;
+                let (network, input) = read_config(EMBEDDED_CONFIG, Path::new(EMBEDDED_NAME))?;
+                let model = lenet::load_bytes(EMBEDDED_MODEL, Some(&network), device)?;
                 (model, input)
             }
             ModelSource::Path(path) => {
@@ -95,8 +95,8 @@ impl<B: Backend> Classifier<B> {
                             }),
                         }
                     })?;
-                    let (variant, input) = read_config(&text, &config)?;
-                    (lenet::load_file(&weights, Some(variant), device)?, input)
+                    let (network, input) = read_config(&text, &config)?;
+                    (lenet::load_file(&weights, Some(&network), device)?, input)
                 } else {
                     let model = lenet::load_file::<B>(&weights, None, device)?;
                     let input = default_input(model.variant());
@@ -255,15 +255,15 @@ impl AnyClassifier {
     }
 }
 
-/// The variant and input step of a training run's effective configuration, read with
+/// The network and input step of a training run's effective configuration, read with
 /// `train`'s own schema and checks.
-fn read_config(text: &str, file: &Path) -> Result<(Variant, InputConfig), InferError> {
+fn read_config(text: &str, file: &Path) -> Result<(LeNet5Config, InputConfig), InferError> {
     let config =
         ExperimentConfig::from_toml(text, file).map_err(|source| InferError::ModelConfig {
             file: file.into(),
             source: Box::new(source),
         })?;
-    Ok((config.model.variant, config.data.input))
+    Ok((config.model, config.data.input))
 }
 
 #[cfg(test)]
@@ -275,18 +275,18 @@ mod tests {
         let text = "[model]\nvariant = \"keras\"\n[data]\nvalidation_size = 5000\n\
                     [data.input]\npadding = 0\nnormalization = \"paper\"\n\
                     [training]\nepochs = 3\n";
-        let (variant, input) = read_config(text, Path::new("config.toml")).expect("valid");
-        assert_eq!(variant, Variant::Keras);
+        let (network, input) = read_config(text, Path::new("config.toml")).expect("valid");
+        assert_eq!(network.variant, Variant::Keras);
         assert_eq!(input.padding, 0);
         assert_eq!(input.normalization, mnist::Normalization::Paper);
     }
 
     #[test]
     fn config_without_input_takes_the_variants_and_a_mismatched_padding_is_refused() {
-        let (variant, input) =
+        let (network, input) =
             read_config("[model]\nvariant = \"keras\"\n", Path::new("c.toml")).expect("valid");
         assert_eq!(
-            (variant, input),
+            (network.variant, input),
             (Variant::Keras, default_input(Variant::Keras))
         );
 

@@ -17,9 +17,33 @@ pub enum Variant {
     /// followed by tanh, C5 a 5x5 convolution.
     #[default]
     Classic,
-    /// The lecture's Keras code: 28x28 input, C1 with "same" padding, ReLU, max pooling,
-    /// then flatten and dense layers 120-84-10.
+    /// The lecture's Keras code as it runs: 28x28 input, C1 without padding (24x24 maps),
+    /// ReLU, max pooling, then flatten (16x4x4) and dense layers 120-84-10. Its comments'
+    /// form, with C1 "same" padded, is [`C1Padding::Same`].
     Keras,
+}
+
+/// C1's padding. The lecture's Keras code pads nothing (`Conv2D`'s default, "valid"), while
+/// its comments count parameters as if C1 kept 28x28 ("same"): then S4 is 16x5x5 as in the
+/// paper and the first dense layer has 48,120 parameters instead of 30,840.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum C1Padding {
+    /// No padding: the code as it runs, and the paper (whose input is already 32x32).
+    #[default]
+    Valid,
+    /// 2 pixels on each side, so that C1's maps are as large as the input. Keras only.
+    Same,
+}
+
+impl C1Padding {
+    /// The name as written in configuration files.
+    pub fn name(self) -> &'static str {
+        match self {
+            C1Padding::Valid => "valid",
+            C1Padding::Same => "same",
+        }
+    }
 }
 
 impl Variant {
@@ -91,6 +115,9 @@ pub struct LeNet5Config {
     /// Which network to build.
     #[config(default = "Variant::Classic")]
     pub variant: Variant,
+    /// C1's padding: "same" only with the Keras variant (see [`LeNet5Config::check`]).
+    #[config(default = "C1Padding::Valid")]
+    pub c1_padding: C1Padding,
 }
 
 /// Side of the square kernels of C1, C3 and C5.
@@ -99,8 +126,25 @@ pub(crate) const KERNEL: usize = 5;
 pub(crate) const WIDTHS: [usize; 5] = [6, 16, 120, 84, 10];
 
 impl LeNet5Config {
+    /// Refuses what cannot be built: the classic network's 32x32 input already is the padded
+    /// image, and padding it again would leave C5's kernel smaller than S4's maps.
+    pub fn check(&self) -> Result<(), crate::LeNetError> {
+        if self.variant == Variant::Classic && self.c1_padding == C1Padding::Same {
+            return Err(crate::LeNetError::Unbuildable(
+                "c1_padding \"same\" is the Keras variant's option; the classic variant pads its input to 32x32 instead".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Builds the network on `device` with freshly initialised weights.
+    ///
+    /// # Panics
+    /// When [`LeNet5Config::check`] refuses the configuration.
     pub fn init<B: Backend>(&self, device: &B::Device) -> LeNet5<B> {
+        if let Err(error) = self.check() {
+            panic!("{error}");
+        }
         let variant = self.variant;
         let initializer = match variant {
             Variant::Classic => Initializer::KaimingUniform {
@@ -109,11 +153,11 @@ impl LeNet5Config {
             },
             Variant::Keras => Initializer::XavierUniform { gain: 1.0 },
         };
-        // Keras' "same" padding keeps C1 at 28x28, so both variants reach S4 at 16x5x5.
-        let c1_padding = match variant {
-            Variant::Classic => PaddingConfig2d::Valid,
-            Variant::Keras => PaddingConfig2d::Explicit(2, 2, 2, 2),
+        let c1_padding = match self.c1_padding {
+            C1Padding::Valid => PaddingConfig2d::Valid,
+            C1Padding::Same => PaddingConfig2d::Explicit(2, 2, 2, 2),
         };
+        let s4_side = self.s4_side();
         let [c1_maps, c3_maps, c5_maps, f6_units, classes] = WIDTHS;
         let conv = |channels: [usize; 2], padding: PaddingConfig2d| {
             zero_conv_bias(
@@ -132,7 +176,7 @@ impl LeNet5Config {
         };
         let c5 = match variant {
             Variant::Classic => C5::Conv(conv([c3_maps, c5_maps], PaddingConfig2d::Valid)),
-            Variant::Keras => C5::Dense(linear(c3_maps * KERNEL * KERNEL, c5_maps)),
+            Variant::Keras => C5::Dense(linear(c3_maps * s4_side * s4_side, c5_maps)),
         };
 
         LeNet5 {
@@ -143,6 +187,18 @@ impl LeNet5Config {
             output: linear(f6_units, classes),
             variant,
         }
+    }
+}
+
+impl LeNet5Config {
+    /// The side of S4's maps: 5, or 4 for the Keras code as it runs (28 -> 24 -> 12 -> 8 -> 4).
+    pub(crate) fn s4_side(&self) -> usize {
+        let padding = match self.c1_padding {
+            C1Padding::Valid => 0,
+            C1Padding::Same => KERNEL - 1,
+        };
+        let s2 = (self.variant.input_size() + padding - (KERNEL - 1)) / 2;
+        (s2 - (KERNEL - 1)) / 2
     }
 }
 

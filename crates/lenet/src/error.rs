@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use crate::Variant;
+use crate::{LeNet5Config, Variant};
 
 /// Everything that can go wrong when building, feeding, saving or loading a [`crate::LeNet5`].
 #[derive(Debug, thiserror::Error)]
@@ -8,6 +8,10 @@ pub enum LeNetError {
     /// A variant name that is neither "classic" nor "keras".
     #[error("unknown LeNet-5 variant {0:?}: use \"classic\" or \"keras\"")]
     UnknownVariant(String),
+
+    /// A configuration that describes no network.
+    #[error("cannot build this LeNet-5: {0}")]
+    Unbuildable(String),
 
     /// Images of the wrong shape for the variant.
     #[error(
@@ -54,17 +58,19 @@ pub enum LeNetError {
         reason: String,
     },
 
-    /// The record was saved from the other variant.
+    /// The record was saved from another network than the one asked for.
     #[error(
-        "model file {origin} holds a \"{found}\" LeNet-5, but a \"{expected}\" one was asked for: set the variant to \"{found}\" or load another file"
+        "model file {origin} holds a LeNet-5 {}, but {} was asked for: set the model's configuration to match or load another file",
+        describe(found),
+        describe(expected)
     )]
-    VariantMismatch {
+    ConfigMismatch {
         /// The file.
         origin: String,
-        /// The variant asked for.
-        expected: Variant,
-        /// The variant the file holds.
-        found: Variant,
+        /// The network asked for.
+        expected: LeNet5Config,
+        /// The network the file holds.
+        found: LeNet5Config,
     },
 
     /// A parameter in the record has a shape the network does not.
@@ -83,4 +89,13 @@ pub enum LeNetError {
         /// The shape in the file.
         found: Vec<usize>,
     },
+}
+
+/// `variant = "keras", c1_padding = "same"`, as in a configuration file.
+fn describe(config: &LeNet5Config) -> String {
+    format!(
+        "with variant = \"{}\", c1_padding = \"{}\"",
+        config.variant,
+        config.c1_padding.name()
+    )
 }

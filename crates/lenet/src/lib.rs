@@ -5,12 +5,14 @@
 //! - [`Variant::Classic`] (the default): the paper's network as the lecture tabulates it.
 //!   32x32 input; C1 6@5x5 tanh; S2 2x2 average pooling then tanh; C3 16@5x5 tanh; S4 like S2;
 //!   C5 120@5x5 (a convolution, output 120x1x1) tanh; F6 84 tanh; output 10.
-//! - [`Variant::Keras`]: the lecture's Keras code. 28x28 input; C1 6@5x5 with "same" padding,
-//!   ReLU; 2x2 max pooling; C3 16@5x5 ReLU; 2x2 max pooling; flatten; dense 120, 84 (ReLU) and
-//!   10.
+//! - [`Variant::Keras`]: the lecture's Keras code as it runs. 28x28 input; C1 6@5x5 without
+//!   padding, ReLU; 2x2 max pooling; C3 16@5x5 ReLU; 2x2 max pooling; flatten (16x4x4); dense
+//!   120, 84 (ReLU) and 10: 44,426 trainable parameters, as Keras' `model.summary()` prints.
+//!   With [`C1Padding::Same`], the form its comments count: C1 keeps 28x28, S4 is 16x5x5, and
+//!   the parameters are the classic network's 61,706.
 //!
-//! Both have 61,706 trainable parameters; [`LeNet5::summary`] derives the lecture's table of
-//! parameters and connections from the built network.
+//! [`LeNet5::summary`] derives the lecture's table of parameters and connections from the built
+//! network.
 //!
 //! Without features this crate does not depend on Burn's training crate: an application that
 //! only classifies digits pulls in the network and a backend, nothing else. The `train` feature
@@ -59,7 +61,7 @@ mod summary;
 #[cfg(feature = "train")]
 mod training;
 
-pub use config::{LeNet5Config, Variant};
+pub use config::{C1Padding, LeNet5Config, Variant};
 pub use error::LeNetError;
 pub use lenet_kernels::{Activation, Pooling};
 pub use model::{C5, LayerOutputs, LeNet5, Prediction};

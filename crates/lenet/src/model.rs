@@ -1,12 +1,12 @@
 use burn::{
-    nn::{Linear, conv::Conv2d},
+    nn::{Linear, PaddingConfig2d, conv::Conv2d},
     prelude::*,
     tensor::activation::softmax,
 };
 
 use lenet_kernels::{activate, conv2d, subsample};
 
-use crate::{LeNetError, config::Variant};
+use crate::{C1Padding, LeNet5Config, LeNetError, config::Variant};
 
 /// LeNet-5, generic over the Burn backend `B`. Build it with [`crate::LeNet5Config::init`].
 ///
@@ -22,7 +22,7 @@ pub struct LeNet5<B: Backend> {
     pub c1: Conv2d<B>,
     /// C3: 6 -> 16 maps, 5x5, every S2 map connected to every C3 map.
     pub c3: Conv2d<B>,
-    /// C5: 16x5x5 -> 120.
+    /// C5: S4 (16x5x5, or 16x4x4 in the Keras code) -> 120.
     pub c5: C5<B>,
     /// F6: 120 -> 84.
     pub f6: Linear<B>,
@@ -33,18 +33,19 @@ pub struct LeNet5<B: Backend> {
 }
 
 /// The C5 layer: a 5x5 convolution in the paper, a dense layer after a flatten in Keras.
-/// On a 5x5 input both connect every S4 unit to each of the 120 outputs.
+/// Both connect every S4 unit to each of the 120 outputs.
 #[derive(Module, Debug)]
 pub enum C5<B: Backend> {
     /// 16 -> 120 maps, 5x5 kernel, output 120x1x1.
     Conv(Conv2d<B>),
-    /// 400 -> 120 units.
+    /// 256 (16x4x4) or, with C1 padded, 400 (16x5x5) -> 120 units.
     Dense(Linear<B>),
 }
 
 /// Every layer's output for a batch, as [`LeNet5::forward_layers`] returns it, in the order
 /// of [`LeNet5::summary`]'s rows (after each layer's activation, where it has one). The shapes
-/// are the classic variant's; the Keras variant's C1 is 28x28 as well ("same" padding).
+/// are the classic variant's; the Keras code's are 24x24, 12x12, 8x8 and 4x4 (as the classic's
+/// with C1's padding "same").
 #[derive(Debug, Clone)]
 pub struct LayerOutputs<B: Backend> {
     /// C1's maps, `[batch, 6, 28, 28]`.
@@ -76,6 +77,17 @@ impl<B: Backend> LeNet5<B> {
     /// The variant this network was built as.
     pub fn variant(&self) -> Variant {
         self.variant
+    }
+
+    /// The configuration this network was built from.
+    pub fn config(&self) -> LeNet5Config {
+        let c1_padding = match self.c1.padding {
+            PaddingConfig2d::Valid => C1Padding::Valid,
+            _ => C1Padding::Same,
+        };
+        LeNet5Config::new()
+            .with_variant(self.variant)
+            .with_c1_padding(c1_padding)
     }
 
     /// Checks that `dims` is a batch of single-channel images of the variant's input size.

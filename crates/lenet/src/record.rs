@@ -7,7 +7,8 @@ use burn::{
     record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder},
 };
 
-use crate::{LeNet5Config, LeNetError, Variant, model::C5Record, model::LeNet5};
+use crate::config::WIDTHS;
+use crate::{C1Padding, LeNet5Config, LeNetError, Variant, model::C5Record, model::LeNet5};
 
 /// Full precision, so that a saved and reloaded network gives bit-identical logits.
 type WeightsRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
@@ -37,12 +38,12 @@ impl<B: Backend> LeNet5<B> {
 
 /// Loads a network saved by [`LeNet5::save`].
 ///
-/// The variant is read from the file; when `expected` is given and the file holds the other
-/// variant, the result is [`LeNetError::VariantMismatch`]. A missing, truncated or corrupted
+/// The network (variant and C1's padding) is read from the file; when `expected` is given and
+/// the file holds another, the result is [`LeNetError::ConfigMismatch`]. A missing, truncated or corrupted
 /// file, or one with parameters of the wrong shapes, is an error, never a panic.
 pub fn load_file<B: Backend>(
     path: impl AsRef<Path>,
-    expected: Option<Variant>,
+    expected: Option<&LeNet5Config>,
     device: &B::Device,
 ) -> Result<LeNet5<B>, LeNetError> {
     let path = path.as_ref();
@@ -63,7 +64,7 @@ pub fn load_file<B: Backend>(
 /// [`LeNet5::to_bytes`]), for weights embedded in a binary with `include_bytes!`.
 pub fn load_bytes<B: Backend>(
     bytes: &[u8],
-    expected: Option<Variant>,
+    expected: Option<&LeNet5Config>,
     device: &B::Device,
 ) -> Result<LeNet5<B>, LeNetError> {
     load(bytes.to_vec(), "<in-memory model>", expected, device)
@@ -72,7 +73,7 @@ pub fn load_bytes<B: Backend>(
 fn load<B: Backend>(
     bytes: Vec<u8>,
     origin: &str,
-    expected: Option<Variant>,
+    expected: Option<&LeNet5Config>,
     device: &B::Device,
 ) -> Result<LeNet5<B>, LeNetError> {
     // A truncated or foreign file is told apart first: Burn's own message for it is about
@@ -93,19 +94,32 @@ fn load<B: Backend>(
         quietly(|| Recorder::<B>::load(&WeightsRecorder::default(), bytes, device))
             .ok_or_else(|| decode_error("its tensors do not fit their shapes or types".into()))?
             .map_err(|error| decode_error(error.to_string()))?;
-    let found = match record.c5 {
-        C5Record::Conv(_) => Variant::Classic,
-        C5Record::Dense(_) => Variant::Keras,
+    // The weights tell the network: C5 is a convolution only in the classic one, and the
+    // Keras one's first dense layer sees 16x5x5 values when C1 is padded, 16x4x4 when not.
+    let found = match &record.c5 {
+        C5Record::Conv(_) => LeNet5Config::new().with_variant(Variant::Classic),
+        C5Record::Dense(dense) => {
+            let padded = LeNet5Config::new()
+                .with_variant(Variant::Keras)
+                .with_c1_padding(C1Padding::Same);
+            let inputs = dense.weight.val().dims()[0];
+            let c1_padding = if inputs == WIDTHS[1] * padded.s4_side().pow(2) {
+                C1Padding::Same
+            } else {
+                C1Padding::Valid
+            };
+            padded.with_c1_padding(c1_padding)
+        }
     };
-    if let Some(expected) = expected.filter(|&expected| expected != found) {
-        return Err(LeNetError::VariantMismatch {
+    if let Some(expected) = expected.filter(|&expected| *expected != found) {
+        return Err(LeNetError::ConfigMismatch {
             origin: origin.to_string(),
-            expected,
+            expected: expected.clone(),
             found,
         });
     }
 
-    let fresh = LeNet5Config::new().with_variant(found).init::<B>(device);
+    let fresh = found.init::<B>(device);
     let wanted = ParamShapes::of(&fresh);
     let loaded = fresh.load_record(record);
     // Burn replaces parameters without comparing shapes; a wrong shape would only surface as

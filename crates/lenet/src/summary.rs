@@ -9,7 +9,7 @@ use serde::Serialize;
 use thousands::Separable;
 
 use crate::{
-    config::Variant,
+    config::{C1Padding, Variant},
     model::{C5, LeNet5},
 };
 
@@ -67,6 +67,8 @@ pub struct LayerSummary {
 pub struct Summary {
     /// The variant the network was built as.
     pub variant: Variant,
+    /// C1's padding.
+    pub c1_padding: C1Padding,
     /// Input channels, height and width.
     pub input: [usize; 3],
     /// C1 to output, in order.
@@ -117,6 +119,7 @@ impl<B: Backend> LeNet5<B> {
 
         Summary {
             variant: self.variant,
+            c1_padding: self.config().c1_padding,
             input: [1, side, side],
             layers,
         }
@@ -208,8 +211,9 @@ impl fmt::Display for Summary {
         let [channels, height, width] = self.input;
         writeln!(
             f,
-            "LeNet-5 \"{}\", input {channels}x{height}x{width}",
-            self.variant
+            "LeNet-5 \"{}\", C1 padding \"{}\", input {channels}x{height}x{width}",
+            self.variant,
+            self.c1_padding.name()
         )?;
         writeln!(
             f,

@@ -3,8 +3,8 @@
 mod common;
 
 use burn::{backend::NdArray, module::Module};
-use common::{fixed_images, fixed_model, pattern, values};
-use lenet::{C5, LayerKind, LeNet5, LeNet5Config, LeNetError, Variant};
+use common::{fixed_images, fixed_model, networks, pattern, values};
+use lenet::{C1Padding, C5, LayerKind, LeNet5, LeNet5Config, LeNetError, Variant};
 
 type B = NdArray;
 
@@ -14,10 +14,9 @@ fn device() -> burn::tensor::Device<B> {
 
 #[test]
 fn logits_have_one_row_per_image_and_ten_columns() {
-    for variant in Variant::ALL {
-        let model = LeNet5Config::new()
-            .with_variant(variant)
-            .init::<B>(&device());
+    for config in networks() {
+        let variant = config.variant;
+        let model = config.init::<B>(&device());
         for batch in [1, 7] {
             let logits = model.forward(fixed_images(variant, batch, &device()));
             assert_eq!(logits.dims(), [batch, 10], "{variant}, batch {batch}");
@@ -30,7 +29,7 @@ fn logits_have_one_row_per_image_and_ten_columns() {
 
 #[test]
 fn predict_returns_softmax_rows_and_their_argmax() {
-    let model = fixed_model::<B>(Variant::Classic, &device());
+    let model = fixed_model::<B>(&LeNet5Config::new(), &device());
     let images = fixed_images(Variant::Classic, 3, &device());
     let logits = values(model.forward(images.clone()));
     let prediction = model.predict(images);
@@ -78,42 +77,60 @@ fn forward_panics_on_a_wrong_shape_instead_of_broadcasting() {
 
 #[test]
 fn summary_counts_match_the_lecture_and_burn() {
-    let expected_params = [
-        ("C1", 156),
-        ("S2", 0),
-        ("C3", 2_416),
-        ("S4", 0),
-        ("C5", 48_120),
-        ("F6", 10_164),
-        ("output", 850),
-    ];
-    for variant in Variant::ALL {
-        let model = LeNet5Config::new()
-            .with_variant(variant)
-            .init::<B>(&device());
+    // (C1, C3, C5) parameters; C1, C3 sizes; C1, C3 connections; total parameters.
+    let paper = (
+        [156, 2_416, 48_120],
+        [[28, 28], [10, 10]],
+        [122_304, 241_600],
+        61_706,
+    );
+    // The Keras code as it runs: Keras' own `model.summary()` prints 44,426 parameters.
+    let keras = (
+        [156, 2_416, 30_840],
+        [[24, 24], [8, 8]],
+        [89_856, 154_624],
+        44_426,
+    );
+    let padded = LeNet5Config::new()
+        .with_variant(Variant::Keras)
+        .with_c1_padding(C1Padding::Same);
+    for (config, (params, sizes, connections, total)) in [
+        (LeNet5Config::new(), paper),
+        (LeNet5Config::new().with_variant(Variant::Keras), keras),
+        (padded, paper),
+    ] {
+        let what = format!("{} ({:?})", config.variant, config.c1_padding);
+        let model = config.init::<B>(&device());
         let summary = model.summary();
         let names: Vec<_> = summary.layers.iter().map(|layer| layer.name).collect();
         assert_eq!(names, ["C1", "S2", "C3", "S4", "C5", "F6", "output"]);
-        for (name, params) in expected_params {
-            assert_eq!(
-                summary.layer(name).unwrap().params,
-                params,
-                "{variant} {name}"
-            );
+        let layer = |name| summary.layer(name).unwrap();
+        let expected = [
+            ("C1", params[0]),
+            ("S2", 0),
+            ("C3", params[1]),
+            ("S4", 0),
+            ("C5", params[2]),
+            ("F6", 10_164),
+            ("output", 850),
+        ];
+        for (name, params) in expected {
+            assert_eq!(layer(name).params, params, "{what} {name}");
         }
-        assert_eq!(summary.total_params(), 61_706);
-        assert_eq!(summary.total_params(), model.num_params(), "{variant}");
+        assert_eq!(summary.total_params(), total, "{what}");
+        assert_eq!(summary.total_params(), model.num_params(), "{what}");
 
-        let c1 = summary.layer("C1").unwrap();
-        assert_eq!(c1.connections, 122_304);
+        let c1 = layer("C1");
         assert_eq!(
-            (c1.maps, c1.size, c1.kernel, c1.stride),
-            (6, Some([28, 28]), Some([5, 5]), Some(1))
+            (c1.maps, c1.size, c1.kernel, c1.stride, c1.connections),
+            (6, Some(sizes[0]), Some([5, 5]), Some(1), connections[0]),
+            "{what}"
         );
-        assert_eq!(summary.layer("S2").unwrap().size, Some([14, 14]));
-        assert_eq!(summary.layer("C3").unwrap().connections, 241_600);
-        assert_eq!(summary.layer("S4").unwrap().size, Some([5, 5]));
-        assert_eq!(summary.layer("C5").unwrap().connections, 48_120);
+        assert_eq!(layer("S2").size, Some(sizes[0].map(|side| side / 2)));
+        assert_eq!(layer("C3").size, Some(sizes[1]), "{what}");
+        assert_eq!(layer("C3").connections, connections[1], "{what}");
+        assert_eq!(layer("S4").size, Some(sizes[1].map(|side| side / 2)));
+        assert_eq!(layer("C5").connections, params[2], "{what}");
     }
 
     let classic = LeNet5Config::new().init::<B>(&device()).summary();
@@ -139,7 +156,10 @@ fn summary_display_shows_the_table() {
         .init::<B>(&device())
         .summary()
         .to_string();
-    assert!(text.contains("input 1x32x32"), "{text}");
+    assert!(
+        text.contains("LeNet-5 \"classic\", C1 padding \"valid\", input 1x32x32"),
+        "{text}"
+    );
     assert!(text.contains("| C1     | convolution     |    6 | 28x28 | 5x5    |      1 | tanh       |        156 |     122,304 |"), "{text}");
     assert!(text.contains("|     61,706 |"), "{text}");
 }
@@ -242,10 +262,10 @@ mod reference {
         vec![c1, s2, c3, s4, c5, f6, logits]
     }
 
-    /// As [`classic`]; max pooling has no activation of its own.
-    pub fn keras(image: &[f64], w: &Weights) -> Vec<Vec<f64>> {
+    /// As [`classic`]; max pooling has no activation of its own. `pad` is C1's padding.
+    pub fn keras(image: &[f64], w: &Weights, pad: usize) -> Vec<Vec<f64>> {
         let relu = |x: Vec<f64>| -> Vec<f64> { x.iter().map(|v| v.max(0.0)).collect() };
-        let (c1, s) = conv(image, 1, 28, 2, &w.c1);
+        let (c1, s) = conv(image, 1, 28, pad, &w.c1);
         let c1 = relu(c1);
         let (s2, s) = pool(&c1, 6, s, true);
         let (c3, s) = conv(&s2, 6, s, 0, &w.c3);
@@ -286,8 +306,9 @@ fn weights(model: &LeNet5<B>) -> reference::Weights {
 
 #[test]
 fn every_layer_matches_an_independent_f64_implementation() {
-    for variant in Variant::ALL {
-        let model = fixed_model::<B>(variant, &device());
+    for config in networks() {
+        let variant = config.variant;
+        let model = fixed_model::<B>(&config, &device());
         let side = variant.input_size();
         let batch = 3;
         let pixels = pattern(batch * side * side, 0.5, 1.0);
@@ -311,7 +332,14 @@ fn every_layer_matches_an_independent_f64_implementation() {
                 .collect();
             let expected = match variant {
                 Variant::Classic => reference::classic(&x, &w),
-                Variant::Keras => reference::keras(&x, &w),
+                Variant::Keras => reference::keras(
+                    &x,
+                    &w,
+                    match config.c1_padding {
+                        C1Padding::Valid => 0,
+                        C1Padding::Same => 2,
+                    },
+                ),
             };
             let logits = &expected[6];
             let spread = logits.iter().cloned().fold(f64::MIN, f64::max)
@@ -339,8 +367,9 @@ fn every_layer_matches_an_independent_f64_implementation() {
 
 #[test]
 fn layer_outputs_have_the_summarys_shapes() {
-    for variant in Variant::ALL {
-        let model = fixed_model::<B>(variant, &device());
+    for config in networks() {
+        let variant = config.variant;
+        let model = fixed_model::<B>(&config, &device());
         let layers = model.forward_layers(fixed_images(variant, 2, &device()));
         let maps = |dims: [usize; 4]| (dims[0], dims[1], Some([dims[2], dims[3]]));
         let units = |dims: [usize; 2]| (dims[0], dims[1], None);
@@ -367,12 +396,15 @@ fn layer_outputs_have_the_summarys_shapes() {
 #[test]
 fn saved_weights_reload_bit_identical() {
     let dir = tempfile::tempdir().unwrap();
-    for variant in Variant::ALL {
-        let model = fixed_model::<B>(variant, &device());
-        let path = dir.path().join(format!("{variant}.mpk"));
+    for config in networks() {
+        let variant = config.variant;
+        let model = fixed_model::<B>(&config, &device());
+        let path = dir
+            .path()
+            .join(format!("{variant}-{:?}.mpk", config.c1_padding));
         model.save(&path).unwrap();
-        let loaded = lenet::load_file::<B>(&path, Some(variant), &device()).unwrap();
-        assert_eq!(loaded.variant(), variant);
+        let loaded = lenet::load_file::<B>(&path, Some(&config), &device()).unwrap();
+        assert_eq!(loaded.config(), config);
         let images = fixed_images(variant, 4, &device());
         let before = values(model.forward(images.clone()));
         let after = values(loaded.forward(images));
@@ -383,20 +415,20 @@ fn saved_weights_reload_bit_identical() {
 
         let detected =
             lenet::load_bytes::<B>(&std::fs::read(&path).unwrap(), None, &device()).unwrap();
-        assert_eq!(detected.variant(), variant);
+        assert_eq!(detected.config(), config);
     }
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(leftovers.len(), 2, "no temporary files left: {leftovers:?}");
+    assert_eq!(leftovers.len(), 3, "no temporary files left: {leftovers:?}");
 }
 
 #[test]
 fn bad_weight_files_are_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("keras.mpk");
-    fixed_model::<B>(Variant::Keras, &device())
+    fixed_model::<B>(&LeNet5Config::new().with_variant(Variant::Keras), &device())
         .save(&good)
         .unwrap();
     let bytes = std::fs::read(&good).unwrap();
@@ -417,19 +449,28 @@ fn bad_weight_files_are_errors_not_panics() {
     let error = lenet::load_file::<B>(&garbage, None, &device()).unwrap_err();
     assert!(matches!(error, LeNetError::Decode { .. }), "{error}");
 
-    let error = lenet::load_file::<B>(&good, Some(Variant::Classic), &device()).unwrap_err();
+    let classic = LeNet5Config::new();
+    let error = lenet::load_file::<B>(&good, Some(&classic), &device()).unwrap_err();
     assert!(
         matches!(
-            error,
-            LeNetError::VariantMismatch {
-                expected: Variant::Classic,
-                found: Variant::Keras,
-                ..
-            }
+            &error,
+            LeNetError::ConfigMismatch { expected, found, .. }
+                if *expected == classic && found.variant == Variant::Keras
         ),
         "{error}"
     );
     assert!(error.to_string().contains("keras.mpk"));
+    // The Keras code as it runs and its comments' form differ in C1's padding only.
+    let padded = LeNet5Config::new()
+        .with_variant(Variant::Keras)
+        .with_c1_padding(C1Padding::Same);
+    let error = lenet::load_file::<B>(&good, Some(&padded), &device()).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("holds a LeNet-5 with variant = \"keras\", c1_padding = \"valid\"")
+            && message.contains("c1_padding = \"same\" was asked for"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -485,11 +526,10 @@ fn variant_names_parse_and_reject_unknown_ones() {
 fn every_parameter_of_a_new_or_loaded_network_gets_a_gradient() {
     use burn::{backend::Autodiff, optim::GradientsParams};
     type Ad = Autodiff<NdArray>;
-    for variant in Variant::ALL {
-        let fresh = LeNet5Config::new()
-            .with_variant(variant)
-            .init::<Ad>(&device());
-        let loaded = lenet::load_bytes::<Ad>(&fresh.to_bytes(), Some(variant), &device()).unwrap();
+    for config in networks() {
+        let variant = config.variant;
+        let fresh = config.init::<Ad>(&device());
+        let loaded = lenet::load_bytes::<Ad>(&fresh.to_bytes(), Some(&config), &device()).unwrap();
         for (origin, model) in [("new", fresh), ("loaded", loaded)] {
             let loss = model.forward(fixed_images(variant, 2, &device())).sum();
             let grads = GradientsParams::from_grads(loss.backward(), &model);

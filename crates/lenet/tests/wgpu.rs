@@ -6,18 +6,18 @@ mod common;
 
 use burn::backend::{NdArray, wgpu::WgpuDevice};
 use burn_dispatch::{Dispatch, DispatchDevice};
-use common::{fixed_images, fixed_model, values};
-use lenet::Variant;
+use common::{fixed_images, fixed_model, networks, values};
 
 #[test]
 #[ignore = "needs a wgpu adapter (a GPU driver; on Linux without a GPU, mesa-vulkan-drivers)"]
 fn wgpu_logits_match_ndarray() {
     let cpu = Default::default();
     let gpu = DispatchDevice::from(WgpuDevice::default());
-    for variant in Variant::ALL {
-        let reference = fixed_model::<NdArray>(variant, &cpu);
+    for config in networks() {
+        let variant = config.variant;
+        let reference = fixed_model::<NdArray>(&config, &cpu);
         let bytes = reference.to_bytes();
-        let on_wgpu = lenet::load_bytes::<Dispatch>(&bytes, Some(variant), &gpu).unwrap();
+        let on_wgpu = lenet::load_bytes::<Dispatch>(&bytes, Some(&config), &gpu).unwrap();
 
         let expected = values(reference.forward(fixed_images(variant, 5, &cpu)));
         let got = values(on_wgpu.forward(fixed_images(variant, 5, &gpu)));

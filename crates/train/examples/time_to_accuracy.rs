@@ -72,7 +72,7 @@ fn main() -> anyhow::Result<()> {
             .modified()?
             .duration_since(start)?
             .as_secs_f64();
-        let model = lenet::load_file::<Flex>(&path, Some(config.model.variant), &device)?;
+        let model = lenet::load_file::<Flex>(&path, Some(&config.model), &device)?;
         let accuracy = evaluate(&model, loader.as_ref()).accuracy();
         println!("| {epoch} | {seconds:.1} | {:.2}% |", accuracy * 100.0);
         if accuracy >= target && reached.is_none() {

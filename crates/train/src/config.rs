@@ -228,6 +228,9 @@ impl ExperimentConfig {
                 ),
             );
         }
+        if let Err(error) = self.model.check() {
+            return fail("model.c1_padding", error.to_string());
+        }
         let variant = self.model.variant;
         let side = self.data.input.side();
         if side != variant.input_size() {
@@ -401,6 +404,17 @@ mod tests {
         // Left out, the input step is the variant's.
         let keras = parse("[model]\nvariant = \"keras\"\n").unwrap();
         assert_eq!(keras.data.input, default_input(Variant::Keras));
+        assert_eq!(keras.model.c1_padding, lenet::C1Padding::Valid);
+        // "same" is the Keras comments' form, not the paper's.
+        let padded = parse("[model]\nvariant = \"keras\"\nc1_padding = \"same\"\n").unwrap();
+        assert_eq!(padded.model.c1_padding, lenet::C1Padding::Same);
+        let (key, message) = error_of("[model]\nc1_padding = \"same\"\n");
+        assert_eq!(key, "model.c1_padding");
+        assert!(message.contains("Keras variant"), "{message}");
+        assert_eq!(
+            error_of("[model]\nc1_padding = \"full\"\n").0,
+            "model.c1_padding"
+        );
     }
 
     #[test]

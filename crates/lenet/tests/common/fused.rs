@@ -3,9 +3,9 @@
 #![allow(dead_code)]
 
 use burn::{prelude::*, tensor::backend::AutodiffBackend};
-use lenet::{C5, LeNet5, Variant};
+use lenet::{C5, LeNet5, LeNet5Config};
 
-use super::{fixed_images, fixed_model, pattern, values};
+use super::{fixed_images, fixed_model, networks, pattern, values};
 
 /// `got` equals `want` up to `tolerance` times the largest magnitude in `want`.
 pub fn assert_close(what: &str, got: &[f32], want: &[f32], tolerance: f32) {
@@ -19,21 +19,21 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], tolerance: f32) {
     }
 }
 
-pub fn logits<B: Backend>(variant: Variant, bytes: &[u8], batch: usize) -> Vec<f32> {
+pub fn logits<B: Backend>(config: &LeNet5Config, bytes: &[u8], batch: usize) -> Vec<f32> {
     let device = Default::default();
-    let model = lenet::load_bytes::<B>(bytes, Some(variant), &device).unwrap();
-    values(model.forward(fixed_images(variant, batch, &device)))
+    let model = lenet::load_bytes::<B>(bytes, Some(config), &device).unwrap();
+    values(model.forward(fixed_images(config.variant, batch, &device)))
 }
 
 /// Every parameter's gradient and the input's, named, for the loss `sum(logits * r)`.
 pub fn gradients<B: AutodiffBackend>(
-    variant: Variant,
+    config: &LeNet5Config,
     bytes: &[u8],
     batch: usize,
 ) -> Vec<(&'static str, Vec<f32>)> {
     let device = Default::default();
-    let model: LeNet5<B> = lenet::load_bytes(bytes, Some(variant), &device).unwrap();
-    let images = fixed_images::<B>(variant, batch, &device).require_grad();
+    let model: LeNet5<B> = lenet::load_bytes(bytes, Some(config), &device).unwrap();
+    let images = fixed_images::<B>(config.variant, batch, &device).require_grad();
     let r = Tensor::<B, 2>::from_data(
         TensorData::new(pattern(batch * 10, 7.0, 1.0), [batch, 10]),
         &device,
@@ -76,15 +76,16 @@ pub fn gradients<B: AutodiffBackend>(
     all
 }
 
-/// `B`'s logits equal `R`'s on the same weights, for both variants, batches of 1 and 11.
+/// `B`'s logits equal `R`'s on the same weights, for every network, batches of 1 and 11.
 pub fn assert_logits_match<B: Backend, R: Backend>(what: &str, tolerance: f32) {
-    for variant in Variant::ALL {
-        let bytes = fixed_model::<R>(variant, &Default::default()).to_bytes();
+    for config in networks() {
+        let variant = format!("{} ({:?})", config.variant, config.c1_padding);
+        let bytes = fixed_model::<R>(&config, &Default::default()).to_bytes();
         for batch in [1, 11] {
             assert_close(
                 &format!("{what}: {variant} logits, batch {batch}"),
-                &logits::<B>(variant, &bytes, batch),
-                &logits::<R>(variant, &bytes, batch),
+                &logits::<B>(&config, &bytes, batch),
+                &logits::<R>(&config, &bytes, batch),
                 tolerance,
             );
         }
@@ -93,11 +94,12 @@ pub fn assert_logits_match<B: Backend, R: Backend>(what: &str, tolerance: f32) {
 
 /// `B`'s gradients of every parameter and of the input equal `R`'s.
 pub fn assert_gradients_match<B: AutodiffBackend, R: AutodiffBackend>(what: &str, tolerance: f32) {
-    for variant in Variant::ALL {
-        let bytes = fixed_model::<R>(variant, &Default::default()).to_bytes();
+    for config in networks() {
+        let variant = format!("{} ({:?})", config.variant, config.c1_padding);
+        let bytes = fixed_model::<R>(&config, &Default::default()).to_bytes();
         for batch in [1, 11] {
-            let want = gradients::<R>(variant, &bytes, batch);
-            let got = gradients::<B>(variant, &bytes, batch);
+            let want = gradients::<R>(&config, &bytes, batch);
+            let got = gradients::<B>(&config, &bytes, batch);
             assert_eq!(want.len(), got.len());
             for ((name, want), (_, got)) in want.iter().zip(&got) {
                 assert!(

@@ -3,7 +3,7 @@
 pub mod fused;
 
 use burn::{module::Param, prelude::*};
-use lenet::{C5, LeNet5, LeNet5Config, Variant};
+use lenet::{C1Padding, C5, LeNet5, LeNet5Config, Variant};
 
 /// A deterministic, irregular sequence in about [-scale, scale].
 pub fn pattern(len: usize, seed: f64, scale: f64) -> Vec<f32> {
@@ -29,9 +29,21 @@ fn param<B: Backend, const D: usize>(
     ))
 }
 
-/// A network of `variant` whose every weight and bias comes from [`pattern`].
-pub fn fixed_model<B: Backend>(variant: Variant, device: &B::Device) -> LeNet5<B> {
-    let mut model = LeNet5Config::new().with_variant(variant).init::<B>(device);
+/// Every network the crate builds: the classic one, the Keras code as it runs, and the Keras
+/// code's comments' form (C1 padded).
+pub fn networks() -> [LeNet5Config; 3] {
+    [
+        LeNet5Config::new(),
+        LeNet5Config::new().with_variant(Variant::Keras),
+        LeNet5Config::new()
+            .with_variant(Variant::Keras)
+            .with_c1_padding(C1Padding::Same),
+    ]
+}
+
+/// A network as `config` builds it, with every weight and bias from [`pattern`].
+pub fn fixed_model<B: Backend>(config: &LeNet5Config, device: &B::Device) -> LeNet5<B> {
+    let mut model = config.init::<B>(device);
     let mut seed = 0.0;
     let mut next = || {
         seed += 1.0;
@@ -47,7 +59,7 @@ pub fn fixed_model<B: Backend>(variant: Variant, device: &B::Device) -> LeNet5<B
             conv.bias = Some(param([120], next(), 0.1, device));
         }
         C5::Dense(dense) => {
-            dense.weight = param([400, 120], next(), 0.1, device);
+            dense.weight = param(dense.weight.dims(), next(), 0.1, device);
             dense.bias = Some(param([120], next(), 0.1, device));
         }
     }
