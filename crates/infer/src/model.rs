@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use burn::backend::{Flex, NdArray};
 use burn::prelude::*;
 use figures::Maps;
-use lenet::{LeNet5, LeNet5Config, Prediction, Variant};
+use lenet::{LeNet5, LeNet5Config, Prediction, Summary, Variant};
 use mnist::{IMAGE_PIXELS, InputConfig};
-use train::{BackendKind, ExperimentConfig, WgpuBackend, config::default_input};
+use train::{BackendKind, ExperimentConfig, Report, WgpuBackend, config::default_input};
 
 use crate::{Explanation, InferError};
 
@@ -18,6 +18,10 @@ const EMBEDDED_MODEL: &[u8] = include_bytes!("../model/model.mpk");
 const EMBEDDED_CONFIG: &str = include_str!("../model/config.toml");
 /// How the embedded configuration is named in error messages.
 const EMBEDDED_NAME: &str = "<built-in model>/config.toml";
+/// The `report.json` of the training run that produced [`EMBEDDED_MODEL`].
+const EMBEDDED_REPORT: &str = include_str!("../model/report.json");
+/// How the embedded report is named in error messages.
+const EMBEDDED_REPORT_NAME: &str = "<built-in model>/report.json";
 
 /// Where the model comes from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -30,6 +34,59 @@ pub enum ModelSource {
     /// without it, the variant is read from the weights and the input form is that variant's
     /// default (`train::config::default_input`).
     Path(PathBuf),
+}
+
+impl ModelSource {
+    /// The test report of the training run that produced the model (`report.json`, written
+    /// by `train`): the built-in model's, or the one in the artifacts directory (beside the
+    /// `model.mpk`); `None` when there is none.
+    ///
+    /// Separate from loading, so that a model without its report still classifies.
+    ///
+    /// ```
+    /// let report = infer::ModelSource::Embedded.report()?.expect("the built-in model has one");
+    /// assert!(report.test_accuracy > 0.99);
+    /// # Ok::<(), infer::InferError>(())
+    /// ```
+    pub fn report(&self) -> Result<Option<Report>, InferError> {
+        let (text, file) = match self {
+            ModelSource::Embedded => (
+                EMBEDDED_REPORT.to_owned(),
+                PathBuf::from(EMBEDDED_REPORT_NAME),
+            ),
+            ModelSource::Path(path) => {
+                let file = model_files(path)?
+                    .1
+                    .with_file_name(train::training::files::REPORT);
+                match std::fs::read_to_string(&file) {
+                    Ok(text) => (text, file),
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(source) => return Err(InferError::Read { file, source }),
+                }
+            }
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|error| InferError::Read {
+                file,
+                source: error.into(),
+            })
+    }
+}
+
+/// The weights and the configuration file of the model at `path` (a `model.mpk` or an
+/// artifacts directory).
+fn model_files(path: &Path) -> Result<(PathBuf, PathBuf), InferError> {
+    if path.is_dir() {
+        let weights = path.join("model.mpk");
+        if !weights.is_file() {
+            return Err(InferError::NoModelInDirectory { dir: path.into() });
+        }
+        Ok((weights, path.join("config.toml")))
+    } else {
+        let dir = path.parent().unwrap_or(Path::new(""));
+        Ok((path.into(), dir.join("config.toml")))
+    }
 }
 
 /// What the model made of one image.
@@ -75,16 +132,7 @@ impl<B: Backend> Classifier<B> {
                 (model, input)
             }
             ModelSource::Path(path) => {
-                let (weights, config) = if path.is_dir() {
-                    let weights = path.join("model.mpk");
-                    if !weights.is_file() {
-                        return Err(InferError::NoModelInDirectory { dir: path.clone() });
-                    }
-                    (weights, path.join("config.toml"))
-                } else {
-                    let dir = path.parent().unwrap_or(Path::new(""));
-                    (path.clone(), dir.join("config.toml"))
-                };
+                let (weights, config) = model_files(path)?;
                 if config.is_file() {
                     let text = std::fs::read_to_string(&config).map_err(|source| {
                         InferError::ModelConfig {
@@ -123,6 +171,11 @@ impl<B: Backend> Classifier<B> {
     /// Which model this is, for people: "the built-in model" or the path it was loaded from.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The lecture's table of the model's layers ([`LeNet5::summary`]).
+    pub fn summary(&self) -> Summary {
+        self.model.summary()
     }
 
     /// Classifies 28x28 images in MNIST's form (see [`crate::preprocess::to_mnist`]) in one
@@ -253,6 +306,15 @@ impl AnyClassifier {
             Self::Wgpu(classifier) => classifier.name(),
         }
     }
+
+    /// See [`Classifier::summary`].
+    pub fn summary(&self) -> Summary {
+        match self {
+            Self::Flex(classifier) => classifier.summary(),
+            Self::Ndarray(classifier) => classifier.summary(),
+            Self::Wgpu(classifier) => classifier.summary(),
+        }
+    }
 }
 
 /// The network and input step of a training run's effective configuration, read with
@@ -327,7 +389,7 @@ mod tests {
             assert!((a - b).abs() < 1e-5, "{a} against {b}");
         }
 
-        let summary = classifier.model.summary();
+        let summary = classifier.summary();
         for (name, maps) in [
             ("C1", &explanation.c1),
             ("S2", &explanation.s2),
@@ -341,6 +403,37 @@ mod tests {
         }
         assert_eq!(explanation.c5.len(), summary.layer("C5").unwrap().maps);
         assert_eq!(explanation.f6.len(), summary.layer("F6").unwrap().maps);
+    }
+
+    #[test]
+    fn report_is_the_built_in_ones_or_read_beside_the_model() {
+        let embedded = ModelSource::Embedded.report().unwrap().expect("built in");
+        assert_eq!(embedded.variant, "classic");
+        assert!(embedded.test_accuracy >= 0.99, "{}", embedded.test_accuracy);
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("model.mpk"), EMBEDDED_MODEL).unwrap();
+        let as_dir = ModelSource::Path(dir.path().into());
+        let as_file = ModelSource::Path(dir.path().join("model.mpk"));
+        assert_eq!(as_dir.report().unwrap(), None);
+        assert_eq!(as_file.report().unwrap(), None);
+
+        std::fs::write(dir.path().join("report.json"), EMBEDDED_REPORT).unwrap();
+        assert_eq!(as_dir.report().unwrap().as_ref(), Some(&embedded));
+        assert_eq!(as_file.report().unwrap().as_ref(), Some(&embedded));
+
+        std::fs::write(dir.path().join("report.json"), "{\"epochs\": 3}").unwrap();
+        let message = crate::output::describe(&as_dir.report().expect_err("incomplete"));
+        assert!(
+            message.contains("report.json") && message.contains("missing field"),
+            "{message}"
+        );
+
+        let empty = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            ModelSource::Path(empty.path().into()).report(),
+            Err(InferError::NoModelInDirectory { .. })
+        ));
     }
 
     #[test]

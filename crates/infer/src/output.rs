@@ -37,22 +37,10 @@ pub fn write_outcome(
     match (format, &outcome.result) {
         (Format::Text { top }, Ok(classification)) => write_text(&file, classification, top, out),
         (Format::Text { .. }, Err(error)) => writeln!(err, "infer: {}", describe(error)),
-        (Format::Json, Ok(classification)) => write_json(
-            &JsonResult {
-                file: &file,
-                digit: classification.digit,
-                confidence: classification.confidence(),
-                probabilities: classification.probabilities,
-            },
-            out,
-        ),
-        (Format::Json, Err(error)) => write_json(
-            &JsonError {
-                file: &file,
-                error: &describe(error),
-            },
-            out,
-        ),
+        (Format::Json, Ok(classification)) => {
+            write_json(&JsonResult::new(&file, classification), out)
+        }
+        (Format::Json, Err(error)) => write_json(&JsonError::new(&file, error), out),
     }
 }
 
@@ -96,18 +84,63 @@ fn bar(probability: f32) -> String {
     bar
 }
 
-#[derive(Serialize)]
-struct JsonResult<'a> {
-    file: &'a str,
-    digit: u8,
-    confidence: f32,
-    probabilities: [f32; 10],
+/// One file's classification as `--json` writes it, and as the `web` crate's API answers it:
+/// `{"file", "digit", "confidence", "probabilities"}`.
+///
+/// ```
+/// use infer::Classification;
+/// use infer::output::JsonResult;
+///
+/// let mut probabilities = [0.0; 10];
+/// probabilities[7] = 1.0;
+/// let classification = Classification { digit: 7, probabilities };
+/// let json = serde_json::to_value(JsonResult::new("a.png", &classification))?;
+/// assert_eq!(json["digit"], 7);
+/// assert_eq!(json["confidence"], 1.0);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct JsonResult<'a> {
+    /// The file as given (or a name for an upload).
+    pub file: &'a str,
+    /// The most probable digit.
+    pub digit: u8,
+    /// Its probability.
+    pub confidence: f32,
+    /// The probability of each digit 0..=9.
+    pub probabilities: [f32; 10],
 }
 
-#[derive(Serialize)]
-struct JsonError<'a> {
-    file: &'a str,
-    error: &'a str,
+impl<'a> JsonResult<'a> {
+    /// The object for `classification` of `file`.
+    pub fn new(file: &'a str, classification: &Classification) -> Self {
+        Self {
+            file,
+            digit: classification.digit,
+            confidence: classification.confidence(),
+            probabilities: classification.probabilities,
+        }
+    }
+}
+
+/// One file's failure as `--json` writes it, and as the `web` crate's API answers it:
+/// `{"file", "error"}`, the error with its causes as [`describe`] writes them.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct JsonError<'a> {
+    /// The file as given (or a name for an upload).
+    pub file: &'a str,
+    /// What went wrong, for people.
+    pub error: String,
+}
+
+impl<'a> JsonError<'a> {
+    /// The object for `error` about `file`.
+    pub fn new(file: &'a str, error: &(dyn std::error::Error + 'static)) -> Self {
+        Self {
+            file,
+            error: describe(error),
+        }
+    }
 }
 
 fn write_json(value: &impl Serialize, out: &mut dyn Write) -> io::Result<()> {

@@ -467,7 +467,10 @@ fn models_that_cannot_be_used_exit_with_2_and_say_why() {
         (&dir.path().join("missing.mpk"), "not found"),
         (&garbage, "not a LeNet-5 record"),
         (&empty_dir, "holds no model.mpk"),
-        (mismatched.path(), "holds a \"classic\" LeNet-5"),
+        (
+            mismatched.path(),
+            "holds a LeNet-5 with variant = \"classic\", c1_padding = \"valid\", but one with variant = \"keras\"",
+        ),
         (bad_config.path(), "training.epoks: unknown key"),
         (
             bad_padding.path(),

@@ -60,7 +60,7 @@ pub enum LeNetError {
 
     /// The record was saved from another network than the one asked for.
     #[error(
-        "model file {origin} holds a LeNet-5 {}, but {} was asked for: set the model's configuration to match or load another file",
+        "model file {origin} holds a LeNet-5 with {}, but one with {} was asked for: set the model's configuration to match or load another file",
         describe(found),
         describe(expected)
     )]
@@ -94,7 +94,7 @@ pub enum LeNetError {
 /// `variant = "keras", c1_padding = "same"`, as in a configuration file.
 fn describe(config: &LeNet5Config) -> String {
     format!(
-        "with variant = \"{}\", c1_padding = \"{}\"",
+        "variant = \"{}\", c1_padding = \"{}\"",
         config.variant,
         config.c1_padding.name()
     )

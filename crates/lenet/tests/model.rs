@@ -468,7 +468,8 @@ fn bad_weight_files_are_errors_not_panics() {
     let message = error.to_string();
     assert!(
         message.contains("holds a LeNet-5 with variant = \"keras\", c1_padding = \"valid\"")
-            && message.contains("c1_padding = \"same\" was asked for"),
+            && message
+                .contains("one with variant = \"keras\", c1_padding = \"same\" was asked for"),
         "{message}"
     );
 }

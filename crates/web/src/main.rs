@@ -1,0 +1,96 @@
+//! `web`: a local page to draw digits for LeNet-5 to read, and a JSON API to classify images.
+
+use std::io::IsTerminal;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use infer::ModelSource;
+use infer::output::describe;
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
+use train::BackendKind;
+
+/// Serve a web page where you draw a digit and watch LeNet-5 read it, with a JSON API:
+/// POST /api/classify (an image file as the body), GET /api/model, GET /healthz.
+///
+/// Requests are logged to the error stream (RUST_LOG=warn for less). Ctrl-C stops the server
+/// once the requests in progress are answered. Exit status: 0 after Ctrl-C or SIGTERM, 1 when
+/// the address cannot be listened on, 2 for a usage error or a model that cannot be loaded.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    /// The address to listen on; 0.0.0.0 for every network interface.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    host: IpAddr,
+
+    /// The port to listen on; 0 for any free one.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+
+    /// The model: a model.mpk, or an artifacts directory written by train. Default: the
+    /// model built into this program.
+    #[arg(long, value_name = "PATH")]
+    model: Option<PathBuf>,
+
+    /// Where the model runs.
+    #[arg(long, value_enum, default_value_t = BackendKind::Ndarray)]
+    backend: BackendKind,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
+        .with(log_filter())
+        .init();
+
+    let source = cli.model.map_or(ModelSource::Embedded, ModelSource::Path);
+    let model = match web::Model::load(&source, cli.backend) {
+        Ok(model) => model,
+        Err(error) => return fail(&error, 2),
+    };
+    let listener = match web::bind(SocketAddr::new(cli.host, cli.port)).await {
+        Ok(listener) => listener,
+        Err(error) => return fail(&error, 1),
+    };
+    let address = match listener.local_addr() {
+        Ok(address) => address,
+        Err(source) => {
+            let error = web::Error::Bind {
+                addr: SocketAddr::new(cli.host, cli.port),
+                source,
+            };
+            return fail(&error, 1);
+        }
+    };
+    println!("{} at http://{address}/", model.description());
+    match web::serve(listener, model, web::stop_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error, 1),
+    }
+}
+
+/// `RUST_LOG`'s levels (`warn`, `web=debug,tower_http=info`...), info without it.
+fn log_filter() -> Targets {
+    let everything_at_info = Targets::new().with_default(Level::INFO);
+    match std::env::var("RUST_LOG") {
+        Ok(directives) => directives.parse().unwrap_or_else(|error| {
+            eprintln!("web: RUST_LOG={directives} ignored: {error}");
+            everything_at_info
+        }),
+        Err(_) => everything_at_info,
+    }
+}
+
+fn fail(error: &web::Error, code: u8) -> ExitCode {
+    eprintln!("web: {}", describe(error));
+    ExitCode::from(code)
+}

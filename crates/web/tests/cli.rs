@@ -1,0 +1,96 @@
+//! The `web` binary as a user runs it: the address it prints, Ctrl-C, a port in use, a model
+//! that cannot be loaded.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+
+use common::{client, get};
+
+fn web(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_web"));
+    command
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn stderr_of(child: &mut Child) -> String {
+    let mut text = String::new();
+    child
+        .stderr
+        .take()
+        .expect("piped")
+        .read_to_string(&mut text)
+        .expect("utf-8");
+    text
+}
+
+#[test]
+fn it_prints_its_address_serves_and_stops_cleanly_on_ctrl_c() {
+    let mut child = web(&["--port", "0"]).spawn().expect("web starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .expect("a line");
+    let url = line
+        .trim_end()
+        .rsplit_once(" at ")
+        .map(|(_, url)| url.to_owned())
+        .unwrap_or_else(|| panic!("no address in {line:?}: {}", stderr_of(&mut child)));
+    assert!(
+        line.starts_with("classic LeNet-5, the built-in model, on ndarray at http://127.0.0.1:")
+    );
+    assert!(url.ends_with('/'), "{url}");
+
+    let health = get(&client(), &format!("{url}healthz"));
+    assert_eq!(health.status, 200);
+
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("web exits");
+    let log = stderr_of(&mut child);
+    assert_eq!(exit.code(), Some(0), "{log}");
+    // One log line per request, with its status.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("uri=/healthz") && l.contains("status=200")),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_port_in_use_is_one_clear_message_and_status_1() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = taken.local_addr().unwrap().port().to_string();
+    let output = web(&["--port", &port]).output().expect("web runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let message = stderr.trim_end();
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.starts_with(&format!("web: cannot listen on 127.0.0.1:{port}"))
+            && message.contains("--port"),
+        "{message}"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn a_model_that_cannot_be_loaded_is_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = web(&["--model", dir.path().to_str().unwrap()])
+        .output()
+        .expect("web runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("holds no model.mpk"), "{stderr}");
+}
