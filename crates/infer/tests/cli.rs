@@ -2,6 +2,9 @@
 //! JSON output, exit statuses, the model options, and every kind of bad input.
 
 mod common;
+// Shared with the web crate's API tests.
+#[path = "fixtures/png_header.rs"]
+mod png_header;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,6 +13,7 @@ use burn::backend::NdArray;
 use common::{infer, samples_dir};
 use image::{DynamicImage, GrayImage, Luma, RgbaImage};
 use lenet::{LeNet5Config, Variant};
+use png_header::png_header_only;
 use serde_json::Value;
 
 fn sample(name: &str) -> String {
@@ -118,41 +122,6 @@ fn usage_errors_exit_with_2() {
     ] {
         assert!(text(&help.stdout).contains(option), "{option}");
     }
-}
-
-/// Bytes of a PNG chunk with its CRC.
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let crc = kind.iter().chain(data).fold(!0u32, |mut crc, &byte| {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-        crc
-    });
-    let length = u32::try_from(data.len()).expect("small chunk");
-    [&length.to_be_bytes()[..], kind, data, &(!crc).to_be_bytes()].concat()
-}
-
-/// A PNG that declares `width` x `height` grey pixels and holds almost no data: a
-/// decompression bomb's header.
-fn png_header_only(width: u32, height: u32) -> Vec<u8> {
-    let ihdr = [
-        &width.to_be_bytes()[..],
-        &height.to_be_bytes(),
-        &[8, 0, 0, 0, 0],
-    ]
-    .concat();
-    [
-        &b"\x89PNG\r\n\x1a\n"[..],
-        &png_chunk(b"IHDR", &ihdr),
-        &png_chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]),
-        &png_chunk(b"IEND", &[]),
-    ]
-    .concat()
 }
 
 /// A BMP header declaring `width` x `height` 24-bit pixels, without pixels.

@@ -2,6 +2,8 @@
 //! with its status, concurrent requests, and a slow image that must not stall the server.
 
 mod common;
+#[path = "../../infer/tests/fixtures/png_header.rs"]
+mod png_header;
 
 use std::io::Cursor;
 use std::path::Path;
@@ -12,6 +14,7 @@ use common::{Server, client, get, post, samples};
 use image::{DynamicImage, GrayImage, ImageFormat, Luma};
 use infer::output::JsonResult;
 use infer::{AnyClassifier, ModelSource, preprocess};
+use png_header::png_header_only;
 use serde_json::Value;
 use train::BackendKind;
 
@@ -150,41 +153,10 @@ fn a_blank_image_is_422() {
     assert!(error_of(&json).contains("no digit found"), "{json}");
 }
 
-/// A PNG of a few dozen bytes whose header declares a `side` x `side` grey image.
-fn png_declaring(side: u32) -> Vec<u8> {
-    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-        let mut crc = !0u32;
-        for &byte in kind.iter().chain(data) {
-            crc ^= u32::from(byte);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        let length = u32::try_from(data.len()).unwrap().to_be_bytes();
-        [&length[..], kind, data, &(!crc).to_be_bytes()].concat()
-    }
-    let mut header = Vec::new();
-    header.extend_from_slice(&side.to_be_bytes());
-    header.extend_from_slice(&side.to_be_bytes());
-    // 8-bit grey, deflate, adaptive filtering, not interlaced.
-    header.extend_from_slice(&[8, 0, 0, 0, 0]);
-    [
-        &b"\x89PNG\r\n\x1a\n"[..],
-        &chunk(b"IHDR", &header),
-        &chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]),
-        &chunk(b"IEND", &[]),
-    ]
-    .concat()
-}
-
 #[test]
 fn a_decompression_bomb_is_refused_from_its_header() {
     let server = Server::start();
-    let bomb = png_declaring(100_000);
+    let bomb = png_header_only(100_000, 100_000);
     assert!(bomb.len() < 100);
     let answer = post(&client(), &server.url("/api/classify?name=bomb.png"), &bomb);
     assert_eq!(answer.status, 413, "{}", answer.body);
@@ -193,7 +165,11 @@ fn a_decompression_bomb_is_refused_from_its_header() {
     assert!(error_of(&json).contains("100000x100000"), "{json}");
 
     // Within the limits, the same header is decoded, and found to lack its pixels.
-    let answer = post(&client(), &server.url("/api/classify"), &png_declaring(64));
+    let answer = post(
+        &client(),
+        &server.url("/api/classify"),
+        &png_header_only(64, 64),
+    );
     assert_eq!(answer.status, 400, "{}", answer.body);
 }
 
