@@ -23,7 +23,7 @@ impl Kernels {
     }
 
     fn largest(&self) -> f32 {
-        self.weights.iter().fold(0.0, |m, w| m.max(w.abs()))
+        largest(&self.weights)
     }
 }
 
@@ -70,14 +70,14 @@ pub fn kernels_with_source(
         label(title.into(), (width / 2, 22), text(20, HPos::Center))?;
         label(source.into(), (width / 2, 48), text(14, HPos::Center))?;
         let draw = |k: &Kernels, output: usize, input: usize, x0: i32, y0: i32| {
-            let scale = k.largest().max(f32::MIN_POSITIVE);
+            let scale = k.largest();
             for row in 0..k.side {
                 for column in 0..k.side {
-                    let t = 0.5 + 0.5 * f64::from(k.weight(output, input, row, column) / scale);
+                    let colour = signed(k.weight(output, input, row, column), scale);
                     let (x, y) = (x0 + column as i32 * PIXEL, y0 + row as i32 * PIXEL);
                     root.draw(&Rectangle::new(
                         [(x, y), (x + PIXEL, y + PIXEL)],
-                        diverging(t).filled(),
+                        colour.filled(),
                     ))
                     .map_err(FigureError::draw)?;
                 }
@@ -135,6 +135,20 @@ pub fn kernels_with_source(
         }
         Ok(())
     })
+}
+
+/// The largest magnitude among the finite `values` (0 for none): the ends of a symmetric
+/// colour scale.
+pub(crate) fn largest(values: &[f32]) -> f32 {
+    values.iter().fold(
+        0.0f32,
+        |m, v| if v.is_finite() { m.max(v.abs()) } else { m },
+    )
+}
+
+/// `value`'s colour on the diverging scale from -`scale` to +`scale`.
+pub(crate) fn signed(value: f32, scale: f32) -> RGBColor {
+    diverging(0.5 + 0.5 * f64::from(value / scale.max(f32::MIN_POSITIVE)))
 }
 
 /// `t` in 0..=1, 0.5 for zero: dark blue, neutral grey, light yellow; lighter as `t` grows.

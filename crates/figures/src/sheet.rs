@@ -3,7 +3,7 @@ use image::{Rgb, RgbImage};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::kernels::diverging;
+use crate::kernels::{diverging, largest, signed};
 use crate::{FigureError, canvas::figure};
 
 /// One layer's feature maps for one image: `count` maps of `height` x `width` values, row
@@ -369,15 +369,7 @@ fn fit(picture: &RgbImage, side: u32) -> (RgbImage, (u32, u32)) {
     (scaled, ((side - sw) / 2, (side - sh) / 2))
 }
 
-fn largest(values: &[f32]) -> f32 {
-    values.iter().fold(
-        0.0f32,
-        |m, v| if v.is_finite() { m.max(v.abs()) } else { m },
-    )
-}
-
 fn colour(value: f32, scale: f32) -> Rgb<u8> {
-    let t = 0.5 + 0.5 * f64::from(value / scale.max(f32::MIN_POSITIVE));
-    let RGBColor(r, g, b) = diverging(t);
+    let RGBColor(r, g, b) = signed(value, scale);
     Rgb([r, g, b])
 }
