@@ -12,7 +12,7 @@
 
 use rayon::prelude::*;
 
-use crate::Activation;
+use crate::{Activation, SCALED_TANH_AMPLITUDE as A, SCALED_TANH_SLOPE as S};
 
 /// Images per task in the backward pass. Fixed, for the reason in the module docs.
 const CHUNK: usize = 8;
@@ -37,6 +37,7 @@ impl Activation {
         let pairs = out.iter_mut().zip(z);
         match self {
             Activation::Tanh => pairs.for_each(|(v, z)| *v = tanh(z + bias)),
+            Activation::ScaledTanh => pairs.for_each(|(v, z)| *v = A * tanh(S * (z + bias))),
             Activation::Relu => pairs.for_each(|(v, z)| *v = (z + bias).max(0.0)),
         }
     }
@@ -47,6 +48,9 @@ impl Activation {
         let rows = pre.iter_mut().zip(y.iter().zip(grad));
         match self {
             Activation::Tanh => rows.for_each(|(p, (y, g))| *p = g * tanh_derivative(*y)),
+            Activation::ScaledTanh => {
+                rows.for_each(|(p, (y, g))| *p = g * scaled_tanh_derivative(*y))
+            }
             Activation::Relu => rows.for_each(|(p, (y, g))| *p = if *y > 0.0 { *g } else { 0.0 }),
         }
     }
@@ -56,6 +60,12 @@ impl Activation {
 #[inline(always)]
 fn tanh_derivative(y: f32) -> f32 {
     1.0 - y * y
+}
+
+/// The derivative of `A tanh(S a)` from its output `y`: `S / A (A^2 - y^2)`.
+#[inline(always)]
+fn scaled_tanh_derivative(y: f32) -> f32 {
+    S / A * (A * A - y * y)
 }
 
 /// A sum in eight interleaved lanes, which vectorises (a plain left-to-right float sum
@@ -97,22 +107,22 @@ pub fn tanh(x: f32) -> f32 {
     p / q
 }
 
-/// `y = tanh(x)`, elementwise.
-pub(crate) fn tanh_forward(x: &[f32]) -> Vec<f32> {
+/// `y = activation(x)`, elementwise.
+pub(crate) fn activation_forward(activation: Activation, x: &[f32]) -> Vec<f32> {
     let mut y = vec![0.0; x.len()];
     with_avx2(
         #[inline(always)]
-        || y.iter_mut().zip(x).for_each(|(y, &x)| *y = tanh(x)),
+        || activation.apply_row(&mut y, x, 0.0),
     );
     y
 }
 
-/// The gradient of `y = tanh(x)` from `y` and the output gradient.
-pub(crate) fn tanh_backward(y: &[f32], grad: &[f32]) -> Vec<f32> {
+/// The gradient of `y = activation(x)` from `y` and the output gradient.
+pub(crate) fn activation_backward(activation: Activation, y: &[f32], grad: &[f32]) -> Vec<f32> {
     let mut pre = vec![0.0; y.len()];
     with_avx2(
         #[inline(always)]
-        || Activation::Tanh.gradient_row(&mut pre, y, grad),
+        || activation.gradient_row(&mut pre, y, grad),
     );
     pre
 }
@@ -569,6 +579,124 @@ pub(crate) fn pool_backward(
     input
 }
 
+/// The paper's subsampling: each 2x2 window's sum, times its map's coefficient, plus its
+/// map's bias, through `activation`. `x` is `[batch, maps, height, width]` (height and width
+/// even), `coefficient` and `bias` `[maps]`.
+pub(crate) fn subsample_forward(
+    activation: Activation,
+    [maps, height, width]: [usize; 3],
+    x: &[f32],
+    coefficient: &[f32],
+    bias: &[f32],
+) -> Vec<f32> {
+    let (plane, ow) = (height * width, width / 2);
+    let mut y = vec![0.0; x.len() / 4];
+    y.par_chunks_mut(plane / 4)
+        .zip(x.par_chunks(plane))
+        .enumerate()
+        .with_min_len(planes_per_task(plane))
+        .for_each(|(index, (y, x))| {
+            let (c, b) = (coefficient[index % maps], bias[index % maps]);
+            with_avx2(
+                #[inline(always)]
+                || {
+                    for (out, rows) in y.chunks_mut(ow).zip(x.chunks(2 * width)) {
+                        window_sums(out, rows, width, c);
+                        activation.apply_row_in_place(out, b);
+                    }
+                },
+            )
+        });
+    y
+}
+
+/// `out = c * (window sum)` for one row of 2x2 windows.
+#[inline(always)]
+fn window_sums(out: &mut [f32], rows: &[f32], width: usize, c: f32) {
+    let (top, bottom) = rows.split_at(width);
+    let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+    for (v, (t, b)) in out.iter_mut().zip(windows) {
+        *v = c * (t[0] + t[1] + b[0] + b[1]);
+    }
+}
+
+impl Activation {
+    /// `out = activation(out + bias)`.
+    #[inline(always)]
+    fn apply_row_in_place(self, out: &mut [f32], bias: f32) {
+        match self {
+            Activation::Tanh => out.iter_mut().for_each(|v| *v = tanh(*v + bias)),
+            Activation::ScaledTanh => out.iter_mut().for_each(|v| *v = A * tanh(S * (*v + bias))),
+            Activation::Relu => out.iter_mut().for_each(|v| *v = (*v + bias).max(0.0)),
+        }
+    }
+}
+
+/// Gradients of [`subsample_forward`].
+pub(crate) struct SubsampleGrads {
+    pub input: Vec<f32>,
+    pub coefficient: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+/// The gradients of [`subsample_forward`] from its input, coefficients, output `y` and output
+/// gradient. Each plane's coefficient and bias gradients are computed apart and summed per map
+/// in plane order, so the result does not depend on the thread count.
+pub(crate) fn subsample_backward(
+    activation: Activation,
+    [maps, height, width]: [usize; 3],
+    x: &[f32],
+    coefficient: &[f32],
+    y: &[f32],
+    grad: &[f32],
+) -> SubsampleGrads {
+    let (plane, ow) = (height * width, width / 2);
+    let mut input = vec![0.0; x.len()];
+    let mut partials = vec![[0.0f32; 2]; x.len() / plane];
+    input
+        .par_chunks_mut(plane)
+        .zip(x.par_chunks(plane))
+        .zip(y.par_chunks(plane / 4).zip(grad.par_chunks(plane / 4)))
+        .zip(partials.par_iter_mut())
+        .enumerate()
+        .with_min_len(planes_per_task(plane))
+        .for_each(|(index, (((input, x), (y, grad)), partial))| {
+            let c = coefficient[index % maps];
+            with_avx2(
+                #[inline(always)]
+                || {
+                    let mut pre = vec![0.0; ow];
+                    let mut sums = vec![0.0; ow];
+                    let (mut coefficient_grad, mut bias_grad) = (0.0, 0.0);
+                    let rows = input.chunks_mut(2 * width).zip(x.chunks(2 * width));
+                    for ((input, x), (y, g)) in rows.zip(y.chunks(ow).zip(grad.chunks(ow))) {
+                        activation.gradient_row(&mut pre, y, g);
+                        window_sums(&mut sums, x, width, 1.0);
+                        coefficient_grad += pre.iter().zip(&sums).map(|(p, s)| p * s).sum::<f32>();
+                        bias_grad += sum(&pre);
+                        let (top, bottom) = input.split_at_mut(width);
+                        let inputs = top.chunks_exact_mut(2).zip(bottom.chunks_exact_mut(2));
+                        for ((t, b), p) in inputs.zip(&pre) {
+                            t.fill(c * p);
+                            b.fill(c * p);
+                        }
+                    }
+                    *partial = [coefficient_grad, bias_grad];
+                },
+            )
+        });
+    let (mut coefficient_grad, mut bias_grad) = (vec![0.0; maps], vec![0.0; maps]);
+    for (index, [c, b]) in partials.into_iter().enumerate() {
+        coefficient_grad[index % maps] += c;
+        bias_grad[index % maps] += b;
+    }
+    SubsampleGrads {
+        input,
+        coefficient: coefficient_grad,
+        bias: bias_grad,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -758,5 +886,103 @@ mod tests {
                 assert!((input[t] - g * (1.0 - y * y) / 4.0).abs() < 1e-6);
             }
         }
+    }
+
+    #[test]
+    fn the_scaled_tanh_is_the_papers_and_its_derivative_comes_from_its_output() {
+        let x = pattern(500, 0.2);
+        let y = activation_forward(Activation::ScaledTanh, &x);
+        let ones = vec![1.0; x.len()];
+        let dy = activation_backward(Activation::ScaledTanh, &y, &ones);
+        for ((&x, &y), &dy) in x.iter().zip(&y).zip(&dy) {
+            let exact = 1.7159 * (2.0 / 3.0 * x as f64).tanh();
+            assert!((y as f64 - exact).abs() < 1e-6, "f({x}) = {y}, not {exact}");
+            let slope = 1.7159 * 2.0 / 3.0 * (1.0 - (2.0 / 3.0 * x as f64).tanh().powi(2));
+            assert!(
+                (dy as f64 - slope).abs() < 1e-5,
+                "f'({x}) = {dy}, not {slope}"
+            );
+        }
+        // f(1) = 1 and f(-1) = -1: why the paper chose A and S.
+        let ends = activation_forward(Activation::ScaledTanh, &[1.0, -1.0]);
+        assert!(
+            (ends[0] - 1.0).abs() < 1e-4 && (ends[1] + 1.0).abs() < 1e-4,
+            "{ends:?}"
+        );
+    }
+
+    /// The paper's subsampling against its definition in f64, and every gradient against
+    /// central differences of `sum(y * r)`.
+    #[test]
+    fn trainable_subsampling_and_its_gradients() {
+        let (batch, maps, height, width) = (3, 4, 6, 8);
+        let dims = [maps, height, width];
+        let x = pattern(batch * maps * height * width, 0.4);
+        let c = pattern(maps, 1.3);
+        let b = pattern(maps, 2.1)
+            .iter()
+            .map(|v| v * 0.3)
+            .collect::<Vec<_>>();
+        let r = pattern(batch * maps * height * width / 4, 0.9);
+        let definition = |x: &[f32], c: &[f32], b: &[f32]| -> Vec<f64> {
+            let (oh, ow) = (height / 2, width / 2);
+            let mut y = Vec::new();
+            for plane in 0..batch * maps {
+                let m = plane % maps;
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let at = |dy: usize, dx: usize| {
+                            x[(plane * height + 2 * oy + dy) * width + 2 * ox + dx] as f64
+                        };
+                        let a =
+                            c[m] as f64 * (at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1)) + b[m] as f64;
+                        y.push(1.7159 * (2.0 / 3.0 * a).tanh());
+                    }
+                }
+            }
+            y
+        };
+        let y = subsample_forward(Activation::ScaledTanh, dims, &x, &c, &b);
+        for (got, want) in y.iter().zip(definition(&x, &c, &b)) {
+            assert!((*got as f64 - want).abs() < 1e-5, "{got} vs {want}");
+        }
+        let grads = subsample_backward(Activation::ScaledTanh, dims, &x, &c, &y, &r);
+        let loss = |x: &[f32], c: &[f32], b: &[f32]| -> f64 {
+            definition(x, c, b)
+                .iter()
+                .zip(&r)
+                .map(|(y, r)| y * *r as f64)
+                .sum()
+        };
+        let eps = 1e-3;
+        let numeric = |which: usize, i: usize| {
+            let mut args = [x.clone(), c.clone(), b.clone()];
+            args[which][i] += eps;
+            let up = loss(&args[0], &args[1], &args[2]);
+            args[which][i] -= 2.0 * eps;
+            let down = loss(&args[0], &args[1], &args[2]);
+            (up - down) / (2.0 * eps as f64)
+        };
+        let checks = [(0, &grads.input), (1, &grads.coefficient), (2, &grads.bias)];
+        for (which, analytic) in checks {
+            for i in (0..analytic.len()).step_by(analytic.len() / 17 + 1) {
+                let (a, n) = (analytic[i] as f64, numeric(which, i));
+                assert!(
+                    (a - n).abs() < 1e-3 * (1.0 + n.abs()),
+                    "arg {which}[{i}]: {a} vs {n}"
+                );
+            }
+        }
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let g = subsample_backward(Activation::ScaledTanh, dims, &x, &c, &y, &r);
+                (g.input, g.coefficient, g.bias)
+            })
+        };
+        assert_eq!(run(1), run(3), "the sums do not depend on the thread count");
     }
 }

@@ -120,21 +120,21 @@ fn tensor<B: Backend, const D: usize, P: 'static>(primitive: P) -> Tensor<B, D> 
     Tensor::from_primitive(TensorPrimitive::Float(same::<P, FloatTensor<B>>(primitive)))
 }
 
-/// `activation(conv(x))` on host `H`, or `Err(x)` when `B` is not `H` (or its autodiff
-/// wrapper) or the layer is not one the kernels cover.
+/// `activation(conv(x, weight) + bias)` with `padding` on every side, on host `H`, or `Err(x)`
+/// when `B` is not `H` (or its autodiff wrapper) or the shapes are not ones the kernels cover.
 pub(crate) fn conv2d<B: Backend, H: Host>(
-    conv: &Conv2d<B>,
     x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Tensor<B, 1>,
+    padding: usize,
     activation: Activation,
 ) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
-    let (Some(route), Some(bias), Some(shape)) = (
-        route::<B, H>(&operand_dtypes(conv, &x)),
-        &conv.bias,
-        conv_shape(conv, x.dims()),
+    let (Some(route), Some(shape)) = (
+        route::<B, H>(&[x.dtype(), weight.dtype(), bias.dtype()]),
+        conv_shape(weight.dims(), bias.dims(), padding, x.dims()),
     ) else {
         return Err(x);
     };
-    let (weight, bias) = (conv.weight.val(), bias.val());
     Ok(match route {
         Route::Inference => {
             let [x, weight, bias]: [FloatTensor<H>; 3] =
@@ -151,15 +151,9 @@ pub(crate) fn conv2d<B: Backend, H: Host>(
     })
 }
 
-fn operand_dtypes<B: Backend>(conv: &Conv2d<B>, x: &Tensor<B, 4>) -> Vec<DType> {
-    let mut dtypes = vec![x.dtype(), conv.weight.val().dtype()];
-    dtypes.extend(conv.bias.as_ref().map(|bias| bias.val().dtype()));
-    dtypes
-}
-
-/// The shape of `conv` on input `dims`, when it is one the kernels cover.
-pub(crate) fn conv_shape<B: Backend>(conv: &Conv2d<B>, dims: [usize; 4]) -> Option<ConvShape> {
-    let [maps, channels, kh, kw] = conv.weight.dims();
+/// The padding of `conv` when it is the same on every side, and `conv` is square, unit-stride,
+/// undilated and ungrouped, with a bias: the convolutions the kernels cover.
+pub(crate) fn conv_padding<B: Backend>(conv: &Conv2d<B>) -> Option<usize> {
     let padding = match conv.padding {
         PaddingConfig2d::Valid => 0,
         PaddingConfig2d::Explicit(top, left, bottom, right)
@@ -169,10 +163,20 @@ pub(crate) fn conv_shape<B: Backend>(conv: &Conv2d<B>, dims: [usize; 4]) -> Opti
         }
         _ => return None,
     };
-    let [batch, input_channels, height, width] = dims;
     let plain = conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1;
+    (plain && conv.bias.is_some()).then_some(padding)
+}
+
+/// The shape of a convolution with a `weight` and `bias` of these dimensions on input `dims`,
+/// when it is one the kernels cover.
+pub(crate) fn conv_shape(
+    [maps, channels, kh, kw]: [usize; 4],
+    [biases]: [usize; 1],
+    padding: usize,
+    [batch, input_channels, height, width]: [usize; 4],
+) -> Option<ConvShape> {
     let fits = kh == kw && height + 2 * padding >= kh && width + 2 * padding >= kw;
-    (plain && fits && channels == input_channels && batch > 0).then_some(ConvShape {
+    (fits && biases == maps && channels == input_channels && batch > 0).then_some(ConvShape {
         batch,
         channels,
         maps,
@@ -329,20 +333,26 @@ impl<H: Host> Backward<H, 1> for PoolBackward {
     }
 }
 
-/// `tanh(x)` on host `H`, or `Err(x)` when not covered.
-pub(crate) fn tanh<B: Backend, H: Host, const D: usize>(
+/// `activation(x)` on host `H`, or `Err(x)` when not covered.
+pub(crate) fn activate<B: Backend, H: Host, const D: usize>(
     x: Tensor<B, D>,
+    activation: Activation,
 ) -> Result<Tensor<B, D>, Tensor<B, D>> {
     let Some(route) = route::<B, H>(&[x.dtype()]) else {
         return Err(x);
     };
-    let forward = |x: &FloatTensor<H>| H::tensor(cpu::tanh_forward(&H::values(x)), x.shape());
+    let forward = |x: &FloatTensor<H>| {
+        H::tensor(
+            cpu::activation_forward(activation, &H::values(x)),
+            x.shape(),
+        )
+    };
     Ok(unary::<B, H, D, _>(
         route,
         x,
-        TanhBackward,
+        ActivationBackward,
         forward,
-        |_, y| y,
+        |_, y| (activation, y),
     ))
 }
 
@@ -373,18 +383,128 @@ fn unary<B: Backend, H: Host, const D: usize, Op: Backward<H, 1>>(
 }
 
 #[derive(Debug)]
-struct TanhBackward;
+struct ActivationBackward;
 
-impl<H: Host> Backward<H, 1> for TanhBackward {
-    /// The output: tanh's derivative is `1 - y^2`, so nothing is recomputed.
-    type State = FloatTensor<H>;
+impl<H: Host> Backward<H, 1> for ActivationBackward {
+    /// The activation and its output, from which its derivative follows: nothing is recomputed.
+    type State = (Activation, FloatTensor<H>);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let grad = grads.consume::<H>(&ops.node);
-        let y = ops.state;
+        let (activation, y) = ops.state;
         if let [Some(node)] = ops.parents {
-            let input = cpu::tanh_backward(&H::values(&y), &H::values(&grad));
+            let input = cpu::activation_backward(activation, &H::values(&y), &H::values(&grad));
             grads.register::<H>(node.id, H::tensor(input, y.shape()));
+        }
+    }
+}
+
+/// The paper's trainable subsampling on host `H`, or `Err(x)` when not covered.
+pub(crate) fn subsample<B: Backend, H: Host>(
+    x: Tensor<B, 4>,
+    coefficient: Tensor<B, 1>,
+    bias: Tensor<B, 1>,
+    activation: Activation,
+) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    let [batch, maps, height, width] = x.dims();
+    let fits = height % 2 == 0 && width % 2 == 0 && coefficient.dims() == [maps];
+    let (Some(route), true) = (
+        route::<B, H>(&[x.dtype(), coefficient.dtype(), bias.dtype()]),
+        fits && bias.dims() == [maps] && batch > 0,
+    ) else {
+        return Err(x);
+    };
+    let dims = [maps, height, width];
+    let out_shape = Shape::from([batch, maps, height / 2, width / 2]);
+    let forward = |x: &FloatTensor<H>, c: &FloatTensor<H>, b: &FloatTensor<H>| {
+        let y = cpu::subsample_forward(
+            activation,
+            dims,
+            &H::values(x),
+            &H::values(c),
+            &H::values(b),
+        );
+        H::tensor(y, out_shape.clone())
+    };
+    Ok(match route {
+        Route::Inference => {
+            let [x, c, b]: [FloatTensor<H>; 3] = [
+                primitive(x),
+                primitive::<B, 1, _>(coefficient),
+                primitive::<B, 1, _>(bias),
+            ];
+            tensor::<B, 4, _>(forward(&x, &c, &b))
+        }
+        Route::Training => {
+            let [x, c, b]: [FloatTensor<Autodiff<H>>; 3] = [
+                primitive(x),
+                primitive::<B, 1, _>(coefficient),
+                primitive::<B, 1, _>(bias),
+            ];
+            let parents = [x.node.clone(), c.node.clone(), b.node.clone()];
+            let prepared = Backward::<H, 3>::prepare::<NoCheckpointing>(SubsampleBackward, parents)
+                .compute_bound()
+                .stateful();
+            let y = forward(&x.primitive, &c.primitive, &b.primitive);
+            tensor::<B, 4, _>(match prepared {
+                OpsKind::Tracked(prep) => {
+                    let state = SubsampleState {
+                        activation,
+                        dims,
+                        x: x.primitive,
+                        coefficient: c.primitive,
+                        y: y.clone(),
+                    };
+                    prep.finish(state, y)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(y),
+            })
+        }
+    })
+}
+
+#[derive(Debug)]
+struct SubsampleBackward;
+
+#[derive(Debug, Clone)]
+struct SubsampleState<H: Host> {
+    activation: Activation,
+    dims: [usize; 3],
+    x: FloatTensor<H>,
+    coefficient: FloatTensor<H>,
+    y: FloatTensor<H>,
+}
+
+impl<H: Host> Backward<H, 3> for SubsampleBackward {
+    type State = SubsampleState<H>;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, coefficient_node, bias_node] = ops.parents;
+        let grad = grads.consume::<H>(&ops.node);
+        let SubsampleState {
+            activation,
+            dims,
+            x,
+            coefficient,
+            y,
+        } = ops.state;
+        let computed = cpu::subsample_backward(
+            activation,
+            dims,
+            &H::values(&x),
+            &H::values(&coefficient),
+            &H::values(&y),
+            &H::values(&grad),
+        );
+        if let Some(node) = x_node {
+            grads.register::<H>(node.id, H::tensor(computed.input, x.shape()));
+        }
+        let maps = Shape::from([dims[0]]);
+        if let Some(node) = coefficient_node {
+            grads.register::<H>(node.id, H::tensor(computed.coefficient, maps.clone()));
+        }
+        if let Some(node) = bias_node {
+            grads.register::<H>(node.id, H::tensor(computed.bias, maps));
         }
     }
 }

@@ -63,18 +63,29 @@ use burn::{
     prelude::*,
     tensor::{
         activation::{relu, tanh},
-        module::{avg_pool2d, max_pool2d},
+        module::{avg_pool2d, conv2d as conv2d_op, max_pool2d},
+        ops::ConvOptions,
     },
 };
 
 #[cfg(any(feature = "flex", feature = "ndarray"))]
 pub use cpu::tanh as rational_tanh;
 
+/// The amplitude `A` of the paper's squashing function `f(a) = A tanh(S a)` (LeCun et al.,
+/// 1998, Appendix A): with `S` = 2/3, `f(1) = 1` and `f(-1) = -1`, and f's second derivative is
+/// largest at 1 and -1.
+pub const SCALED_TANH_AMPLITUDE: f32 = 1.7159;
+/// The slope `S` of the paper's squashing function: see [`SCALED_TANH_AMPLITUDE`].
+pub const SCALED_TANH_SLOPE: f32 = 2.0 / 3.0;
+
 /// A hidden layer's non-linearity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
     /// Hyperbolic tangent.
     Tanh,
+    /// The paper's squashing function `A tanh(S a)` ([`SCALED_TANH_AMPLITUDE`],
+    /// [`SCALED_TANH_SLOPE`]).
+    ScaledTanh,
     /// Rectified linear unit.
     Relu,
 }
@@ -84,6 +95,7 @@ impl Activation {
     pub fn name(self) -> &'static str {
         match self {
             Activation::Tanh => "tanh",
+            Activation::ScaledTanh => "A tanh(Sa)",
             Activation::Relu => "relu",
         }
     }
@@ -92,8 +104,8 @@ impl Activation {
 /// A subsampling layer's pooling, over 2x2 windows with stride 2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pooling {
-    /// The window's mean, squashed by tanh: the paper's S2 and S4, without their trainable
-    /// coefficient and bias.
+    /// The window's mean, squashed by tanh: the paper's S2 and S4 as the lecture tabulates
+    /// them, without their trainable coefficient and bias (for those, [`subsample_trainable`]).
     Average,
     /// The window's maximum (the lecture's Keras code).
     Max,
@@ -143,7 +155,9 @@ pub fn is_fused<B: Backend>() -> bool {
 /// groups, unequal padding or a missing bias.
 pub fn covers<B: Backend>(conv: &Conv2d<B>, dims: [usize; 4]) -> bool {
     #[cfg(any(feature = "flex", feature = "ndarray"))]
-    return conv.bias.is_some() && host::conv_shape(conv, dims).is_some();
+    return host::conv_padding(conv).is_some_and(|padding| {
+        host::conv_shape(conv.weight.dims(), [conv.weight.dims()[0]], padding, dims).is_some()
+    });
     #[cfg(not(any(feature = "flex", feature = "ndarray")))]
     {
         let _ = (conv, dims);
@@ -157,8 +171,33 @@ pub fn conv2d<B: Backend>(
     x: Tensor<B, 4>,
     activation: Activation,
 ) -> Tensor<B, 4> {
-    let x = on_hosts!(x, |H| host::conv2d::<B, H>(conv, x, activation));
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
+    if let (Some(padding), Some(bias)) = (host::conv_padding(conv), &conv.bias) {
+        return convolve(x, conv.weight.val(), bias.val(), padding, activation);
+    }
     activate(conv.forward(x), activation)
+}
+
+/// `activation(conv(x, weight) + bias)`: a square, unit-stride convolution with `padding`
+/// zeros on every side, of a weight `[maps, channels, k, k]` that need not be a parameter
+/// (the paper's C3 builds its weight from the kernels its connection table keeps).
+pub fn convolve<B: Backend>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Tensor<B, 1>,
+    padding: usize,
+    activation: Activation,
+) -> Tensor<B, 4> {
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
+    let x = on_hosts!(x, |H| host::conv2d::<B, H>(
+        x,
+        weight.clone(),
+        bias.clone(),
+        padding,
+        activation
+    ));
+    let options = ConvOptions::new([1, 1], [padding, padding], [1, 1], 1);
+    activate(conv2d_op(x, weight, Some(bias), options), activation)
 }
 
 /// A 2x2, stride-2 subsampling layer: average pooling then tanh, or max pooling.
@@ -181,14 +220,42 @@ pub fn subsample<B: Backend>(x: Tensor<B, 4>, pooling: Pooling) -> Tensor<B, 4> 
     }
 }
 
+/// The paper's subsampling layer (S2, S4): each unit adds its 2x2 inputs, multiplies the sum
+/// by its map's trainable `coefficient`, adds its map's trainable `bias` (both `[maps]`), and
+/// applies `activation`. Windows do not overlap (stride 2).
+pub fn subsample_trainable<B: Backend>(
+    x: Tensor<B, 4>,
+    coefficient: Tensor<B, 1>,
+    bias: Tensor<B, 1>,
+    activation: Activation,
+) -> Tensor<B, 4> {
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
+    let x = on_hosts!(x, |H| host::subsample::<B, H>(
+        x,
+        coefficient.clone(),
+        bias.clone(),
+        activation
+    ));
+    let window = [POOL, POOL];
+    let sums = avg_pool2d(x, window, window, [0, 0], true, false) * (POOL * POOL) as f32;
+    let per_map = |t: Tensor<B, 1>| t.unsqueeze_dims::<4>(&[0, 2, 3]);
+    activate(sums * per_map(coefficient) + per_map(bias), activation)
+}
+
 /// The non-linearity, elementwise.
 pub fn activate<B: Backend, const D: usize>(
     x: Tensor<B, D>,
     activation: Activation,
 ) -> Tensor<B, D> {
     match activation {
-        Activation::Tanh => tanh(on_hosts!(x, |H| host::tanh::<B, H, D>(x))),
         Activation::Relu => relu(x),
+        Activation::Tanh | Activation::ScaledTanh => {
+            let x = on_hosts!(x, |H| host::activate::<B, H, D>(x, activation));
+            match activation {
+                Activation::ScaledTanh => tanh(x * SCALED_TANH_SLOPE) * SCALED_TANH_AMPLITUDE,
+                _ => tanh(x),
+            }
+        }
     }
 }
 

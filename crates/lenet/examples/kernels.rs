@@ -1,4 +1,5 @@
-//! Draws a trained network's convolution kernels, C1's 6 and C3's 16 x 6, as a PNG:
+//! Draws a trained network's convolution kernels, C1's 6 and C3's 16 x 6, as a PNG (in the
+//! paper's network, C3's unconnected pairs show as zero kernels):
 //!
 //! ```sh
 //! cargo run -p lenet --example kernels -- artifacts/lenet5/model.mpk kernels.png
@@ -6,11 +7,11 @@
 //! ```
 
 use burn::backend::NdArray;
-use burn::nn::conv::Conv2d;
+use burn::tensor::Tensor;
 use figures::Kernels;
+use lenet::C3;
 
-fn kernels(conv: &Conv2d<NdArray>) -> Result<Kernels, Box<dyn std::error::Error>> {
-    let weight = conv.weight.val();
+fn kernels(weight: Tensor<NdArray, 4>) -> Result<Kernels, Box<dyn std::error::Error>> {
     let [outputs, inputs, side, _] = weight.dims();
     let weights = weight
         .into_data()
@@ -37,8 +38,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let picture = figures::kernels_with_source(
         &title,
         model,
-        &kernels(&network.c1)?,
-        &kernels(&network.c3)?,
+        &kernels(network.c1.weight.val())?,
+        &kernels(match &network.c3 {
+            C3::Full(conv) => conv.weight.val(),
+            C3::Table(table) => table.weight(),
+        })?,
     )?;
     figures::save_png(&picture, std::path::Path::new(out))?;
     println!("wrote {out}");

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use lenet_kernels::{Activation, Pooling};
 
-use crate::model::{C5, LeNet5};
+use crate::model::{C3, C5, LeNet5, Output};
+use crate::paper::{C3_TABLE, Rbf, Subsampling, TableConv2d, uniform};
 
-/// Which LeNet-5 to build: the 1998 paper's network or the lecture's Keras version.
+/// Which LeNet-5 to build: the lecture's table of the 1998 network, the lecture's Keras
+/// version, or the paper's network exactly.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum Variant {
@@ -21,6 +23,13 @@ pub enum Variant {
     /// ReLU, max pooling, then flatten (16x4x4) and dense layers 120-84-10. Its comments'
     /// form, with C1 "same" padded, is [`C1Padding::Same`].
     Keras,
+    /// LeCun et al. (1998), Section II-B, exactly: 32x32 input; the squashing function
+    /// `1.7159 tanh(2a/3)` everywhere; S2 and S4 with a trainable coefficient and bias per
+    /// map; C3 connected to S2 by the paper's Table I; C5 a 5x5 convolution; F6 84 units;
+    /// 10 Euclidean RBF output units with fixed stylised digit bitmaps. 60,000 trainable
+    /// parameters and 340,908 connections.
+    #[serde(rename = "lecun1998")]
+    LeCun1998,
 }
 
 /// C1's padding. The lecture's Keras code pads nothing (`Conv2D`'s default, "valid"), while
@@ -47,13 +56,13 @@ impl C1Padding {
 }
 
 impl Variant {
-    /// Both variants, in a fixed order.
-    pub const ALL: [Variant; 2] = [Variant::Classic, Variant::Keras];
+    /// Every variant, in a fixed order.
+    pub const ALL: [Variant; 3] = [Variant::Classic, Variant::Keras, Variant::LeCun1998];
 
     /// Height and width of the images the variant expects (32 or 28).
     pub fn input_size(self) -> usize {
         match self {
-            Variant::Classic => 32,
+            Variant::Classic | Variant::LeCun1998 => 32,
             Variant::Keras => 28,
         }
     }
@@ -63,6 +72,7 @@ impl Variant {
         match self {
             Variant::Classic => "classic",
             Variant::Keras => "keras",
+            Variant::LeCun1998 => "lecun1998",
         }
     }
 
@@ -71,13 +81,15 @@ impl Variant {
         match self {
             Variant::Classic => Activation::Tanh,
             Variant::Keras => Activation::Relu,
+            Variant::LeCun1998 => Activation::ScaledTanh,
         }
     }
 
-    /// The subsampling layers' pooling.
+    /// The subsampling layers' pooling. The paper's network adds a trainable coefficient
+    /// and bias per map to the average (a sum, scaled): [`crate::Subsampling`].
     pub fn pooling(self) -> Pooling {
         match self {
-            Variant::Classic => Pooling::Average,
+            Variant::Classic | Variant::LeCun1998 => Pooling::Average,
             Variant::Keras => Pooling::Max,
         }
     }
@@ -107,9 +119,11 @@ impl std::str::FromStr for Variant {
 /// - `classic`: LeCun's fan-in scaled uniform, `U(-sqrt(3/fan_in), sqrt(3/fan_in))`, which gives
 ///   each pre-activation unit variance for unit-variance inputs (LeCun et al., "Efficient
 ///   BackProp", 1998), keeping tanh in its linear range at the start;
-/// - `keras`: Glorot (Xavier) uniform, Keras' default for `Conv2D` and `Dense`.
+/// - `keras`: Glorot (Xavier) uniform, Keras' default for `Conv2D` and `Dense`;
+/// - `lecun1998`: the paper's, uniform in `(-2.4/F, 2.4/F)` with `F` the unit's fan-in, for
+///   weights and biases alike.
 ///
-/// Biases start at zero in both, as in Keras.
+/// Biases start at zero in `classic` and `keras`, as in Keras.
 #[derive(Config, Debug, PartialEq)]
 pub struct LeNet5Config {
     /// Which network to build.
@@ -129,10 +143,11 @@ impl LeNet5Config {
     /// Refuses what cannot be built: the classic network's 32x32 input already is the padded
     /// image, and padding it again would leave C5's kernel smaller than S4's maps.
     pub fn check(&self) -> Result<(), crate::LeNetError> {
-        if self.variant == Variant::Classic && self.c1_padding == C1Padding::Same {
-            return Err(crate::LeNetError::Unbuildable(
-                "c1_padding \"same\" is the Keras variant's option; the classic variant pads its input to 32x32 instead".into(),
-            ));
+        if self.variant != Variant::Keras && self.c1_padding == C1Padding::Same {
+            return Err(crate::LeNetError::Unbuildable(format!(
+                "c1_padding \"same\" is the Keras variant's option; the {} variant pads its input to 32x32 instead",
+                self.variant
+            )));
         }
         Ok(())
     }
@@ -146,12 +161,15 @@ impl LeNet5Config {
             panic!("{error}");
         }
         let variant = self.variant;
+        if variant == Variant::LeCun1998 {
+            return paper_network(device);
+        }
         let initializer = match variant {
-            Variant::Classic => Initializer::KaimingUniform {
+            Variant::Keras => Initializer::XavierUniform { gain: 1.0 },
+            _ => Initializer::KaimingUniform {
                 gain: 1.0,
                 fan_out_only: false,
             },
-            Variant::Keras => Initializer::XavierUniform { gain: 1.0 },
         };
         let c1_padding = match self.c1_padding {
             C1Padding::Valid => PaddingConfig2d::Valid,
@@ -175,18 +193,46 @@ impl LeNet5Config {
             )
         };
         let c5 = match variant {
-            Variant::Classic => C5::Conv(conv([c3_maps, c5_maps], PaddingConfig2d::Valid)),
             Variant::Keras => C5::Dense(linear(c3_maps * s4_side * s4_side, c5_maps)),
+            _ => C5::Conv(conv([c3_maps, c5_maps], PaddingConfig2d::Valid)),
         };
 
         LeNet5 {
             c1: conv([1, c1_maps], c1_padding),
-            c3: conv([c1_maps, c3_maps], PaddingConfig2d::Valid),
+            s2: None,
+            c3: C3::Full(conv([c1_maps, c3_maps], PaddingConfig2d::Valid)),
+            s4: None,
             c5,
             f6: linear(c5_maps, f6_units),
-            output: linear(f6_units, classes),
+            output: Output::Dense(linear(f6_units, classes)),
             variant,
         }
+    }
+}
+
+/// The paper's network with the paper's initialisation.
+fn paper_network<B: Backend>(device: &B::Device) -> LeNet5<B> {
+    let [c1_maps, c3_maps, c5_maps, f6_units, _] = WIDTHS;
+    let taps = KERNEL * KERNEL;
+    let conv = |channels: [usize; 2]| {
+        let mut conv = Conv2dConfig::new(channels, [KERNEL, KERNEL]).init(device);
+        let fan_in = channels[0] * taps;
+        conv.weight = Param::from_tensor(uniform(conv.weight.dims(), fan_in, device));
+        conv.bias = Some(Param::from_tensor(uniform([channels[1]], fan_in, device)));
+        conv
+    };
+    let mut f6 = LinearConfig::new(c5_maps, f6_units).init(device);
+    f6.weight = Param::from_tensor(uniform([c5_maps, f6_units], c5_maps, device));
+    f6.bias = Some(Param::from_tensor(uniform([f6_units], c5_maps, device)));
+    LeNet5 {
+        c1: conv([1, c1_maps]),
+        s2: Some(Subsampling::new(c1_maps, device)),
+        c3: C3::Table(TableConv2d::new(&C3_TABLE, c1_maps, KERNEL, device)),
+        s4: Some(Subsampling::new(c3_maps, device)),
+        c5: C5::Conv(conv([c3_maps, c5_maps])),
+        f6,
+        output: Output::Rbf(Rbf::new(device)),
+        variant: Variant::LeCun1998,
     }
 }
 

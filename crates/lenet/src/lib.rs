@@ -1,7 +1,7 @@
 //! LeNet-5 (LeCun, Bottou, Bengio and Haffner, 1998) as a [Burn](https://burn.dev) `Module`,
 //! generic over the backend.
 //!
-//! Two variants, chosen in [`LeNet5Config`]:
+//! Three variants, chosen in [`LeNet5Config`]:
 //! - [`Variant::Classic`] (the default): the paper's network as the lecture tabulates it.
 //!   32x32 input; C1 6@5x5 tanh; S2 2x2 average pooling then tanh; C3 16@5x5 tanh; S4 like S2;
 //!   C5 120@5x5 (a convolution, output 120x1x1) tanh; F6 84 tanh; output 10.
@@ -10,6 +10,12 @@
 //!   120, 84 (ReLU) and 10: 44,426 trainable parameters, as Keras' `model.summary()` prints.
 //!   With [`C1Padding::Same`], the form its comments count: C1 keeps 28x28, S4 is 16x5x5, and
 //!   the parameters are the classic network's 61,706.
+//! - [`Variant::LeCun1998`]: the paper's network exactly (Section II-B). The squashing
+//!   function `1.7159 tanh(2a/3)`; S2 and S4 add each 2x2 window, multiply by a trainable
+//!   coefficient and add a trainable bias per map ([`Subsampling`]); C3 reads S2 through the
+//!   paper's Table I ([`C3_TABLE`], [`TableConv2d`]); the output is 10 Euclidean RBF units
+//!   ([`Rbf`]) comparing F6 with fixed 7x12 digit bitmaps ([`RBF_DIGITS`]). 60,000 trainable
+//!   parameters, 340,908 connections, as the paper counts them.
 //!
 //! [`LeNet5::summary`] derives the lecture's table of parameters and connections from the built
 //! network.
@@ -56,6 +62,7 @@
 mod config;
 mod error;
 mod model;
+mod paper;
 mod record;
 mod summary;
 #[cfg(feature = "train")]
@@ -64,9 +71,12 @@ mod training;
 pub use config::{C1Padding, LeNet5Config, Variant};
 pub use error::LeNetError;
 pub use lenet_kernels::{Activation, Pooling};
-pub use model::{C5, LayerOutputs, LeNet5, Prediction};
+pub use model::{C3, C5, LayerOutputs, LeNet5, Output, Prediction};
+pub use paper::{C3_TABLE, RBF_BITMAP, RBF_DIGITS, Rbf, Subsampling, TableConv2d, rbf_bitmaps};
 pub use record::{load_bytes, load_file};
 pub use summary::{LayerKind, LayerSummary, Summary};
+#[cfg(feature = "train")]
+pub use training::{MAP_J, map_loss};
 
 /// README's examples are compiled and run as doctests of this crate.
 #[cfg(doctest)]

@@ -6,13 +6,15 @@ use burn::{
 
 use lenet_kernels::{activate, conv2d, subsample};
 
+use crate::paper::{Rbf, Subsampling, TableConv2d};
 use crate::{C1Padding, LeNet5Config, LeNetError, config::Variant};
 
 /// LeNet-5, generic over the Burn backend `B`. Build it with [`crate::LeNet5Config::init`].
 ///
 /// [`LeNet5::forward`] maps images `[batch, 1, side, side]` (side from
 /// [`Variant::input_size`]) to logits `[batch, 10]`; [`LeNet5::predict`] adds the softmax and
-/// the arg-max.
+/// the arg-max. The paper's network ends in RBF units, whose outputs are distances (the
+/// smallest wins): its logits are the negated distances.
 ///
 /// The layers are public so that their weights can be inspected (or set, in tests); the
 /// variant is fixed at construction.
@@ -20,14 +22,19 @@ use crate::{C1Padding, LeNet5Config, LeNetError, config::Variant};
 pub struct LeNet5<B: Backend> {
     /// C1: 1 -> 6 maps, 5x5.
     pub c1: Conv2d<B>,
-    /// C3: 6 -> 16 maps, 5x5, every S2 map connected to every C3 map.
-    pub c3: Conv2d<B>,
+    /// S2's trainable coefficient and bias per map, in the paper's network; `None` where S2
+    /// has no parameters (average pooling then tanh, or max pooling).
+    pub s2: Option<Subsampling<B>>,
+    /// C3: 6 -> 16 maps, 5x5.
+    pub c3: C3<B>,
+    /// S4's trainable coefficient and bias per map, like `s2`.
+    pub s4: Option<Subsampling<B>>,
     /// C5: S4 (16x5x5, or 16x4x4 in the Keras code) -> 120.
     pub c5: C5<B>,
     /// F6: 120 -> 84.
     pub f6: Linear<B>,
-    /// Output: 84 -> 10 logits.
-    pub output: Linear<B>,
+    /// Output: 84 -> 10.
+    pub output: Output<B>,
     #[module(skip)]
     pub(crate) variant: Variant,
 }
@@ -40,6 +47,24 @@ pub enum C5<B: Backend> {
     Conv(Conv2d<B>),
     /// 256 (16x4x4) or, with C1 padded, 400 (16x5x5) -> 120 units.
     Dense(Linear<B>),
+}
+
+/// The C3 layer: every S2 map connected to every C3 map, or the paper's connection table.
+#[derive(Module, Debug)]
+pub enum C3<B: Backend> {
+    /// 6 -> 16 maps, 5x5, all 96 kernels.
+    Full(Conv2d<B>),
+    /// 6 -> 16 maps, 5x5, the 60 kernels of the paper's Table I ([`crate::C3_TABLE`]).
+    Table(TableConv2d<B>),
+}
+
+/// The output layer: dense logits, or the paper's Euclidean RBF units.
+#[derive(Module, Debug)]
+pub enum Output<B: Backend> {
+    /// 84 -> 10 logits.
+    Dense(Linear<B>),
+    /// 84 -> 10 squared distances to fixed digit bitmaps.
+    Rbf(Rbf<B>),
 }
 
 /// Every layer's output for a batch, as [`LeNet5::forward_layers`] returns it, in the order
@@ -60,14 +85,17 @@ pub struct LayerOutputs<B: Backend> {
     pub c5: Tensor<B, 2>,
     /// F6's units, `[batch, 84]`.
     pub f6: Tensor<B, 2>,
-    /// The output layer's logits, `[batch, 10]`: [`LeNet5::forward`]'s result.
+    /// The output layer's logits, `[batch, 10]`: [`LeNet5::forward`]'s result. For the
+    /// paper's network, the RBF units' distances negated.
     pub logits: Tensor<B, 2>,
 }
 
 /// Class probabilities and the most likely class, as returned by [`LeNet5::predict`].
 #[derive(Debug, Clone)]
 pub struct Prediction<B: Backend> {
-    /// Softmax of the logits, `[batch, 10]`; each row sums to 1.
+    /// Softmax of the logits, `[batch, 10]`; each row sums to 1. For the paper's network,
+    /// `softmax(-y)` of the RBF distances `y`: a convenient normalisation, not the paper's
+    /// (which reports the distances and the nearest class).
     pub probabilities: Tensor<B, 2>,
     /// The arg-max digit of each row, `[batch]`.
     pub classes: Tensor<B, 1, Int>,
@@ -126,17 +154,27 @@ impl<B: Backend> LeNet5<B> {
         }
         let activation = self.variant.activation();
         let pooling = self.variant.pooling();
+        let subsampling = |layer: &Option<Subsampling<B>>, x| match layer {
+            Some(layer) => layer.forward(x, activation),
+            None => subsample(x, pooling),
+        };
         let c1 = conv2d(&self.c1, images, activation);
-        let s2 = subsample(c1.clone(), pooling);
-        let c3 = conv2d(&self.c3, s2.clone(), activation);
-        let s4 = subsample(c3.clone(), pooling);
+        let s2 = subsampling(&self.s2, c1.clone());
+        let c3 = match &self.c3 {
+            C3::Full(conv) => conv2d(conv, s2.clone(), activation),
+            C3::Table(table) => table.forward(s2.clone(), activation),
+        };
+        let s4 = subsampling(&self.s4, c3.clone());
         let c5 = match &self.c5 {
             C5::Conv(conv) => full_convolution(conv, s4.clone()),
             C5::Dense(dense) => dense.forward(s4.clone().flatten(1, 3)),
         };
         let c5 = activate(c5, activation);
         let f6 = activate(self.f6.forward(c5.clone()), activation);
-        let logits = self.output.forward(f6.clone());
+        let logits = match &self.output {
+            Output::Dense(dense) => dense.forward(f6.clone()),
+            Output::Rbf(rbf) => -rbf.forward(f6.clone()),
+        };
         LayerOutputs {
             c1,
             s2,

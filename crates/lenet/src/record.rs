@@ -3,12 +3,14 @@ use std::path::{Path, PathBuf};
 
 use burn::{
     module::{ModuleVisitor, Param},
+    nn::{Linear, conv::Conv2d},
     prelude::*,
     record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder},
 };
 
 use crate::config::WIDTHS;
-use crate::{C1Padding, LeNet5Config, LeNetError, Variant, model::C5Record, model::LeNet5};
+use crate::model::{C3Record, C5, C5Record, LeNet5, LeNet5Record, OutputRecord};
+use crate::{C1Padding, LeNet5Config, LeNetError, Variant};
 
 /// Full precision, so that a saved and reloaded network gives bit-identical logits.
 type WeightsRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
@@ -90,15 +92,23 @@ fn load<B: Backend>(
     };
     // Burn's decoder trusts a tensor's bytes to fit its shape and type and panics when they do
     // not (fuzzing found several such files), so a panic in it is a malformed file.
-    let record: <LeNet5<B> as Module<B>>::Record =
-        quietly(|| Recorder::<B>::load(&WeightsRecorder::default(), bytes, device))
-            .ok_or_else(|| decode_error("its tensors do not fit their shapes or types".into()))?
-            .map_err(|error| decode_error(error.to_string()))?;
-    // The weights tell the network: C5 is a convolution only in the classic one, and the
-    // Keras one's first dense layer sees 16x5x5 values when C1 is padded, 16x4x4 when not.
-    let found = match &record.c5 {
-        C5Record::Conv(_) => LeNet5Config::new().with_variant(Variant::Classic),
-        C5Record::Dense(dense) => {
+    let malformed = || decode_error("its tensors do not fit their shapes or types".into());
+    let record = match decode::<B, LeNet5Record<B>>(bytes.clone(), device).ok_or_else(malformed)? {
+        Ok(record) => record,
+        // Files written before the paper's network existed hold C3 and the output layer as
+        // plain layers rather than as one of their kinds.
+        Err(error) => match decode::<B, SavedRecord<B>>(bytes, device).ok_or_else(malformed)? {
+            Ok(record) => Saved::upgrade(record),
+            Err(_) => return Err(decode_error(error.to_string())),
+        },
+    };
+    // The weights tell the network: C3 follows a connection table only in the paper's, C5 is
+    // a convolution only in it and the classic one, and the Keras one's first dense layer sees
+    // 16x5x5 values when C1 is padded, 16x4x4 when not.
+    let found = match (&record.c3, &record.c5) {
+        (C3Record::Table(_), _) => LeNet5Config::new().with_variant(Variant::LeCun1998),
+        (_, C5Record::Conv(_)) => LeNet5Config::new().with_variant(Variant::Classic),
+        (_, C5Record::Dense(dense)) => {
             let padded = LeNet5Config::new()
                 .with_variant(Variant::Keras)
                 .with_c1_padding(C1Padding::Same);
@@ -136,6 +146,40 @@ fn load<B: Backend>(
         }
     }
     Ok(loaded)
+}
+
+/// Decodes a record; `None` when Burn's decoder panicked on it.
+fn decode<B: Backend, R: burn::record::Record<B>>(
+    bytes: Vec<u8>,
+    device: &B::Device,
+) -> Option<Result<R, burn::record::RecorderError>> {
+    quietly(|| Recorder::<B>::load(&WeightsRecorder::default(), bytes, device))
+}
+
+/// The layers of a network saved before the paper's variant was added: C3 always a full
+/// convolution, the output always dense.
+#[derive(Module, Debug)]
+struct Saved<B: Backend> {
+    c1: Conv2d<B>,
+    c3: Conv2d<B>,
+    c5: C5<B>,
+    f6: Linear<B>,
+    output: Linear<B>,
+}
+
+impl<B: Backend> Saved<B> {
+    fn upgrade(record: SavedRecord<B>) -> LeNet5Record<B> {
+        LeNet5Record {
+            c1: record.c1,
+            s2: None,
+            c3: C3Record::Full(record.c3),
+            s4: None,
+            c5: record.c5,
+            f6: record.f6,
+            output: OutputRecord::Dense(record.output),
+            variant: burn::module::EmptyRecord::new(),
+        }
+    }
 }
 
 /// Every float parameter's path and shape, in visiting order.

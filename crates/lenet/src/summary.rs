@@ -10,7 +10,8 @@ use thousands::Separable;
 
 use crate::{
     config::{C1Padding, Variant},
-    model::{C5, LeNet5},
+    model::{C3, C5, LeNet5, Output},
+    paper::{Rbf, Subsampling, TableConv2d},
 };
 
 /// What a layer computes.
@@ -23,8 +24,14 @@ pub enum LayerKind {
     AveragePooling,
     /// Max pooling.
     MaxPooling,
+    /// The paper's subsampling: a 2x2 sum times a trainable coefficient plus a trainable bias.
+    Subsampling,
+    /// A convolution reading only the inputs a connection table names (the paper's C3).
+    TableConvolution,
     /// A dense layer.
     FullyConnected,
+    /// Euclidean radial basis function units with fixed centres (the paper's output).
+    Rbf,
 }
 
 impl LayerKind {
@@ -34,7 +41,10 @@ impl LayerKind {
             LayerKind::Convolution => "convolution",
             LayerKind::AveragePooling => "average pooling",
             LayerKind::MaxPooling => "max pooling",
+            LayerKind::Subsampling => "subsampling",
+            LayerKind::TableConvolution => "conv (Table I)",
             LayerKind::FullyConnected => "fully connected",
+            LayerKind::Rbf => "Euclidean RBF",
         }
     }
 }
@@ -58,6 +68,8 @@ pub struct LayerSummary {
     pub activation: &'static str,
     /// Trainable parameters.
     pub params: usize,
+    /// Parameters that are fixed, not trained (the RBF units' bitmaps).
+    pub fixed_params: usize,
     /// Connections: for every output unit, its inputs plus its bias, if any.
     pub connections: usize,
 }
@@ -79,6 +91,11 @@ impl Summary {
     /// Trainable parameters of the whole network.
     pub fn total_params(&self) -> usize {
         self.layers.iter().map(|layer| layer.params).sum()
+    }
+
+    /// Fixed parameters of the whole network.
+    pub fn total_fixed_params(&self) -> usize {
+        self.layers.iter().map(|layer| layer.fixed_params).sum()
     }
 
     /// Connections of the whole network.
@@ -104,17 +121,28 @@ impl<B: Backend> LeNet5<B> {
         };
         let mut shape = [1, side, side];
         // Each layer's output shape is the next one's input, so the order matters.
+        let subsampling = |name, layer: &Option<Subsampling<B>>, shape: &mut [usize; 3]| match layer
+        {
+            Some(layer) => trainable_pool_layer(name, layer, shape, activation),
+            None => pool_layer(name, pool_kind, shape, activation),
+        };
         let layers = vec![
             conv_layer("C1", &self.c1, &mut shape, activation),
-            pool_layer("S2", pool_kind, &mut shape, activation),
-            conv_layer("C3", &self.c3, &mut shape, activation),
-            pool_layer("S4", pool_kind, &mut shape, activation),
+            subsampling("S2", &self.s2, &mut shape),
+            match &self.c3 {
+                C3::Full(conv) => conv_layer("C3", conv, &mut shape, activation),
+                C3::Table(table) => table_layer("C3", table, &mut shape, activation),
+            },
+            subsampling("S4", &self.s4, &mut shape),
             match &self.c5 {
                 C5::Conv(conv) => conv_layer("C5", conv, &mut shape, activation),
                 C5::Dense(dense) => dense_layer("C5", dense, &mut shape, activation),
             },
             dense_layer("F6", &self.f6, &mut shape, activation),
-            dense_layer("output", &self.output, &mut shape, "softmax"),
+            match &self.output {
+                Output::Dense(dense) => dense_layer("output", dense, &mut shape, "softmax"),
+                Output::Rbf(rbf) => rbf_layer("output", rbf, &mut shape),
+            },
         ];
 
         Summary {
@@ -153,7 +181,69 @@ fn conv_layer<B: Backend>(
         stride: Some(sh),
         activation,
         params: (inputs * kh * kw + bias) * maps,
+        fixed_params: 0,
         connections: (inputs * kh * kw + bias) * maps * height * width,
+    }
+}
+
+/// C3 through a connection table: each map's parameters are its kept kernels and its bias.
+fn table_layer<B: Backend>(
+    name: &'static str,
+    table: &TableConv2d<B>,
+    shape: &mut [usize; 3],
+    activation: &'static str,
+) -> LayerSummary {
+    let [kernels, kh, kw] = table.kernels.dims();
+    let maps = table.bias.dims()[0];
+    let (height, width) = (shape[1] - kh + 1, shape[2] - kw + 1);
+    *shape = [maps, height, width];
+    let params = kernels * kh * kw + maps;
+    LayerSummary {
+        name,
+        kind: LayerKind::TableConvolution,
+        maps,
+        size: Some([height, width]),
+        kernel: Some([kh, kw]),
+        stride: Some(1),
+        activation,
+        params,
+        fixed_params: 0,
+        connections: params * height * width,
+    }
+}
+
+/// The paper's subsampling: per unit, 4 inputs and a bias; per map, 2 parameters.
+fn trainable_pool_layer<B: Backend>(
+    name: &'static str,
+    layer: &Subsampling<B>,
+    shape: &mut [usize; 3],
+    activation: &'static str,
+) -> LayerSummary {
+    let summary = pool_layer(name, LayerKind::Subsampling, shape, activation);
+    let maps = layer.maps();
+    let units = summary.connections / (POOL * POOL);
+    LayerSummary {
+        params: 2 * maps,
+        connections: (POOL * POOL + 1) * units,
+        ..summary
+    }
+}
+
+/// The RBF units: each compares all its inputs with its fixed centre.
+fn rbf_layer<B: Backend>(name: &'static str, rbf: &Rbf<B>, shape: &mut [usize; 3]) -> LayerSummary {
+    let [units, inputs] = rbf.centres.dims();
+    *shape = [units, 1, 1];
+    LayerSummary {
+        name,
+        kind: LayerKind::Rbf,
+        maps: units,
+        size: None,
+        kernel: None,
+        stride: None,
+        activation: "-",
+        params: 0,
+        fixed_params: inputs * units,
+        connections: inputs * units,
     }
 }
 
@@ -180,6 +270,7 @@ fn pool_layer(
             activation
         },
         params: 0,
+        fixed_params: 0,
         connections: POOL * POOL * maps * height * width,
     }
 }
@@ -202,6 +293,7 @@ fn dense_layer<B: Backend>(
         stride: None,
         activation,
         params: (inputs + bias) * units,
+        fixed_params: 0,
         connections: (inputs + bias) * units,
     }
 }
@@ -224,6 +316,10 @@ impl fmt::Display for Summary {
             "|--------|-----------------|-----:|-------|--------|-------:|------------|-----------:|------------:|"
         )?;
         let dash = || "-".to_string();
+        let params = |trained: usize, fixed: usize| match fixed {
+            0 => trained.separate_with_commas(),
+            _ => format!("{} fixed", fixed.separate_with_commas()),
+        };
         for layer in &self.layers {
             writeln!(
                 f,
@@ -235,7 +331,7 @@ impl fmt::Display for Summary {
                 layer.kernel.map_or_else(dash, |[h, w]| format!("{h}x{w}")),
                 layer.stride.map_or_else(dash, |s| s.to_string()),
                 layer.activation,
-                layer.params.separate_with_commas(),
+                params(layer.params, layer.fixed_params),
                 layer.connections.separate_with_commas(),
             )?;
         }

@@ -4,7 +4,7 @@ mod common;
 
 use burn::{backend::NdArray, module::Module};
 use common::{fixed_images, fixed_model, networks, pattern, values};
-use lenet::{C1Padding, C5, LayerKind, LeNet5, LeNet5Config, LeNetError, Variant};
+use lenet::{C1Padding, C3, C5, LayerKind, LeNet5, LeNet5Config, LeNetError, Output, Variant};
 
 type B = NdArray;
 
@@ -140,6 +140,38 @@ fn summary_counts_match_the_lecture_and_burn() {
     assert_eq!(classic.layer("C5").unwrap().kind, LayerKind::Convolution);
     assert_eq!(classic.layer("C5").unwrap().size, Some([1, 1]));
 
+    // The paper's own counts (Section II-B), layer by layer.
+    let paper = LeNet5Config::new()
+        .with_variant(Variant::LeCun1998)
+        .init::<B>(&device());
+    let summary = paper.summary();
+    let rows: Vec<_> = summary
+        .layers
+        .iter()
+        .map(|layer| (layer.name, layer.kind, layer.params, layer.connections))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("C1", LayerKind::Convolution, 156, 122_304),
+            ("S2", LayerKind::Subsampling, 12, 5_880),
+            ("C3", LayerKind::TableConvolution, 1_516, 151_600),
+            ("S4", LayerKind::Subsampling, 32, 2_000),
+            ("C5", LayerKind::Convolution, 48_120, 48_120),
+            ("F6", LayerKind::FullyConnected, 10_164, 10_164),
+            ("output", LayerKind::Rbf, 0, 840),
+        ]
+    );
+    assert_eq!(summary.layer("output").unwrap().fixed_params, 840);
+    assert_eq!(summary.total_params(), 60_000);
+    assert_eq!(
+        paper.num_params(),
+        60_000,
+        "the unconnected C3 kernels are no parameters"
+    );
+    assert_eq!(summary.total_connections(), 340_908);
+    assert_eq!(summary.layer("S2").unwrap().activation, "A tanh(Sa)");
+
     let keras = LeNet5Config::new()
         .with_variant(Variant::Keras)
         .init::<B>(&device())
@@ -169,6 +201,10 @@ fn summary_display_shows_the_table() {
 mod reference {
     pub struct Weights {
         pub c1: (Vec<f32>, Vec<f32>),
+        /// The paper's S2 and S4: coefficients and biases per map.
+        pub s2: Option<(Vec<f32>, Vec<f32>)>,
+        pub s4: Option<(Vec<f32>, Vec<f32>)>,
+        /// Full `[16][6][5][5]` or, in the paper's network, the 60 kept kernels.
         pub c3: (Vec<f32>, Vec<f32>),
         pub c5: (Vec<f32>, Vec<f32>),
         pub f6: (Vec<f32>, Vec<f32>),
@@ -262,6 +298,65 @@ mod reference {
         vec![c1, s2, c3, s4, c5, f6, logits]
     }
 
+    /// The paper's Table I, as printed: for each S2 map (row), the C3 maps (columns) it feeds.
+    const TABLE_I: [&str; 6] = [
+        "X...XXX..XXXX.XX",
+        "XX...XXX..XXXX.X",
+        "XXX...XXX..X.XXX",
+        ".XXX..XXXX..X.XX",
+        "..XXX..XXXX.XX.X",
+        "...XXX..XXXX.XXX",
+    ];
+
+    /// The paper's network (Section II-B): f(a) = 1.7159 tanh(2a/3); S2 and S4 sum each window,
+    /// scale and shift per map; C3 by Table I from the kept kernels (map by map, each map's S2
+    /// maps in increasing order); RBF outputs against `bitmaps`, the logits their negation.
+    pub fn lecun1998(image: &[f64], w: &Weights, bitmaps: &[Vec<f32>]) -> Vec<Vec<f64>> {
+        let f = |x: Vec<f64>| -> Vec<f64> {
+            x.iter().map(|v| 1.7159 * (v * 2.0 / 3.0).tanh()).collect()
+        };
+        let subsample = |x: &[f64], c: usize, side: usize, (k, b): &(Vec<f32>, Vec<f32>)| {
+            let (mean, out) = pool(x, c, side, false);
+            let per_map = out * out;
+            let y = mean
+                .iter()
+                .enumerate()
+                .map(|(i, m)| 4.0 * m * k[i / per_map] as f64 + b[i / per_map] as f64)
+                .collect();
+            (f(y), out)
+        };
+        let (c1, s) = conv(image, 1, 32, 0, &w.c1);
+        let c1 = f(c1);
+        let (s2, s) = subsample(&c1, 6, s, w.s2.as_ref().unwrap());
+        let mut full = vec![0.0f32; 16 * 6 * 25];
+        let mut next = 0;
+        for map in 0..16 {
+            for input in 0..6 {
+                if TABLE_I[input].as_bytes()[map] == b'X' {
+                    let kernel = &w.c3.0[next * 25..(next + 1) * 25];
+                    full[(map * 6 + input) * 25..][..25].copy_from_slice(kernel);
+                    next += 1;
+                }
+            }
+        }
+        assert_eq!(next, 60);
+        let (c3, s) = conv(&s2, 6, s, 0, &(full, w.c3.1.clone()));
+        let c3 = f(c3);
+        let (s4, s) = subsample(&c3, 16, s, w.s4.as_ref().unwrap());
+        let c5 = f(conv(&s4, 16, s, 0, &w.c5).0);
+        let f6 = f(dense(&c5, &w.f6));
+        let logits = bitmaps
+            .iter()
+            .map(|bitmap| {
+                -f6.iter()
+                    .zip(bitmap)
+                    .map(|(x, &c)| (x - c as f64).powi(2))
+                    .sum::<f64>()
+            })
+            .collect();
+        vec![c1, s2, c3, s4, c5, f6, logits]
+    }
+
     /// As [`classic`]; max pooling has no activation of its own. `pad` is C1's padding.
     pub fn keras(image: &[f64], w: &Weights, pad: usize) -> Vec<Vec<f64>> {
         let relu = |x: Vec<f64>| -> Vec<f64> { x.iter().map(|v| v.max(0.0)).collect() };
@@ -292,15 +387,28 @@ fn weights(model: &LeNet5<B>) -> reference::Weights {
             d.bias.as_ref().map(|b| values(b.val())),
         )
     };
+    let subsampling = |layer: &Option<lenet::Subsampling<B>>| {
+        layer
+            .as_ref()
+            .map(|layer| (values(layer.coefficient.val()), values(layer.bias.val())))
+    };
     reference::Weights {
         c1: conv(&model.c1),
-        c3: conv(&model.c3),
+        s2: subsampling(&model.s2),
+        s4: subsampling(&model.s4),
+        c3: match &model.c3 {
+            C3::Full(c) => conv(c),
+            C3::Table(t) => (values(t.kernels.val()), values(t.bias.val())),
+        },
         c5: match &model.c5 {
             C5::Conv(c) => conv(c),
             C5::Dense(d) => dense(d),
         },
         f6: dense(&model.f6),
-        output: dense(&model.output),
+        output: match &model.output {
+            Output::Dense(d) => dense(d),
+            Output::Rbf(_) => (Vec::new(), Vec::new()),
+        },
     }
 }
 
@@ -340,6 +448,7 @@ fn every_layer_matches_an_independent_f64_implementation() {
                         C1Padding::Same => 2,
                     },
                 ),
+                Variant::LeCun1998 => reference::lecun1998(&x, &w, &lenet::rbf_bitmaps()),
             };
             let logits = &expected[6];
             let spread = logits.iter().cloned().fold(f64::MIN, f64::max)
@@ -421,7 +530,11 @@ fn saved_weights_reload_bit_identical() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(leftovers.len(), 3, "no temporary files left: {leftovers:?}");
+    assert_eq!(
+        leftovers.len(),
+        networks().len(),
+        "no temporary files left: {leftovers:?}"
+    );
 }
 
 #[test]
@@ -516,6 +629,10 @@ fn a_record_with_wrong_shapes_is_rejected() {
 fn variant_names_parse_and_reject_unknown_ones() {
     assert_eq!("classic".parse::<Variant>().unwrap(), Variant::Classic);
     assert_eq!("keras".parse::<Variant>().unwrap(), Variant::Keras);
+    assert_eq!(
+        "lecun1998".parse::<Variant>().unwrap(),
+        Variant::LeCun1998
+    );
     let error = "lenet".parse::<Variant>().unwrap_err();
     assert!(error.to_string().contains("\"lenet\""));
     assert_eq!(LeNet5Config::new().variant, Variant::Classic);
@@ -534,9 +651,15 @@ fn every_parameter_of_a_new_or_loaded_network_gets_a_gradient() {
         for (origin, model) in [("new", fresh), ("loaded", loaded)] {
             let loss = model.forward(fixed_images(variant, 2, &device())).sum();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
+            // Weight and bias of C1, C3, C5, F6 and a dense output; the paper's network has
+            // S2's and S4's coefficients and biases instead of the output's.
+            let tensors = match variant {
+                Variant::LeCun1998 => 12,
+                _ => 10,
+            };
             assert_eq!(
                 grads.len(),
-                10,
+                tensors,
                 "{variant} ({origin}): parameters with a gradient"
             );
         }

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use burn::{prelude::*, tensor::backend::AutodiffBackend};
-use lenet::{C5, LeNet5, LeNet5Config};
+use lenet::{C3, C5, LeNet5, LeNet5Config, Output};
 
 use super::{fixed_images, fixed_model, networks, pattern, values};
 
@@ -50,9 +50,28 @@ pub fn gradients<B: AutodiffBackend>(
         grad("input", images.grad(&grads)),
         grad("c1.weight", model.c1.weight.grad(&grads)),
         grad1("c1.bias", bias(&model.c1)),
-        grad("c3.weight", model.c3.weight.grad(&grads)),
-        grad1("c3.bias", bias(&model.c3)),
     ];
+    match &model.c3 {
+        C3::Full(conv) => {
+            all.push(grad("c3.weight", conv.weight.grad(&grads)));
+            all.push(grad1("c3.bias", bias(conv)));
+        }
+        C3::Table(table) => {
+            let kernels = table.kernels.grad(&grads).expect("tracked");
+            all.push(("c3.kernels", values(kernels)));
+            all.push(grad1("c3.bias", table.bias.grad(&grads)));
+        }
+    }
+    let subsampling = [
+        ("s2.coefficient", "s2.bias", &model.s2),
+        ("s4.coefficient", "s4.bias", &model.s4),
+    ];
+    for (coefficient, bias, layer) in subsampling {
+        if let Some(layer) = layer {
+            all.push(grad1(coefficient, layer.coefficient.grad(&grads)));
+            all.push(grad1(bias, layer.bias.grad(&grads)));
+        }
+    }
     match &model.c5 {
         C5::Conv(conv) => {
             all.push(grad("c5.weight", conv.weight.grad(&grads)));
@@ -68,11 +87,13 @@ pub fn gradients<B: AutodiffBackend>(
         "f6.bias",
         model.f6.bias.as_ref().unwrap().grad(&grads),
     ));
-    all.push(grad2("output.weight", model.output.weight.grad(&grads)));
-    all.push(grad1(
-        "output.bias",
-        model.output.bias.as_ref().unwrap().grad(&grads),
-    ));
+    if let Output::Dense(output) = &model.output {
+        all.push(grad2("output.weight", output.weight.grad(&grads)));
+        all.push(grad1(
+            "output.bias",
+            output.bias.as_ref().unwrap().grad(&grads),
+        ));
+    }
     all
 }
 

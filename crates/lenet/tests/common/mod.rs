@@ -3,7 +3,7 @@
 pub mod fused;
 
 use burn::{module::Param, prelude::*};
-use lenet::{C1Padding, C5, LeNet5, LeNet5Config, Variant};
+use lenet::{C1Padding, C3, C5, LeNet5, LeNet5Config, Output, Variant};
 
 /// A deterministic, irregular sequence in about [-scale, scale].
 pub fn pattern(len: usize, seed: f64, scale: f64) -> Vec<f32> {
@@ -29,15 +29,16 @@ fn param<B: Backend, const D: usize>(
     ))
 }
 
-/// Every network the crate builds: the classic one, the Keras code as it runs, and the Keras
-/// code's comments' form (C1 padded).
-pub fn networks() -> [LeNet5Config; 3] {
+/// Every network the crate builds: the classic one, the Keras code as it runs, the Keras
+/// code's comments' form (C1 padded) and the paper's.
+pub fn networks() -> [LeNet5Config; 4] {
     [
         LeNet5Config::new(),
         LeNet5Config::new().with_variant(Variant::Keras),
         LeNet5Config::new()
             .with_variant(Variant::Keras)
             .with_c1_padding(C1Padding::Same),
+        LeNet5Config::new().with_variant(Variant::LeCun1998),
     ]
 }
 
@@ -51,8 +52,22 @@ pub fn fixed_model<B: Backend>(config: &LeNet5Config, device: &B::Device) -> LeN
     };
     model.c1.weight = param([6, 1, 5, 5], next(), 0.4, device);
     model.c1.bias = Some(param([6], next(), 0.1, device));
-    model.c3.weight = param([16, 6, 5, 5], next(), 0.16, device);
-    model.c3.bias = Some(param([16], next(), 0.1, device));
+    match &mut model.c3 {
+        C3::Full(conv) => {
+            conv.weight = param([16, 6, 5, 5], next(), 0.16, device);
+            conv.bias = Some(param([16], next(), 0.1, device));
+        }
+        C3::Table(table) => {
+            table.kernels = param([60, 5, 5], next(), 0.2, device);
+            table.bias = param([16], next(), 0.1, device);
+        }
+    }
+    for (layer, maps) in [(&mut model.s2, 6), (&mut model.s4, 16)] {
+        if let Some(layer) = layer {
+            layer.coefficient = param([maps], next(), 0.5, device);
+            layer.bias = param([maps], next(), 0.2, device);
+        }
+    }
     match &mut model.c5 {
         C5::Conv(conv) => {
             conv.weight = param([120, 16, 5, 5], next(), 0.1, device);
@@ -65,8 +80,10 @@ pub fn fixed_model<B: Backend>(config: &LeNet5Config, device: &B::Device) -> LeN
     }
     model.f6.weight = param([120, 84], next(), 0.18, device);
     model.f6.bias = Some(param([84], next(), 0.1, device));
-    model.output.weight = param([84, 10], next(), 0.2, device);
-    model.output.bias = Some(param([10], next(), 0.1, device));
+    if let Output::Dense(output) = &mut model.output {
+        output.weight = param([84, 10], next(), 0.2, device);
+        output.bias = Some(param([10], next(), 0.1, device));
+    }
     model
 }
 
