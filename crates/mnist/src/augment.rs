@@ -32,6 +32,11 @@ pub struct AugmentConfig {
     /// Largest horizontal shear factor (x moves by `shear * y`).
     #[config(default = 0.1)]
     pub max_shear: f32,
+    /// Largest squeeze, the paper's "simultaneous horizontal compression and vertical
+    /// elongation, or the reverse": 0.1 scales x by a factor `q` in 0.9..=1.1 and y by `1/q`.
+    /// Below 1.
+    #[config(default = 0.0)]
+    pub max_squeeze: f32,
 }
 
 impl AugmentConfig {
@@ -42,6 +47,7 @@ impl AugmentConfig {
             ("max_rotation", self.max_rotation),
             ("max_scale", self.max_scale),
             ("max_shear", self.max_shear),
+            ("max_squeeze", self.max_squeeze),
         ];
         for (name, value) in ranges {
             if !(value.is_finite() && value >= 0.0) {
@@ -52,19 +58,25 @@ impl AugmentConfig {
                 });
             }
         }
-        if self.max_scale >= 1.0 {
-            return Err(MnistError::InvalidAugmentation {
-                name: "max_scale",
-                value: self.max_scale,
-                reason: "must be below 1, or an image could shrink to nothing",
-            });
+        for (name, value) in [
+            ("max_scale", self.max_scale),
+            ("max_squeeze", self.max_squeeze),
+        ] {
+            if value >= 1.0 {
+                return Err(MnistError::InvalidAugmentation {
+                    name,
+                    value,
+                    reason: "must be below 1, or an image could shrink to nothing",
+                });
+            }
         }
         Ok(())
     }
 
     /// A randomly distorted copy of `image` (28x28, row-major).
     ///
-    /// The map is rotation, shear and scaling about the image centre followed by a translation.
+    /// The map is rotation, shear, scaling and squeezing about the image centre followed by a
+    /// translation.
     /// Pixels that come from outside the image are background (0). Expects a validated config
     /// ([`AugmentConfig::validate`]); other values give odd images, never a panic.
     pub fn distort<R: Rng + ?Sized>(
@@ -80,13 +92,19 @@ impl AugmentConfig {
         let angle = symmetric(self.max_rotation).to_radians();
         let scale = 1.0 + symmetric(self.max_scale);
         let shear = symmetric(self.max_shear);
+        // Drawn last, so that configurations without squeezing distort exactly as before it.
+        let squeeze = 1.0 + symmetric(self.max_squeeze);
 
-        // Forward map: p' = R(angle) * Shear(shear) * scale * (p - c) + c + t. Output pixels
-        // are filled by pulling from the inverse map, so every pixel gets exactly one value.
+        // Forward map: p' = R(angle) * Shear(shear) * scale * Squeeze(q, 1/q) * (p - c) + c + t.
+        // Output pixels are filled by pulling from the inverse map, so every pixel gets exactly
+        // one value.
         let (sin, cos) = angle.sin_cos();
         let inverse = [
-            [(cos + shear * sin) / scale, (sin - shear * cos) / scale],
-            [-sin / scale, cos / scale],
+            [
+                (cos + shear * sin) / (scale * squeeze),
+                (sin - shear * cos) / (scale * squeeze),
+            ],
+            [-sin * squeeze / scale, cos * squeeze / scale],
         ];
         let centre = (IMAGE_SIDE as f32 - 1.0) / 2.0;
         let mut out = [0u8; IMAGE_PIXELS];

@@ -7,14 +7,15 @@
 //!
 //! Options after `--`, or environment variables: `--backends flex,ndarray[,wgpu]`
 //! (`BENCH_BACKENDS`; wgpu is left out by default: on a machine without a GPU it is Mesa's
-//! software Vulkan, slow, and compiles shaders for minutes), `--variants classic,keras`
+//! software Vulkan, slow, and compiles shaders for minutes), `--variants classic,keras,lecun1998`
 //! (`BENCH_VARIANTS`), `--quick` (`BENCH_QUICK=1`, a smoke run of a minute or two),
 //! `--train-batches N` (200). MNIST is read from `MNIST_DIR` or the per-user cache; nothing is
 //! downloaded.
 //!
 //! What is measured, per backend and variant:
-//! - **training**: the `train` binary as a user runs it, with `configs/lenet5.toml` (classic)
-//!   or `configs/keras.toml` (keras), i.e. Burn's Learner with the project's loader, metrics,
+//! - **training**: the `train` binary as a user runs it, with `configs/lenet5.toml` (classic),
+//!   `configs/keras.toml` (keras) or `configs/lecun1998.toml` (the paper's network and SDLM,
+//!   in batches of 128 here like the others), i.e. Burn's Learner with the project's loader, metrics,
 //!   Adam, checkpointing and metrics.csv, on the first `128 * (N + 1)` training images: one
 //!   warm-up epoch, then one measured epoch. The figure is that epoch's
 //!   `train_images_per_second` from `metrics.csv`, written by
@@ -105,7 +106,7 @@ impl Args {
                 .map_err(anyhow::Error::msg)?;
         }
         if self.variants.is_empty() {
-            let list = env("BENCH_VARIANTS").unwrap_or_else(|| "classic,keras".into());
+            let list = env("BENCH_VARIANTS").unwrap_or_else(|| "classic,keras,lecun1998".into());
             self.variants = list
                 .split(',')
                 .map(|name| parse_variant(name.trim()))
@@ -250,11 +251,15 @@ fn train_with_the_binary(
     let config_file = match variant {
         Variant::Classic => "lenet5.toml",
         Variant::Keras => "keras.toml",
+        Variant::LeCun1998 => "lecun1998.toml",
     };
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
     let mut config = ExperimentConfig::load(&configs.join(config_file))?;
     config.training.keep_checkpoints = 1;
     config.data.validation_size = 1000;
+    // The paper's configuration takes mini-batches of 16; every network is measured on the
+    // same batches, so that the figures compare the networks, not the batch sizes.
+    config.training.batch_size = TRAIN_BATCH;
     let config_path = dir.path().join(config_file);
     std::fs::write(&config_path, config.to_toml())?;
     let artifacts = dir.path().join("run");

@@ -23,7 +23,7 @@ pub struct ExperimentConfig {
     /// `[data]`: validation split, input padding and normalisation, augmentation.
     #[config(default = "DataConfig::new()")]
     pub data: DataConfig,
-    /// `[optimizer]`: Adam and its learning-rate schedule.
+    /// `[optimizer]`: Adam or SDLM, and the learning-rate schedule.
     #[config(default = "OptimizerConfig::new()")]
     pub optimizer: OptimizerConfig,
     /// `[training]`: epochs, batches, seed, backend, loader, checkpoints, early stopping.
@@ -31,10 +31,16 @@ pub struct ExperimentConfig {
     pub training: TrainingConfig,
 }
 
-/// Adam (Kingma and Ba, 2015), as in the lecture's Keras code.
+/// The optimizer and its learning-rate schedule: Adam (Kingma and Ba, 2015), as in the
+/// lecture's Keras code, or the paper's SDLM.
 #[derive(Config, Debug)]
 pub struct OptimizerConfig {
-    /// Peak learning rate.
+    /// Which optimizer.
+    #[config(default = "OptimizerKind::Adam")]
+    pub name: OptimizerKind,
+    /// Peak learning rate. For SDLM, the paper's per-sample rate `eta`: a mini-batch of `n`
+    /// images steps by `n * eta` along its mean gradient, to first order the `n` steps the
+    /// paper takes, one per image.
     #[config(default = 1e-3)]
     pub learning_rate: f64,
     /// L2 penalty added to the gradients; 0 turns it off.
@@ -55,6 +61,29 @@ pub struct OptimizerConfig {
     /// The learning rate at the end of a cosine schedule, as a fraction of `learning_rate`.
     #[config(default = 0.0)]
     pub final_learning_rate_fraction: f64,
+    /// The learning rate of each epoch, for the "epochs" schedule; the last one holds for
+    /// the epochs after it.
+    #[config(default = "Vec::new()")]
+    pub epoch_learning_rates: Vec<f64>,
+    /// SDLM's damping `mu`, added to every curvature estimate.
+    #[config(default = 0.02)]
+    pub mu: f64,
+    /// Training images on which SDLM estimates the curvature before each epoch.
+    #[config(default = 500)]
+    pub curvature_samples: usize,
+}
+
+/// The optimizers `train` offers.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Adam, with `beta_1`, `beta_2`, `epsilon` and `weight_decay`.
+    Adam,
+    /// Stochastic diagonal Levenberg-Marquardt (LeCun et al., 1998, Appendix C): each
+    /// parameter's step is `learning_rate / (mu + h)`, `h` the Gauss-Newton estimate of the
+    /// loss's second derivative in it, re-estimated on `curvature_samples` images before each
+    /// epoch. For the lecun1998 network, whose estimate `lenet` computes.
+    Sdlm,
 }
 
 /// Learning-rate schedules.
@@ -66,6 +95,9 @@ pub enum Schedule {
     /// Cosine decay from `learning_rate` to `final_learning_rate_fraction * learning_rate` over
     /// all the run's steps (Loshchilov and Hutter, 2017, without restarts).
     Cosine,
+    /// A rate per epoch, from `epoch_learning_rates` (the paper's schedule); `learning_rate`
+    /// is not used.
+    Epochs,
 }
 
 /// How the run is carried out.
@@ -228,6 +260,44 @@ impl ExperimentConfig {
                 ),
             );
         }
+        if optimizer.schedule == Schedule::Epochs {
+            if optimizer.epoch_learning_rates.is_empty() {
+                return fail(
+                    "optimizer.epoch_learning_rates",
+                    "the \"epochs\" schedule needs at least one rate".into(),
+                );
+            }
+            if let Some(rate) = optimizer
+                .epoch_learning_rates
+                .iter()
+                .find(|rate| !(rate.is_finite() && **rate > 0.0))
+            {
+                return fail(
+                    "optimizer.epoch_learning_rates",
+                    format!("every rate must be a positive number, got {rate}"),
+                );
+            }
+        }
+        if optimizer.name == OptimizerKind::Sdlm {
+            if self.model.variant != Variant::LeCun1998 {
+                return fail(
+                    "optimizer.name",
+                    format!(
+                        "\"sdlm\" needs the curvature of the lecun1998 network; model.variant is \"{}\": use \"adam\"",
+                        self.model.variant
+                    ),
+                );
+            }
+            if !(optimizer.mu.is_finite() && optimizer.mu > 0.0) {
+                return fail(
+                    "optimizer.mu",
+                    format!("must be a positive number, got {}", optimizer.mu),
+                );
+            }
+            if optimizer.curvature_samples == 0 {
+                return fail("optimizer.curvature_samples", "must be at least 1".into());
+            }
+        }
         if let Err(error) = self.model.check() {
             return fail("model.c1_padding", error.to_string());
         }
@@ -257,7 +327,8 @@ impl ExperimentConfig {
 }
 
 /// The input step a variant is trained with unless a configuration says otherwise: classic
-/// 32x32 standardised (MNIST's 28x28 padded by 2), Keras 28x28 in [0, 1]. Configurations without
+/// 32x32 standardised (MNIST's 28x28 padded by 2), Keras 28x28 in [0, 1], the paper's network
+/// 32x32 with background -0.1 and ink 1.175. Configurations without
 /// `[data.input]`, `infer` for a `model.mpk` without its `config.toml`, and the benchmarks all
 /// take it from here.
 pub fn default_input(variant: Variant) -> InputConfig {
@@ -268,6 +339,9 @@ pub fn default_input(variant: Variant) -> InputConfig {
         Variant::Keras => InputConfig::new()
             .with_padding(0)
             .with_normalization(Normalization::Unit),
+        Variant::LeCun1998 => InputConfig::new()
+            .with_padding(2)
+            .with_normalization(Normalization::Paper),
     }
 }
 
@@ -425,7 +499,14 @@ mod tests {
     #[test]
     fn shipped_configs_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
-        for name in ["lenet5", "lenet5-wgpu", "keras", "lenet5-augmented"] {
+        for name in [
+            "lenet5",
+            "lenet5-wgpu",
+            "keras",
+            "lenet5-augmented",
+            "lecun1998",
+            "lecun1998-distorted",
+        ] {
             let path = dir.join(format!("{name}.toml"));
             ExperimentConfig::load(&path).unwrap_or_else(|error| panic!("{error}"));
         }

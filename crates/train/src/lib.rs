@@ -30,6 +30,7 @@ mod dashboard;
 pub mod data;
 mod error;
 pub mod metrics_csv;
+pub mod optimizer;
 mod pictures;
 pub mod progress;
 pub mod report;

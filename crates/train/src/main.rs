@@ -24,7 +24,8 @@ struct Args {
     /// Images per optimizer step.
     #[arg(long, value_parser = count)]
     batch_size: Option<usize>,
-    /// Adam's (peak) learning rate, a positive number.
+    /// The (peak) learning rate, a positive number; the "epochs" schedule takes its rates from
+    /// the configuration instead.
     #[arg(long, value_parser = positive, allow_negative_numbers = true)]
     learning_rate: Option<f64>,
     /// Seed for the weights, the shuffling and the augmentation.

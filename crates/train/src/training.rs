@@ -9,7 +9,6 @@ use std::{
 };
 
 use burn::{
-    optim::{AdamConfig, decay::WeightDecayConfig},
     record::{FullPrecisionSettings, NamedMpkFileRecorder},
     tensor::backend::AutodiffBackend,
     tensor::backend::DeviceOps,
@@ -31,6 +30,7 @@ use crate::{
     dashboard::Dashboard,
     data::{SharedDataset, eval_loader, train_loader},
     metrics_csv::{CsvMetricLogger, read_metrics_csv},
+    optimizer::TrainOptimizer,
     pictures,
     progress::PlainRenderer,
     report::{Report, evaluate, write_atomically},
@@ -169,7 +169,7 @@ pub fn train<B: AutodiffBackend>(
         Arc::new(train_set)
     };
     let loader_train = train_loader::<B>(
-        train_dataset,
+        train_dataset.clone(),
         batcher.clone(),
         training.batch_size,
         training.seed,
@@ -185,8 +185,9 @@ pub fn train<B: AutodiffBackend>(
     );
 
     let steps_per_epoch = train_images.div_ceil(training.batch_size);
-    let schedule = LearningRateSchedule::new(&config.optimizer, steps_per_epoch * training.epochs);
-    let optimizer = adam(config).init();
+    let schedule = LearningRateSchedule::new(&config.optimizer, training.epochs, steps_per_epoch);
+    let optimizer =
+        TrainOptimizer::<B>::new(config, steps_per_epoch, train_dataset, device.clone());
     let model = config.model.init::<B>(&device);
 
     // Names the run on its pictures.
@@ -307,19 +308,6 @@ pub fn train<B: AutodiffBackend>(
         crate::progress::say(&format!("warning: {warning}"));
     }
     Ok(report)
-}
-
-fn adam(config: &ExperimentConfig) -> AdamConfig {
-    let optimizer = &config.optimizer;
-    let adam = AdamConfig::new()
-        .with_beta_1(optimizer.beta_1)
-        .with_beta_2(optimizer.beta_2)
-        .with_epsilon(optimizer.epsilon);
-    if optimizer.weight_decay > 0.0 {
-        adam.with_weight_decay(Some(WeightDecayConfig::new(optimizer.weight_decay as f32)))
-    } else {
-        adam
-    }
 }
 
 fn limit(dataset: MnistDataset, limit: Option<NonZeroUsize>) -> MnistDataset {
