@@ -59,6 +59,9 @@ pub enum C3<B: Backend> {
 }
 
 /// The output layer: dense logits, or the paper's Euclidean RBF units.
+// A network holds one output layer, built once: boxing the larger variant would save nothing
+// worth an indirection in the public type.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Output<B: Backend> {
     /// 84 -> 10 logits.

@@ -26,7 +26,6 @@ fn a_c3_map_reads_only_the_s2_maps_of_table_one() {
     assert_eq!(table.table(), read);
     let x = Tensor::<B, 4>::random([2, 6, 14, 14], burn::tensor::Distribution::Default, &device)
         .require_grad();
-    let y = table.forward(x.clone(), lenet::Activation::ScaledTanh);
     for (map, inputs) in C3_TABLE.iter().enumerate() {
         // Every S2 map outside the table gets exactly zero gradient from this C3 map...
         // A graph is consumed by its backward pass: each map gets a forward pass of its own.
@@ -179,7 +178,7 @@ fn only_the_papers_network_has_a_curvature_estimate() {
     let device = Default::default();
     let classic = LeNet5Config::new().init::<B>(&device);
     let images = fixed_images::<B>(Variant::Classic, 2, &device);
-    let error = classic.curvature(images).err().expect("refused");
+    let error = classic.curvature(images).expect_err("refused");
     assert!(error.to_string().contains("lecun1998"), "{error}");
     assert_eq!(paper().init::<B>(&device).num_params(), 60_000);
 }
