@@ -629,10 +629,7 @@ fn a_record_with_wrong_shapes_is_rejected() {
 fn variant_names_parse_and_reject_unknown_ones() {
     assert_eq!("classic".parse::<Variant>().unwrap(), Variant::Classic);
     assert_eq!("keras".parse::<Variant>().unwrap(), Variant::Keras);
-    assert_eq!(
-        "lecun1998".parse::<Variant>().unwrap(),
-        Variant::LeCun1998
-    );
+    assert_eq!("lecun1998".parse::<Variant>().unwrap(), Variant::LeCun1998);
     let error = "lenet".parse::<Variant>().unwrap_err();
     assert!(error.to_string().contains("\"lenet\""));
     assert_eq!(LeNet5Config::new().variant, Variant::Classic);
