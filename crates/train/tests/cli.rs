@@ -191,6 +191,37 @@ fn flex_same_seed_same_weights_and_resume_after_a_kill_matches_exactly() {
     assert_same_seed_and_resume_match_exactly("flex");
 }
 
+/// The paper's network with SDLM: the curvature is estimated again, from the same sample, when
+/// a run resumes, so one pass then a resumed second ends with the weights of two passes.
+#[test]
+#[ignore = "needs MNIST: set MNIST_DIR"]
+fn sdlm_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/lecun1998.toml");
+    let both = dir.path().join("both");
+    let output = run(small_run(&config, &both).args(["--epochs", "2"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let resumed = dir.path().join("resumed");
+    assert!(
+        run(small_run(&config, &resumed).args(["--epochs", "1"]))
+            .status
+            .success()
+    );
+    let output = run(small_run(&config, &resumed).args(["--epochs", "2", "--resume"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let weights_of_both = weights(&both);
+    assert_eq!(weights_of_both.len(), 60_000);
+    assert!(
+        weights_of_both == weights(&resumed),
+        "the resumed run ends with the same weights"
+    );
+    let accuracy = read_report(&both)["test_accuracy"].as_f64().unwrap();
+    assert!(
+        accuracy > 0.5,
+        "2 small SDLM passes learn something: {accuracy}"
+    );
+}
+
 /// ndarray's own SIMD reciprocal is approximate and alignment-dependent, which once made its
 /// gradients differ from process to process; the workspace builds burn-ndarray without it.
 #[test]
@@ -296,7 +327,7 @@ fn weights(artifacts: &Path) -> Vec<f32> {
         .unwrap();
     let mut collect = Collect(Vec::new());
     model.visit(&mut collect);
-    assert_eq!(collect.0.len(), 61_706);
+    assert_eq!(collect.0.len(), model.num_params());
     collect.0
 }
 
