@@ -595,18 +595,21 @@ pub(crate) fn subsample_forward(
         .zip(x.par_chunks(plane))
         .enumerate()
         .with_min_len(planes_per_task(plane))
-        .for_each(|(index, (y, x))| {
-            let (c, b) = (coefficient[index % maps], bias[index % maps]);
-            with_avx2(
-                #[inline(always)]
-                || {
-                    for (out, rows) in y.chunks_mut(ow).zip(x.chunks(2 * width)) {
-                        window_sums(out, rows, width, c);
-                        activation.apply_row_in_place(out, b);
-                    }
-                },
-            )
-        });
+        .for_each_init(
+            || vec![0.0; ow],
+            |sums, (index, (y, x))| {
+                let (c, b) = (coefficient[index % maps], bias[index % maps]);
+                with_avx2(
+                    #[inline(always)]
+                    || {
+                        for (out, rows) in y.chunks_mut(ow).zip(x.chunks(2 * width)) {
+                            window_sums(sums, rows, width, c);
+                            activation.apply_row(out, sums, b);
+                        }
+                    },
+                )
+            },
+        );
     y
 }
 
@@ -617,18 +620,6 @@ fn window_sums(out: &mut [f32], rows: &[f32], width: usize, c: f32) {
     let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
     for (v, (t, b)) in out.iter_mut().zip(windows) {
         *v = c * (t[0] + t[1] + b[0] + b[1]);
-    }
-}
-
-impl Activation {
-    /// `out = activation(out + bias)`.
-    #[inline(always)]
-    fn apply_row_in_place(self, out: &mut [f32], bias: f32) {
-        match self {
-            Activation::Tanh => out.iter_mut().for_each(|v| *v = tanh(*v + bias)),
-            Activation::ScaledTanh => out.iter_mut().for_each(|v| *v = A * tanh(S * (*v + bias))),
-            Activation::Relu => out.iter_mut().for_each(|v| *v = (*v + bias).max(0.0)),
-        }
     }
 }
 
