@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! file ──preprocess::read_image (decode, size limits)──> image
-//!      ──preprocess::to_mnist (grey, polarity, background, crop, 20x20, centre)──> 28x28 u8
+//!      ──preprocess::to_mnist (grey, background, polarity, lines, crop, 20x20, centre)──> 28x28 u8
 //!      ──mnist::InputConfig::to_tensor (the model-input step training uses)──> LeNet-5
 //!      ──> Classification ──output──> text or JSON lines
 //! ```

@@ -1,7 +1,230 @@
 //! The background under the ink: a quadratic surface fitted robustly, so that the paper's
-//! level, a lighting gradient and vignetting are subtracted before the ink is judged.
+//! level, a lighting gradient and vignetting are subtracted before the ink is judged; then, in
+//! photos, what light a quadratic cannot follow (a shadow's edge, a bright corner), found as what
+//! is too broad to be a stroke.
 
 use super::{Grey, median};
+
+/// Thin features are measured on a copy reduced to at most this many pixels on its longer
+/// side: strokes stay a few pixels wide, and it bounds the work.
+const COARSE_SIDE: usize = 320;
+/// Structuring-element sides tried (in pixels of the reduced copy), each about twice the last.
+const SIDES: [usize; 7] = [3, 5, 9, 17, 33, 65, 129];
+/// Thin ink that grows by more than this factor at every doubling of the square never settles
+/// on strokes.
+const SETTLED: f64 = 1.5;
+/// Steps growing the thin ink within this of the least growth settle as well.
+const LEVEL: f64 = 0.05;
+/// Thin ink of one polarity with less than this fraction of the other's is no ink.
+const SIGNIFICANT: f64 = 0.1;
+/// Differences from the opening this small (0..1 scale) are never thin ink, whatever the noise:
+/// a clean canvas has none, and JPEG's ringing is no stroke.
+const MIN_CONTRAST: f32 = 0.02;
+
+/// How the ink stands out from light that a quadratic cannot follow (a shadow's edge, a bright
+/// corner): its polarity, and the side of a square broader than its strokes.
+pub(super) struct Strokes {
+    /// Whether the ink is darker than the paper.
+    pub dark: bool,
+    /// The side, in pixels of the image, of a square broader than any stroke.
+    pub side: usize,
+}
+
+/// Finds the strokes among broad light by their thinness. A grey top-hat (the image less its
+/// opening by a square) keeps exactly what is narrower than the square, of one polarity, and
+/// follows a shadow's edge however sharp (an opening leaves a step as it is). As the square
+/// widens, the ink it finds grows while the square is narrower than the strokes, then settles
+/// until the square reaches the digit's holes, broad light or the noise's texture. So the ink
+/// is the polarity whose thin features settle (of two that do, the one with more), and
+/// the square is taken at the end of the step where they settle, twice as wide as the strokes
+/// first fit, so that strokes of uneven width stay whole. `None` where neither settles (ink
+/// as thick as the picture allows) or the picture is too small to tell.
+pub(super) fn strokes(image: &Grey) -> Option<Strokes> {
+    let factor = image.width.max(image.height).div_ceil(COARSE_SIDE).max(1);
+    let coarse = image.block_mean(factor);
+    // The blur's noise is correlated, so it is measured before; the top-hat of the blurred
+    // noise stays within about three of its deviations, a third of this.
+    let margin = (3.0 * coarse.difference_noise()).max(MIN_CONTRAST);
+    let coarse = coarse.box_blurred();
+    let shorter = coarse.width.min(coarse.height);
+    let sides: Vec<usize> = SIDES.into_iter().filter(|&s| s <= shorter / 3).collect();
+    if sides.len() < 3 {
+        return None;
+    }
+    let thin = |dark: bool| -> Vec<f64> {
+        let signed = coarse.signed(dark);
+        sides
+            .iter()
+            .map(|&side| {
+                let opening = opened(&signed, side);
+                signed
+                    .pixels
+                    .iter()
+                    .zip(&opening.pixels)
+                    .map(|(v, o)| f64::from((v - o - margin).max(0.0)))
+                    .sum()
+            })
+            .collect()
+    };
+    let (dark, light) = (thin(true), thin(false));
+    // The step that grows the thin ink least, and by how much, among the steps where it is not
+    // negligible beside the other polarity's. Of two polarities that settle, the ink is the
+    // one with more there (the other: JPEG's ringing, paper's texture, small holes).
+    let settling = |mass: &[f64], other: &[f64]| {
+        let steps: Vec<(usize, f64, f64)> = (0..mass.len() - 1)
+            .filter(|&i| mass[i] > 0.0 && mass[i] >= SIGNIFICANT * other[i])
+            .map(|i| (i, mass[i + 1] / mass[i], mass[i]))
+            .filter(|&(_, growth, _)| growth <= SETTLED)
+            .collect();
+        // The narrowest of the steps that grow it about the least: the square nearest the
+        // strokes follows the light best.
+        let least = steps.iter().map(|s| s.1).fold(f64::INFINITY, f64::min);
+        steps.into_iter().find(|s| s.1 <= least + LEVEL)
+    };
+    let (settled, dark) = match (settling(&dark, &light), settling(&light, &dark)) {
+        (Some(d), Some(l)) if l.2 > d.2 => (l.0, false),
+        (Some(d), _) => (d.0, true),
+        (None, Some(l)) => (l.0, false),
+        (None, None) => return None,
+    };
+    Some(Strokes {
+        dark,
+        side: sides[settled + 1] * factor,
+    })
+}
+
+/// What is narrower than a `side` square, light on dark: the image less its grey opening. The
+/// opening is taken on a lightly smoothed copy, so that the noise's extremes do not lift the
+/// background while the strokes keep their sharpness; a shadow's edge, soft as shadows are
+/// (a penumbra a few pixels wide), is the same ramp smoothed, so it is left as it is.
+pub(super) fn top_hat(image: &Grey, side: usize) -> Grey {
+    let opening = opened(&image.box_blurred(), side);
+    let mut out = Grey::new(image.width, image.height);
+    for ((out, v), o) in out
+        .pixels
+        .iter_mut()
+        .zip(&image.pixels)
+        .zip(&opening.pixels)
+    {
+        *out = v - o;
+    }
+    out
+}
+
+/// Grey opening by a `side` x `side` square, the image continued beyond its edges by its edge
+/// values: paper along the border is as broad as the paper it continues, not a thin strip.
+fn opened(image: &Grey, side: usize) -> Grey {
+    let pad = side / 2 + 1;
+    let (w, h) = (image.width + 2 * pad, image.height + 2 * pad);
+    let mut padded = Grey::new(w, h);
+    for y in 0..h {
+        let source = y.saturating_sub(pad).min(image.height - 1);
+        for x in 0..w {
+            padded.pixels[y * w + x] = image.at(x.saturating_sub(pad).min(image.width - 1), source);
+        }
+    }
+    let opening = filtered::<false>(&filtered::<true>(&padded, side), side);
+    opening.cropped(pad, pad, image.width, image.height)
+}
+
+/// The minimum (`MIN`) or maximum of two values.
+#[inline]
+fn pick<const MIN: bool>(a: f32, b: f32) -> f32 {
+    if MIN { a.min(b) } else { a.max(b) }
+}
+
+/// A separable minimum (`MIN`) or maximum filter over a `side` x `side` square, clipped at the
+/// image's edges, by van Herk and Gil-Werman's method: within blocks of `side` values, running
+/// extremes from each block's start and from its end give any window's extreme from two of
+/// them, so the cost is a few comparisons a pixel whatever the side, and the pass down the
+/// columns works on whole rows at a time.
+fn filtered<const MIN: bool>(image: &Grey, side: usize) -> Grey {
+    let (w, h) = (image.width, image.height);
+    let half = side / 2;
+    let identity = if MIN {
+        f32::INFINITY
+    } else {
+        f32::NEG_INFINITY
+    };
+    // Along each row.
+    let mut across = Grey::new(w, h);
+    let length = w + 2 * half;
+    let (mut padded, mut from_start, mut from_end) =
+        (vec![identity; length], vec![0.0; length], vec![0.0; length]);
+    for (row, out) in image
+        .pixels
+        .chunks_exact(w)
+        .zip(across.pixels.chunks_exact_mut(w))
+    {
+        padded[half..half + w].copy_from_slice(row);
+        for i in 0..length {
+            from_start[i] = if i % side == 0 {
+                padded[i]
+            } else {
+                pick::<MIN>(from_start[i - 1], padded[i])
+            };
+        }
+        for i in (0..length).rev() {
+            from_end[i] = if i % side == side - 1 || i == length - 1 {
+                padded[i]
+            } else {
+                pick::<MIN>(from_end[i + 1], padded[i])
+            };
+        }
+        for (x, out) in out.iter_mut().enumerate() {
+            *out = pick::<MIN>(from_end[x], from_start[x + side - 1]);
+        }
+    }
+    // Down the columns, a row at a time.
+    let rows = h + 2 * half;
+    let row = |r: usize| {
+        (half..half + h)
+            .contains(&r)
+            .then(|| &across.pixels[(r - half) * w..][..w])
+    };
+    let mut from_start = vec![0.0; rows * w];
+    let mut from_end = vec![0.0; rows * w];
+    for r in 0..rows {
+        let (done, current) = from_start.split_at_mut(r * w);
+        let current = &mut current[..w];
+        match (row(r), r % side == 0) {
+            (Some(values), true) => current.copy_from_slice(values),
+            (None, true) => current.fill(identity),
+            (Some(values), false) => {
+                let previous = &done[(r - 1) * w..];
+                for ((c, p), v) in current.iter_mut().zip(previous).zip(values) {
+                    *c = pick::<MIN>(*p, *v);
+                }
+            }
+            (None, false) => current.copy_from_slice(&done[(r - 1) * w..]),
+        }
+    }
+    for r in (0..rows).rev() {
+        let (current, after) = from_end.split_at_mut((r + 1) * w);
+        let current = &mut current[r * w..];
+        match (row(r), r % side == side - 1 || r == rows - 1) {
+            (Some(values), true) => current.copy_from_slice(values),
+            (None, true) => current.fill(identity),
+            (Some(values), false) => {
+                for ((c, n), v) in current.iter_mut().zip(&after[..w]).zip(values) {
+                    *c = pick::<MIN>(*n, *v);
+                }
+            }
+            (None, false) => current.copy_from_slice(&after[..w]),
+        }
+    }
+    let mut out = Grey::new(w, h);
+    for (y, out) in out.pixels.chunks_exact_mut(w).enumerate() {
+        let (end, start) = (
+            &from_end[y * w..][..w],
+            &from_start[(y + side - 1) * w..][..w],
+        );
+        for ((o, e), s) in out.iter_mut().zip(end).zip(start) {
+            *o = pick::<MIN>(*e, *s);
+        }
+    }
+    out
+}
 
 /// A background level `c0 + c1 x + c2 y + c3 x^2 + c4 x y + c5 y^2`, with x and y scaled to
 /// -1..1 over the image so that the fit is well conditioned at any size.
@@ -30,9 +253,9 @@ impl Surface {
     }
 
     /// Fits the background, excluding the ink (light or dark, a minority of the pixels) by
-    /// iterative clipping: start from the middle half of the values, fit, keep the pixels
-    /// within 2.5 robust deviations of the fit, repeat. Returns the surface and the
-    /// background's noise (a robust standard deviation).
+    /// iterative clipping: start from the middle half of the values on the image's border, fit,
+    /// keep the pixels within 2.5 robust deviations of the fit, repeat. Returns the surface and
+    /// the background's noise (a robust standard deviation).
     pub(super) fn fit_background(image: &Grey) -> (Surface, f32) {
         let stride = ((image.pixels.len() / Self::SAMPLES) as f64)
             .sqrt()
@@ -46,7 +269,13 @@ impl Surface {
                     .map(move |x| (x, y, f64::from(image.at(x, y))))
             })
             .collect();
-        let mut sorted: Vec<f64> = samples.iter().map(|s| s.2).collect();
+        // The image's border is paper even where the ink covers most of the picture (thick
+        // marker, a tight crop): its middle half of values starts the fit.
+        let band = (image.width.min(image.height) / 16).max(1);
+        let on_border = |&&(x, y, _): &&(usize, usize, f64)| {
+            x < band || y < band || x + band >= image.width || y + band >= image.height
+        };
+        let mut sorted: Vec<f64> = samples.iter().filter(on_border).map(|s| s.2).collect();
         sorted.sort_by(f64::total_cmp);
         let quartile = |q: usize| sorted[(sorted.len() - 1) * q / 4];
         let (low, level, high) = (quartile(1), quartile(2), quartile(3));
@@ -160,5 +389,88 @@ mod tests {
             let fitted = surface.at(x, y) as f32;
             assert!((fitted - background(x, y)).abs() < 1e-3, "({x}, {y})");
         }
+    }
+
+    #[test]
+    fn the_fast_minimum_and_maximum_filters_equal_the_direct_ones() {
+        let image = grey(37, 23, |x, y| {
+            ((x * 7919 + y * 104_729) % 101) as f32 / 100.0
+        });
+        for side in 1..=12 {
+            let (min, max) = (
+                filtered::<true>(&image, side),
+                filtered::<false>(&image, side),
+            );
+            for y in 0..23usize {
+                for x in 0..37usize {
+                    // The window the filter covers: `side / 2` before, the rest after.
+                    let xs = x.saturating_sub(side / 2)..(x + side - side / 2).min(37);
+                    let ys = y.saturating_sub(side / 2)..(y + side - side / 2).min(23);
+                    let values: Vec<f32> = ys
+                        .flat_map(|j| xs.clone().map(move |i| (i, j)))
+                        .map(|(i, j)| image.at(i, j))
+                        .collect();
+                    let low = values.iter().copied().fold(f32::INFINITY, f32::min);
+                    let high = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    assert_eq!(min.at(x, y), low, "side {side} at ({x}, {y})");
+                    assert_eq!(max.at(x, y), high, "side {side} at ({x}, {y})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn in_a_shadow_over_most_of_the_picture_the_ink_is_still_the_dark_strokes() {
+        // Paper 0.8, shadowed to 0.48 right of x = 300 (most of the picture) behind a penumbra
+        // 6 pixels wide; strokes of ink
+        // 8 pixels wide, 0.65 below the paper (less in the shadow): a 7 in the light, a 1 in
+        // the shadow.
+        let stroke = |x: usize, y: usize| {
+            let top = (130..270).contains(&x) && (200..208).contains(&y);
+            let slant = (y as f32 - 200.0) * 0.3 + 262.0 - x as f32;
+            let down = (0.0..8.0).contains(&slant) && (200..400).contains(&y);
+            top || down || ((500..508).contains(&x) && (200..400).contains(&y))
+        };
+        let light = |x: usize| 1.0 - 0.4 * ((x as f32 - 297.0) / 6.0).clamp(0.0, 1.0);
+        let image = grey(800, 600, |x, y| {
+            light(x) * if stroke(x, y) { 0.15 } else { 0.8 }
+        });
+        let strokes = strokes(&image).expect("photo-sized");
+        assert!(strokes.dark);
+        assert!((9..=100).contains(&strokes.side), "side {}", strokes.side);
+        let ink = top_hat(&image.signed(true), strokes.side);
+        for (x, y) in [
+            (100, 100),
+            (299, 300),
+            (300, 300),
+            (301, 300),
+            (700, 500),
+            (150, 300),
+        ] {
+            assert!(
+                ink.at(x, y).abs() < 0.02,
+                "paper at ({x}, {y}): {}",
+                ink.at(x, y)
+            );
+        }
+        for (x, y) in [(140, 204), (260, 204), (291, 310), (504, 300)] {
+            let expected = light(x) * 0.65;
+            assert!(
+                (ink.at(x, y) - expected).abs() < 0.02,
+                "ink at ({x}, {y}): {}",
+                ink.at(x, y)
+            );
+        }
+    }
+
+    #[test]
+    fn strokes_as_thick_as_the_picture_allows_tell_nothing() {
+        // A bar across a third of the picture: no square narrower than a third of it fits.
+        let image = grey(
+            900,
+            900,
+            |x, _| if (300..600).contains(&x) { 0.1 } else { 0.9 },
+        );
+        assert!(strokes(&image).is_none());
     }
 }

@@ -12,21 +12,34 @@
 //!    [`WORKING_SIDE`] are reduced by block averaging first, which anti-aliases and bounds the
 //!    work.
 //! 2. **Background.** A quadratic surface fitted robustly to the background (the ink excluded
-//!    by iterative clipping) is subtracted, which removes the paper's level and a lighting
-//!    gradient or vignetting.
+//!    by iterative clipping, starting from the values on the image's border, which is paper
+//!    even where thick marker covers a third of the picture or more) is subtracted, which
+//!    removes the paper's level and a lighting gradient or vignetting.
 //! 3. **Polarity.** The ink is on whichever side of the background holds more contrast: dark
-//!    ink on light paper is inverted, because MNIST's ink is light on dark. What stays within
-//!    4 noise deviations (or 5% of the ink's peak) of the background is set to exactly 0, and
-//!    the strokes' typical core level becomes full ink, as in MNIST's scans.
-//! 4. **Crop.** Connected ink components (8-connected) with less than a tenth of the largest
+//!    ink on light paper is inverted, because MNIST's ink is light on dark. In a photo (at least
+//!    [`PHOTO_PIXELS`] pixels), where a shadow can cover most of the paper and outweigh the
+//!    ink, the ink is instead the polarity of the thin features (the background module's grey
+//!    top-hats at widening squares), and what light the quadratic could not follow (a shadow's
+//!    edge, a bright corner) is removed as what is too broad to be a stroke: a top-hat by a
+//!    square twice as wide as the strokes. What stays within 4 noise deviations (or 5% of the
+//!    ink's peak) of the background is set to exactly 0, and the strokes' typical core level
+//!    becomes full ink, as in MNIST's scans. The noise is the fit's deviation or that of
+//!    neighbours' differences, whichever is smaller (a shadow inflates the first), or what is
+//!    left beside the ink, if more.
+//! 4. **Printed lines.** Rules, grids and form boxes are found by their structure: sets of long
+//!    straight runs of thin ink that span the picture, end on such lines at both ends (the
+//!    walls of boxes in a row) or make up a rectangle (a box). Their pixels are removed except
+//!    where a stroke crosses them (where the ink across is thicker than the line), so that the
+//!    digit is neither joined to them nor cut.
+//! 5. **Crop.** Connected ink components (8-connected) with less than a tenth of the largest
 //!    one's ink are specks of noise and are removed; the crop is the bounding box of the rest.
-//! 5. **Strokes.** A pen or a thin brush draws strokes far thinner, relative to the digit, than
+//! 6. **Strokes.** A pen or a thin brush draws strokes far thinner, relative to the digit, than
 //!    MNIST's. The mean stroke width (twice the area over the perimeter of the half-peak
 //!    region) is measured; where it would be thinner than [`MIN_STROKE`] pixels in the 20x20
 //!    box (about MNIST's 10th percentile), the strokes are thickened (a grey dilation) to it.
-//! 6. **Scale.** The longer side becomes 20 pixels, keeping the aspect ratio, with a Lanczos-3
+//! 7. **Scale.** The longer side becomes 20 pixels, keeping the aspect ratio, with a Lanczos-3
 //!    filter widened by the reduction ratio (true anti-aliasing); the ink's maximum becomes 255.
-//! 7. **Centre.** The 20x20 patch is placed in the 28x28 field by a whole-pixel shift that puts
+//! 8. **Centre.** The 20x20 patch is placed in the 28x28 field by a whole-pixel shift that puts
 //!    its centre of mass at (14, 14) to within half a pixel, as MNIST did. Coordinates: pixel
 //!    (row r, column c) is the point (c, r), so the field's geometric centre is (13.5, 13.5);
 //!    on MNIST's test set every digit's centre of mass lies in [13.5, 14.5] on both axes. Only
@@ -37,6 +50,7 @@
 
 mod background;
 mod decode;
+mod lines;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -56,6 +70,10 @@ pub const BOX_SIDE: usize = 20;
 /// The thinnest mean stroke width, in pixels of the 20x20 box, left as it is.
 pub const MIN_STROKE: f64 = 1.5;
 
+/// Pictures of at least this many pixels are photos: their light may be uneven beyond what a
+/// quadratic follows, and their digit is small in them. Smaller ones are scans, crops and
+/// drawings, lit evenly enough, whose ink may be as thick as their holes are wide.
+pub const PHOTO_PIXELS: u64 = 700_000;
 /// Where a digit's centre of mass goes, in both coordinates.
 const CENTRE: f64 = 14.0;
 /// An image without a pixel this much (on a 0..1 scale) above its background holds no digit.
@@ -76,7 +94,8 @@ pub fn to_mnist(image: &DynamicImage) -> Option<[u8; IMAGE_PIXELS]> {
     if let Some(pixels) = grey.mnist_form() {
         return Some(pixels);
     }
-    let ink = grey.ink()?.without_specks()?;
+    let photo = u64::from(image.width()) * u64::from(image.height()) >= PHOTO_PIXELS;
+    let ink = grey.ink(photo)?.without_lines().without_specks()?;
     let radius = ink.thickening_radius();
     let ink = ink.thickened(radius);
     Some(centred(&ink.fitted_to_box()))
@@ -107,6 +126,49 @@ impl Grey {
 
     fn at(&self, x: usize, y: usize) -> f32 {
         self.pixels[y * self.width + x]
+    }
+
+    /// Means of `factor` x `factor` blocks (smaller at the right and bottom edges).
+    fn block_mean(&self, factor: usize) -> Grey {
+        let mut out = Grey::new(self.width.div_ceil(factor), self.height.div_ceil(factor));
+        let mut counts = vec![0u32; out.pixels.len()];
+        for y in 0..self.height {
+            for x in 0..self.width {
+                let index = (y / factor) * out.width + x / factor;
+                out.pixels[index] += self.at(x, y);
+                counts[index] += 1;
+            }
+        }
+        for (value, count) in out.pixels.iter_mut().zip(counts) {
+            *value /= count as f32;
+        }
+        out
+    }
+
+    /// A robust standard deviation of the values not clearly ink (below a quarter of `peak`).
+    fn leftover_noise(&self, peak: f32) -> f32 {
+        let stride = (self.pixels.len() / 50_000).max(1);
+        let values = self
+            .pixels
+            .iter()
+            .step_by(stride)
+            .filter(|v| v.abs() < 0.25 * peak)
+            .map(|v| v.abs())
+            .collect();
+        1.4826 * median(values)
+    }
+
+    /// The noise's standard deviation from differences of horizontal neighbours (robustly:
+    /// edges are few), which neither the paper's level nor uneven light affects.
+    fn difference_noise(&self) -> f32 {
+        let stride = (self.pixels.len() / 50_000).max(1);
+        let differences = self
+            .pixels
+            .chunks_exact(self.width)
+            .flat_map(|row| row.windows(2).map(|pair| (pair[1] - pair[0]).abs()))
+            .step_by(stride)
+            .collect();
+        1.4826 * median(differences) / std::f32::consts::SQRT_2
     }
 
     /// Luma with transparency composited, reduced by block averaging to at most about
@@ -197,25 +259,31 @@ impl Grey {
     }
 
     /// The ink alone, light on a background of exactly 0; `None` if nothing stands out.
-    fn ink(mut self) -> Option<Grey> {
-        let (surface, noise) = Surface::fit_background(&self);
+    fn ink(mut self, photo: bool) -> Option<Grey> {
+        let (surface, fit_noise) = Surface::fit_background(&self);
         for y in 0..self.height {
             for x in 0..self.width {
                 self.pixels[y * self.width + x] -= surface.at(x, y) as f32;
             }
         }
-        // With the paper's level and gradient gone, the ink is on whichever side of 0 holds
-        // more contrast; differences within the noise do not count.
-        let margin = (4.0 * noise).max(POLARITY_NOISE);
-        let (mut lighter, mut darker) = (0.0f64, 0.0f64);
-        for &value in &self.pixels {
-            lighter += f64::from((value - margin).max(0.0));
-            darker += f64::from((-value - margin).max(0.0));
-        }
-        if darker > lighter {
+        let strokes = photo.then(|| background::strokes(&self)).flatten();
+        let dark = match &strokes {
+            Some(strokes) => strokes.dark,
+            None => self.darker_has_more_contrast(fit_noise),
+        };
+        if dark {
             self.pixels.iter_mut().for_each(|value| *value = -*value);
         }
+        if let Some(strokes) = strokes {
+            self = background::top_hat(&self, strokes.side);
+        }
+        // A shadow's edge or a bright corner inflates the fit's deviation; neighbours'
+        // differences are not affected by either.
+        let noise = fit_noise.min(self.difference_noise());
         let peak = self.pixels.iter().copied().fold(0.0, f32::max);
+        // What light is left beside the ink (JPEG's blocks, a shadow's fringe) is noise to the
+        // threshold as much as the sensor's grain.
+        let noise = noise.max(self.leftover_noise(peak));
         if peak < MIN_CONTRAST.max(8.0 * noise) {
             return None;
         }
@@ -237,6 +305,50 @@ impl Grey {
             *value = (*value / level).min(1.0);
         }
         Some(self)
+    }
+
+    /// With the paper's level and gradient gone, whether the darker side of 0 holds more
+    /// contrast than the lighter; differences within the noise do not count.
+    fn darker_has_more_contrast(&self, noise: f32) -> bool {
+        let margin = (4.0 * noise).max(POLARITY_NOISE);
+        let (mut lighter, mut darker) = (0.0f64, 0.0f64);
+        for &value in &self.pixels {
+            lighter += f64::from((value - margin).max(0.0));
+            darker += f64::from((-value - margin).max(0.0));
+        }
+        darker > lighter
+    }
+
+    /// A copy negated where `negate`.
+    fn signed(&self, negate: bool) -> Grey {
+        let sign = if negate { -1.0 } else { 1.0 };
+        Grey {
+            width: self.width,
+            height: self.height,
+            pixels: self.pixels.iter().map(|v| sign * v).collect(),
+        }
+    }
+
+    /// The mean over each pixel's 3x3 neighbourhood (clipped at the edges).
+    fn box_blurred(&self) -> Grey {
+        let (w, h) = (self.width, self.height);
+        let mut across = Grey::new(w, h);
+        for y in 0..h {
+            for x in 0..w {
+                let window = x.saturating_sub(1)..(x + 2).min(w);
+                let n = window.len() as f32;
+                across.pixels[y * w + x] = window.map(|i| self.at(i, y)).sum::<f32>() / n;
+            }
+        }
+        let mut out = Grey::new(w, h);
+        for y in 0..h {
+            for x in 0..w {
+                let window = y.saturating_sub(1)..(y + 2).min(h);
+                let n = window.len() as f32;
+                out.pixels[y * w + x] = window.map(|j| across.at(x, j)).sum::<f32>() / n;
+            }
+        }
+        out
     }
 
     /// The bounding box of the ink without specks of noise; `None` if no ink is left.
@@ -576,7 +688,7 @@ mod tests {
     #[test]
     fn uniform_and_empty_images_hold_no_digit() {
         for level in [0.0, 0.5, 1.0] {
-            assert!(grey(50, 50, |_, _| level).ink().is_none());
+            assert!(grey(50, 50, |_, _| level).ink(false).is_none());
         }
         assert!(to_mnist(&DynamicImage::new_luma8(0, 10)).is_none());
     }

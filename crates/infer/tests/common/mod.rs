@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests. Each test binary uses a part of them.
 #![allow(dead_code)]
 
+pub mod clutter;
 pub mod render;
 
 use std::path::{Path, PathBuf};

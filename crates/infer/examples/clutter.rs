@@ -1,0 +1,210 @@
+//! A test set of digits among things that are not the digit, and its score with the built-in
+//! model (see `tests/common/clutter.rs` for the conditions):
+//!
+//! ```text
+//! MNIST_DIR=/path/to/mnist cargo run -p infer --example clutter -- generate target/clutter
+//! cargo run -p infer --example clutter -- score target/clutter --limit 10 --floor 80
+//! ```
+//!
+//! `generate` renders MNIST test digits (a different digit for every image, seeded) into
+//! `DIR/<condition>/<number>-<label>.png|jpg`. `score` classifies them through the crate's
+//! public API as `infer` does (read, preprocess, classify), prints a markdown table of the
+//! accuracy per condition, and exits non-zero if any condition is below `--floor` percent.
+
+#[path = "../tests/common/clutter.rs"]
+mod clutter;
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use burn::backend::NdArray;
+use clap::{Parser, Subcommand};
+use clutter::{Condition, render};
+use image::codecs::jpeg::JpegEncoder;
+use image::{Rgb, RgbImage};
+use infer::preprocess::{read_image, save_png, to_mnist};
+use infer::{Classifier, ModelSource};
+use mnist::{Download, MnistSplits};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render the test set into DIR (needs MNIST: MNIST_DIR).
+    Generate {
+        dir: PathBuf,
+        /// Images per condition.
+        #[arg(long, default_value_t = 60)]
+        per: usize,
+        /// Seeds the choice of digits and every rendering.
+        #[arg(long, default_value_t = 16)]
+        seed: u64,
+    },
+    /// Classify the set in DIR and print the accuracy per condition.
+    Score {
+        dir: PathBuf,
+        /// Score at most this many images per condition (the first by name).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Exit with status 1 if any condition scores below this percentage.
+        #[arg(long, default_value_t = 0.0)]
+        floor: f64,
+        /// Save what the model saw for each image, and list the misread ones.
+        #[arg(long, value_name = "DIR")]
+        save_preprocessed: Option<PathBuf>,
+    },
+}
+
+fn main() -> Result<ExitCode> {
+    match Cli::parse().command {
+        Command::Generate { dir, per, seed } => {
+            generate(&dir, per, seed).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Score {
+            dir,
+            limit,
+            floor,
+            save_preprocessed,
+        } => score(&dir, limit, floor, save_preprocessed.as_deref()),
+    }
+}
+
+fn generate(dir: &Path, per: usize, seed: u64) -> Result<()> {
+    let data = mnist::locate(None, &Download::disabled())
+        .context("MNIST not found: set MNIST_DIR to a directory holding the four MNIST files")?;
+    let test = MnistSplits::load(&data, 0)?.test;
+    let needed = per * Condition::ALL.len();
+    anyhow::ensure!(needed <= test.len(), "at most {} images in all", test.len());
+    // A seeded permutation of the test set: every image shows a different digit.
+    let mut order: Vec<usize> = (0..test.len()).collect();
+    let mut rng = clutter::Rng::new(seed);
+    for i in (1..order.len()).rev() {
+        order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+    }
+    for (c, condition) in Condition::ALL.into_iter().enumerate() {
+        let out = dir.join(condition.name());
+        std::fs::create_dir_all(&out)?;
+        for n in 0..per {
+            let index = order[c * per + n];
+            let digit = test.image(index).context("in range")?;
+            let label = test.labels()[index];
+            let rendered = render(condition, digit, seed ^ (index as u64) << 8);
+            let stem = format!("{n:03}-{label}");
+            match rendered.jpeg {
+                Some(quality) => {
+                    let file = BufWriter::new(File::create(out.join(format!("{stem}.jpg")))?);
+                    rendered
+                        .image
+                        .to_rgb8()
+                        .write_with_encoder(JpegEncoder::new_with_quality(file, quality))?;
+                }
+                None => rendered.image.save(out.join(format!("{stem}.png")))?,
+            }
+        }
+        println!("{}: {per} images", out.display());
+    }
+    Ok(())
+}
+
+fn score(dir: &Path, limit: Option<usize>, floor: f64, saves: Option<&Path>) -> Result<ExitCode> {
+    let classifier = Classifier::<NdArray>::load(&ModelSource::Embedded, &Default::default())?;
+    println!("| condition | right | no digit found | accuracy |");
+    println!("|---|---:|---:|---:|");
+    let (mut right_all, mut total_all, mut below) = (0, 0, Vec::new());
+    let mut misread = Vec::new();
+    for condition in Condition::ALL {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(condition.name()))
+            .with_context(|| format!("{}: run `generate` first", dir.display()))?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        files.sort();
+        files.truncate(limit.unwrap_or(usize::MAX));
+        let (mut right, mut missing) = (0, 0);
+        let mut seen = Vec::new();
+        for file in &files {
+            let label = label_of(file)?;
+            let image = read_image(file)?;
+            let Some(pixels) = to_mnist(&image) else {
+                missing += 1;
+                misread.push(format!("{}: no digit found", file.display()));
+                continue;
+            };
+            let digit = classifier.classify(&[pixels])[0].digit;
+            if digit == label {
+                right += 1;
+            } else {
+                misread.push(format!("{}: read as {digit}", file.display()));
+            }
+            if let Some(saves) = saves {
+                let out = saves.join(condition.name());
+                std::fs::create_dir_all(&out)?;
+                let name = file.file_stem().context("a name")?.to_string_lossy();
+                save_png(&pixels, &out.join(format!("{name}-as-{digit}.png")))?;
+            }
+            seen.push((pixels, digit == label));
+        }
+        if let Some(saves) = saves {
+            sheet(&seen).save(saves.join(format!("{}.png", condition.name())))?;
+        }
+        let accuracy = 100.0 * right as f64 / files.len().max(1) as f64;
+        println!(
+            "| {} | {right}/{} | {missing} | {accuracy:.1}% |",
+            condition.name(),
+            files.len()
+        );
+        if accuracy < floor {
+            below.push(condition.name());
+        }
+        right_all += right;
+        total_all += files.len();
+    }
+    let overall = 100.0 * right_all as f64 / total_all.max(1) as f64;
+    println!("| **all** | {right_all}/{total_all} | | **{overall:.1}%** |");
+    if saves.is_some() {
+        misread.iter().for_each(|line| eprintln!("{line}"));
+    }
+    if below.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("below the floor of {floor}%: {}", below.join(", "));
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// What the model saw, enlarged three times, ten to a row, each framed green where it was
+/// read right and red where not.
+fn sheet(seen: &[([u8; 784], bool)]) -> RgbImage {
+    const CELL: u32 = 28 * 3 + 4;
+    let rows = seen.len().div_ceil(10).max(1) as u32;
+    let mut sheet = RgbImage::new(10 * CELL, rows * CELL);
+    for (n, (pixels, right)) in seen.iter().enumerate() {
+        let (left, top) = ((n % 10) as u32 * CELL, (n / 10) as u32 * CELL);
+        let frame = if *right { [0, 160, 0] } else { [220, 0, 0] };
+        for y in 0..CELL - 2 {
+            for x in 0..CELL - 2 {
+                let (u, v) = (x.wrapping_sub(1) / 3, y.wrapping_sub(1) / 3);
+                let colour = if u < 28 && v < 28 {
+                    [pixels[(v * 28 + u) as usize]; 3]
+                } else {
+                    frame
+                };
+                sheet.put_pixel(left + x, top + y, Rgb(colour));
+            }
+        }
+    }
+    sheet
+}
+
+/// The true digit, from a name `<number>-<label>.<ext>`.
+fn label_of(file: &Path) -> Result<u8> {
+    file.file_stem()
+        .and_then(|stem| stem.to_str()?.rsplit('-').next()?.parse().ok())
+        .with_context(|| format!("{}: not named <number>-<label>", file.display()))
+}

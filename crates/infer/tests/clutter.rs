@@ -1,0 +1,153 @@
+//! Digits among things that are not the digit (`common/clutter.rs`): rules, grids, form boxes,
+//! shadows in a large photo, thick marker. The digits are the MNIST samples shipped in
+//! `examples/digits/`, so these run without MNIST; the scored set is in `examples/clutter.rs`.
+
+mod common;
+
+use burn::backend::NdArray;
+use common::clutter::{Condition, render};
+use common::samples_dir;
+use image::DynamicImage;
+use infer::preprocess::{read_image, to_mnist};
+use infer::{Classifier, ModelSource};
+
+/// The MNIST samples on disk, with their true digits.
+fn digits() -> Vec<([u8; 784], u8)> {
+    [
+        "7-mnist.png",
+        "2-mnist.png",
+        "1-mnist.png",
+        "0-mnist.png",
+        "4-mnist.png",
+    ]
+    .iter()
+    .map(|name| {
+        let image = read_image(&samples_dir().join(name)).expect("sample decodes");
+        let pixels: [u8; 784] = image.to_luma8().into_raw().try_into().expect("28x28");
+        (pixels, name[..1].parse().expect("a digit"))
+    })
+    .collect()
+}
+
+/// JPEG-compresses where the condition asks for it, as the scored set does.
+fn rendered(condition: Condition, digit: &[u8; 784], seed: u64) -> DynamicImage {
+    let rendered = render(condition, digit, seed);
+    match rendered.jpeg {
+        Some(quality) => {
+            let mut bytes = Vec::new();
+            rendered
+                .image
+                .to_rgb8()
+                .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+                    &mut bytes, quality,
+                ))
+                .expect("encodes");
+            image::load_from_memory(&bytes).expect("decodes")
+        }
+        None => rendered.image,
+    }
+}
+
+/// The longest run of ink along a row of a 28x28 image.
+fn longest_row_run(pixels: &[u8; 784]) -> usize {
+    pixels
+        .chunks(28)
+        .map(|row| row.split(|&p| p == 0).map(<[u8]>::len).max().unwrap_or(0))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Renders every sample digit under `condition` with `seeds` seeds and checks that the
+/// built-in model reads each right; `check` sees each preprocessed image with its original.
+fn read_right(condition: Condition, seeds: u64, check: impl Fn(&[u8; 784], &[u8; 784], &str)) {
+    let classifier = Classifier::<NdArray>::load(&ModelSource::Embedded, &Default::default())
+        .expect("the built-in model loads");
+    for (digit, label) in digits() {
+        for seed in 0..seeds {
+            let what = format!("{} {label}, seed {seed}", condition.name());
+            let out = to_mnist(&rendered(condition, &digit, seed))
+                .unwrap_or_else(|| panic!("{what}: no digit found"));
+            let answer = classifier.classify(&[out])[0].digit;
+            assert_eq!(answer, label, "{what}: read as {answer}");
+            check(&out, &digit, &what);
+        }
+    }
+}
+
+#[test]
+fn digits_on_ruled_paper_are_read_without_their_rules() {
+    read_right(Condition::Ruled, 3, |out, digit, what| {
+        // A rule kept as ink would cross the whole 20-pixel box.
+        let (run, original) = (longest_row_run(out), longest_row_run(digit));
+        assert!(
+            run <= original + 3,
+            "{what}: a run of {run} (original {original})"
+        );
+    });
+}
+
+#[test]
+fn digits_on_squared_paper_are_read() {
+    read_right(Condition::Squared, 3, |out, digit, what| {
+        let (run, original) = (longest_row_run(out), longest_row_run(digit));
+        assert!(
+            run <= original + 3,
+            "{what}: a run of {run} (original {original})"
+        );
+    });
+}
+
+#[test]
+fn digits_in_form_boxes_are_read_without_the_box() {
+    read_right(Condition::FormBox, 3, |out, _, what| {
+        // A box kept as ink is a frame around the field's 20x20: ink on all four of its edges.
+        let ink = |x: usize, y: usize| out[y * 28 + x] > 0;
+        let framed = (0..28).any(|y| (0..28).filter(|&x| ink(x, y)).count() >= 19)
+            && (0..28).any(|x| (0..28).filter(|&y| ink(x, y)).count() >= 19);
+        assert!(!framed, "{what}: framed");
+    });
+}
+
+#[test]
+fn small_digits_in_shadowed_photos_are_found_and_read() {
+    read_right(Condition::Photo, 2, |_, _, _| {});
+}
+
+#[test]
+fn thick_marker_covering_a_third_of_the_picture_is_found_and_read() {
+    for (digit, _) in digits() {
+        let image = rendered(Condition::Marker, &digit, 0).to_luma8();
+        let dark = image.pixels().filter(|p| p.0[0] < 128).count();
+        assert!(
+            dark * 100 >= 34 * image.pixels().len(),
+            "the marker condition covers {dark} of {} pixels",
+            image.pixels().len()
+        );
+    }
+    read_right(Condition::Marker, 3, |_, _, _| {});
+}
+
+#[test]
+#[ignore = "needs MNIST: set MNIST_DIR"]
+fn every_condition_scores_at_least_85_percent_on_mnist_test_digits() {
+    const DIGITS: usize = 40;
+    let test = common::test_set();
+    let classifier = Classifier::<NdArray>::load(&ModelSource::Embedded, &Default::default())
+        .expect("the built-in model loads");
+    for condition in Condition::ALL {
+        let right = (0..DIGITS)
+            .filter(|&n| {
+                let index = 9_000 + n;
+                let digit = test.image(index).expect("in range");
+                to_mnist(&rendered(condition, digit, index as u64))
+                    .is_some_and(|out| classifier.classify(&[out])[0].digit == test.labels()[index])
+            })
+            .count();
+        println!("{}: {right}/{DIGITS}", condition.name());
+        assert!(
+            right * 100 >= 85 * DIGITS,
+            "{}: {right}/{DIGITS} right",
+            condition.name()
+        );
+    }
+}
