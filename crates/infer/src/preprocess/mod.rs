@@ -374,6 +374,16 @@ impl Grey {
         Some(self.cropped(left, top, right + 1 - left, bottom + 1 - top))
     }
 
+    fn transposed(&self) -> Grey {
+        let mut out = Grey::new(self.height, self.width);
+        for (y, row) in self.pixels.chunks_exact(self.width).enumerate() {
+            for (x, &value) in row.iter().enumerate() {
+                out.pixels[x * self.height + y] = value;
+            }
+        }
+        out
+    }
+
     fn cropped(&self, left: usize, top: usize, width: usize, height: usize) -> Grey {
         let mut out = Grey::new(width, height);
         for y in 0..height {
