@@ -88,7 +88,9 @@ pub fn prepare_save_dir(dir: &Path) -> Result<(), InferError> {
 /// `<dir>/<file name>.png` (see [`SaveNames`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Saves<'a> {
-    /// `--save-preprocessed`: the 28x28 image the model saw.
+    /// `--save-preprocessed`: the 28x28 image the model saw, and beside it
+    /// (`<file name>.removed.png`) what preprocessing removed
+    /// ([`preprocess::to_mnist_showing_removed`]).
     pub preprocessed: Option<&'a Path>,
     /// `--explain`: the sheet of every layer's output ([`crate::explain::sheet`]).
     pub explained: Option<&'a Path>,
@@ -196,16 +198,27 @@ fn prepare(
     names: &mut Names,
 ) -> Result<[u8; IMAGE_PIXELS], InferError> {
     let image = preprocess::read_image(file)?;
-    let pixels =
-        preprocess::to_mnist(&image).ok_or_else(|| InferError::NoDigit { file: file.into() })?;
-    if let Some(names) = &mut names.preprocessed {
+    let no_digit = || InferError::NoDigit { file: file.into() };
+    let pixels = if let Some(names) = &mut names.preprocessed {
+        let (pixels, removed) =
+            preprocess::to_mnist_showing_removed(&image).ok_or_else(no_digit)?;
         let target = names.path_for(file);
-        preprocess::save_png(&pixels, &target).map_err(|error| InferError::SavePreprocessed {
-            file: file.into(),
-            target,
-            reason: error.to_string(),
-        })?;
-    }
+        let removed_target = target.with_extension("removed.png");
+        let failed = |target: PathBuf| {
+            move |error: image::ImageError| InferError::SavePreprocessed {
+                file: file.into(),
+                target,
+                reason: error.to_string(),
+            }
+        };
+        preprocess::save_png(&pixels, &target).map_err(failed(target.clone()))?;
+        removed
+            .save(&removed_target)
+            .map_err(failed(removed_target.clone()))?;
+        pixels
+    } else {
+        preprocess::to_mnist(&image).ok_or_else(no_digit)?
+    };
     if let Some(names) = &mut names.explained {
         let target = names.path_for(file);
         let model = format!("\"{}\", {}", classifier.variant(), classifier.name());

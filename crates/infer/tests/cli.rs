@@ -252,7 +252,7 @@ fn json_reports_failed_files_as_error_objects() {
 }
 
 #[test]
-fn save_preprocessed_writes_the_28x28_image_the_model_saw() {
+fn save_preprocessed_writes_the_28x28_image_the_model_saw_and_what_was_removed() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let out = dir.path().join("seen");
     let output = infer(&[
@@ -268,8 +268,11 @@ fn save_preprocessed_writes_the_28x28_image_the_model_saw() {
             panic!("{name}: not 8-bit grey");
         };
         let input = infer::preprocess::read_image(&samples_dir().join(name)).expect("sample");
-        let expected = infer::preprocess::to_mnist(&input).expect("a digit");
+        let (expected, removed) =
+            infer::preprocess::to_mnist_showing_removed(&input).expect("a digit");
         assert_eq!(saved.as_raw()[..], expected[..], "{name}");
+        let saved = image::open(out.join(format!("{name}.removed.png"))).expect("saved PNG");
+        assert_eq!(saved.to_rgb8(), removed, "{name}: what was removed");
     }
 }
 

@@ -56,7 +56,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 
 use image::imageops::{self, FilterType};
-use image::{DynamicImage, ImageBuffer, ImageError, Luma};
+use image::{DynamicImage, ImageBuffer, ImageError, Luma, Rgb, RgbImage};
 use mnist::{IMAGE_PIXELS, IMAGE_SIDE};
 
 use background::Surface;
@@ -87,18 +87,58 @@ const SPECK_FRACTION: f32 = 0.1;
 /// Turns an image into MNIST's form (see the module documentation); `None` when no digit
 /// stands out from the background.
 pub fn to_mnist(image: &DynamicImage) -> Option<[u8; IMAGE_PIXELS]> {
+    preprocessed(image, false).map(|(pixels, _)| pixels)
+}
+
+/// [`to_mnist`], and a picture of what was removed on the way, at the working resolution
+/// (see [`WORKING_SIDE`]): the ink kept in grey, printed lines removed in red, light too broad
+/// to be a stroke (a shadow's edge) in blue. An image already in MNIST's form is its own
+/// picture.
+pub fn to_mnist_showing_removed(image: &DynamicImage) -> Option<([u8; IMAGE_PIXELS], RgbImage)> {
+    let (pixels, removed) = preprocessed(image, true)?;
+    Some((pixels, removed?))
+}
+
+fn preprocessed(
+    image: &DynamicImage,
+    show: bool,
+) -> Option<([u8; IMAGE_PIXELS], Option<RgbImage>)> {
     if image.width() == 0 || image.height() == 0 {
         return None;
     }
     let grey = Grey::composited(image);
     if let Some(pixels) = grey.mnist_form() {
-        return Some(pixels);
+        let picture = show.then(|| removal_picture(&grey, &grey, &[]));
+        return Some((pixels, picture));
     }
     let photo = u64::from(image.width()) * u64::from(image.height()) >= PHOTO_PIXELS;
-    let ink = grey.ink(photo)?.without_lines().without_specks()?;
+    let (ink, light) = grey.ink(photo)?;
+    let before = show.then(|| ink.clone());
+    let ink = ink.without_lines();
+    let picture = before.map(|before| removal_picture(&before, &ink, &light));
+    let ink = ink.without_specks()?;
     let radius = ink.thickening_radius();
     let ink = ink.thickened(radius);
-    Some(centred(&ink.fitted_to_box()))
+    Some((centred(&ink.fitted_to_box()), picture))
+}
+
+/// The ink `kept` in grey over what was ink `before` the printed lines went (red) and what was
+/// removed as `light` (blue).
+fn removal_picture(before: &Grey, kept: &Grey, light: &[bool]) -> RgbImage {
+    RgbImage::from_fn(kept.width as u32, kept.height as u32, |x, y| {
+        let index = y as usize * kept.width + x as usize;
+        let value = kept.pixels[index];
+        if value > 0.0 {
+            let level = (value.min(1.0) * 255.0).round() as u8;
+            Rgb([level; 3])
+        } else if before.pixels[index] > 0.0 {
+            Rgb([220, 40, 40])
+        } else if light.get(index).copied().unwrap_or(false) {
+            Rgb([40, 90, 220])
+        } else {
+            Rgb([0; 3])
+        }
+    })
 }
 
 /// Writes a 28x28 image as a greyscale PNG.
@@ -108,7 +148,7 @@ pub fn save_png(pixels: &[u8; IMAGE_PIXELS], path: &Path) -> Result<(), ImageErr
 }
 
 /// A single-channel image with values in 0..=1.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Grey {
     width: usize,
     height: usize,
@@ -259,7 +299,9 @@ impl Grey {
     }
 
     /// The ink alone, light on a background of exactly 0; `None` if nothing stands out.
-    fn ink(mut self, photo: bool) -> Option<Grey> {
+    /// Also returns which pixels were ink until broad light was removed (a shadow's edge);
+    /// empty where none was.
+    fn ink(mut self, photo: bool) -> Option<(Grey, Vec<bool>)> {
         let (surface, fit_noise) = Surface::fit_background(&self);
         for y in 0..self.height {
             for x in 0..self.width {
@@ -274,8 +316,10 @@ impl Grey {
         if dark {
             self.pixels.iter_mut().for_each(|value| *value = -*value);
         }
+        let mut lit = None;
         if let Some(strokes) = strokes {
-            self = background::top_hat(&self, strokes.side);
+            let kept = background::top_hat(&self, strokes.side);
+            lit = Some(std::mem::replace(&mut self, kept));
         }
         // A shadow's edge or a bright corner inflates the fit's deviation; neighbours'
         // differences are not affected by either.
@@ -288,6 +332,13 @@ impl Grey {
             return None;
         }
         let threshold = (4.0 * noise).max(0.05 * peak);
+        let light = lit.map_or_else(Vec::new, |lit| {
+            lit.pixels
+                .iter()
+                .zip(&self.pixels)
+                .map(|(&l, &v)| l > threshold && v <= threshold)
+                .collect()
+        });
         for value in &mut self.pixels {
             *value = (*value - threshold).max(0.0);
         }
@@ -304,7 +355,7 @@ impl Grey {
         for value in &mut self.pixels {
             *value = (*value / level).min(1.0);
         }
-        Some(self)
+        Some((self, light))
     }
 
     /// With the paper's level and gradient gone, whether the darker side of 0 holds more
@@ -693,6 +744,33 @@ mod tests {
         let grey = Grey::composited(&image);
         assert_eq!((grey.width, grey.height), (WORKING_SIDE, 4));
         assert!(grey.pixels.iter().all(|&v| (v - 1.0 / 3.0).abs() < 1e-6));
+    }
+
+    #[test]
+    fn the_picture_of_what_was_removed_shows_the_rules_apart_from_the_digit() {
+        // Dark rules on white paper, crossed by a dark bar (a 1).
+        let bar = |x: u32, y: u32| (57..63).contains(&x) && (20..96).contains(&y);
+        let rule = |y: u32| y % 30 == 10 || y % 30 == 11;
+        let image = DynamicImage::ImageLuma8(image::GrayImage::from_fn(120, 120, |x, y| {
+            Luma([if bar(x, y) || rule(y) { 30 } else { 245 }])
+        }));
+        let (pixels, removed) = to_mnist_showing_removed(&image).expect("a digit");
+        assert_eq!(Some(pixels), to_mnist(&image));
+        assert_eq!(removed.dimensions(), (120, 120));
+        let red = Rgb([220, 40, 40]);
+        assert_eq!(*removed.get_pixel(5, 40), red, "a rule, removed");
+        assert_eq!(*removed.get_pixel(100, 71), red, "a rule, removed");
+        assert_eq!(*removed.get_pixel(5, 50), Rgb([0; 3]), "paper");
+        let kept = removed.get_pixel(60, 50);
+        assert!(
+            kept.0[0] > 200 && kept.0 == [kept.0[0]; 3],
+            "the bar, kept: {kept:?}"
+        );
+        let crossing = removed.get_pixel(60, 40);
+        assert!(
+            crossing.0[0] > 200 && crossing.0 == [crossing.0[0]; 3],
+            "where the bar crosses a rule: {crossing:?}"
+        );
     }
 
     #[test]
