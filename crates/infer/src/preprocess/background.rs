@@ -9,7 +9,7 @@ use super::{Grey, median};
 /// side: strokes stay a few pixels wide, and it bounds the work.
 const COARSE_SIDE: usize = 320;
 /// Structuring-element sides tried (in pixels of the reduced copy), each about twice the last.
-const SIDES: [usize; 7] = [3, 5, 9, 17, 33, 65, 129];
+const SIDES: [usize; 6] = [3, 5, 9, 17, 33, 65];
 /// Thin ink that grows by more than this factor at every doubling of the square never settles
 /// on strokes.
 const SETTLED: f64 = 1.5;
@@ -36,9 +36,8 @@ pub(super) struct Strokes {
 /// widens, the ink it finds grows while the square is narrower than the strokes, then settles
 /// until the square reaches the digit's holes, broad light or the noise's texture. So the ink
 /// is the polarity whose thin features settle (of two that do, the one with more where the
-/// first settles), and
-/// the square is taken at the end of the step where they settle, twice as wide as the strokes
-/// first fit, so that strokes of uneven width stay whole. `None` where neither settles (ink
+/// first settles), and the square is taken at the end of the step where they settle, twice as
+/// wide as the strokes first fit, so that strokes of uneven width stay whole. `None` where neither settles (ink
 /// as thick as the picture allows) or the picture is too small to tell.
 pub(super) fn strokes(image: &Grey) -> Option<Strokes> {
     let factor = image.width.max(image.height).div_ceil(COARSE_SIDE).max(1);
@@ -102,13 +101,13 @@ pub(super) fn strokes(image: &Grey) -> Option<Strokes> {
     })
 }
 
-/// What is narrower than a `side` square, light on dark: the image less its grey opening. The
-/// opening is taken on a lightly smoothed copy, so that the noise's extremes do not lift the
-/// background while the strokes keep their sharpness; a shadow's edge, soft as shadows are
-/// (a penumbra a few pixels wide), is the same ramp smoothed, so it is left as it is.
+/// What is narrower than a `side` square, light on dark: the image less its grey opening.
+/// Broad light needs no full resolution, so the opening is taken at half, whose block means
+/// smooth the noise (its extremes would lift the background), and read back bilinearly; the
+/// strokes keep their full sharpness. A shadow's edge, soft as shadows are (a penumbra several
+/// pixels wide), is a ramp the opening leaves as it is but for about a pixel of the half
+/// resolution at its ends.
 pub(super) fn top_hat(image: &Grey, side: usize) -> Grey {
-    // Broad light needs no full resolution: the opening is taken at half, where the block
-    // means smooth the noise as well, and read back bilinearly.
     let opening = opened(&image.block_mean(2), side.div_ceil(2));
     let mut out = Grey::new(image.width, image.height);
     for y in 0..image.height {

@@ -11,7 +11,7 @@
 //! where the ink across it is no thicker than the line: a stroke crossing the line keeps its
 //! pixels, so the digit is not cut.
 
-use super::Grey;
+use super::{Grey, transposed};
 
 /// A run counts as long from this fraction of the picture's shorter side.
 const LONG_RUN: f64 = 0.25;
@@ -45,21 +45,10 @@ fn runs(ink: &[bool], width: usize) -> Vec<u32> {
     lengths
 }
 
-fn transposed<T: Copy + Default>(values: &[T], width: usize, height: usize) -> Vec<T> {
-    let mut out = vec![T::default(); values.len()];
-    for y in 0..height {
-        for x in 0..width {
-            out[x * height + y] = values[y * width + x];
-        }
-    }
-    out
-}
-
-/// A candidate line: its pixels' indices, bounding box (along, across: inclusive) and
+/// A candidate line: its bounding box (along, across: inclusive) and
 /// thickness (a lower quartile of the ink's extent across it), in the orientation it was
 /// found in.
 struct Line {
-    pixels: Vec<usize>,
     along: (usize, usize),
     across: (usize, usize),
     thickness: u32,
@@ -139,7 +128,6 @@ fn candidates(ink: &[bool], width: usize, long: u32, across: &[u32], thick: u32)
         lines.push(Line {
             along: (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0)),
             across: (ys.clone().min().unwrap_or(0), ys.max().unwrap_or(0)),
-            pixels,
             thickness,
         });
     }
@@ -170,7 +158,6 @@ fn joined(mut pieces: Vec<Line>, ink: &[bool], width: usize) -> Vec<Line> {
                     line.across.1.max(piece.across.1),
                 );
                 line.thickness = line.thickness.min(piece.thickness);
-                line.pixels.extend(piece.pixels);
             }
             None => lines.push(piece),
         }

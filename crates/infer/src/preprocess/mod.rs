@@ -426,13 +426,11 @@ impl Grey {
     }
 
     fn transposed(&self) -> Grey {
-        let mut out = Grey::new(self.height, self.width);
-        for (y, row) in self.pixels.chunks_exact(self.width).enumerate() {
-            for (x, &value) in row.iter().enumerate() {
-                out.pixels[x * self.height + y] = value;
-            }
+        Grey {
+            width: self.height,
+            height: self.width,
+            pixels: transposed(&self.pixels, self.width, self.height),
         }
-        out
     }
 
     fn cropped(&self, left: usize, top: usize, width: usize, height: usize) -> Grey {
@@ -641,6 +639,17 @@ fn centre_of_mass(pixels: &[u8], width: usize) -> Option<(f64, f64)> {
         sy += p * (index / width) as f64;
     }
     (total > 0.0).then(|| (sx / total, sy / total))
+}
+
+/// A row-major `width` x `height` array transposed (its columns become rows).
+fn transposed<T: Copy + Default>(values: &[T], width: usize, height: usize) -> Vec<T> {
+    let mut out = vec![T::default(); values.len()];
+    for y in 0..height {
+        for x in 0..width {
+            out[x * height + y] = values[y * width + x];
+        }
+    }
+    out
 }
 
 fn median(mut values: Vec<f32>) -> f32 {
