@@ -692,6 +692,34 @@ pub(crate) fn subsample_backward(
 mod tests {
     use super::*;
 
+    /// Checks the `analytic` gradients of `loss` in each of its three arguments against
+    /// central differences of it (computed in f64), at about `samples` elements of each.
+    fn assert_gradients_match(
+        loss: impl Fn(&[f32], &[f32], &[f32]) -> f64,
+        args: [&[f32]; 3],
+        analytic: [&[f32]; 3],
+        samples: usize,
+    ) {
+        let eps = 1e-3;
+        let numeric = |which: usize, i: usize| {
+            let mut args = args.map(<[f32]>::to_vec);
+            args[which][i] += eps;
+            let up = loss(&args[0], &args[1], &args[2]);
+            args[which][i] -= 2.0 * eps;
+            let down = loss(&args[0], &args[1], &args[2]);
+            (up - down) / (2.0 * eps as f64)
+        };
+        for (which, analytic) in analytic.into_iter().enumerate() {
+            for i in (0..analytic.len()).step_by(analytic.len() / samples + 1) {
+                let (a, n) = (analytic[i] as f64, numeric(which, i));
+                assert!(
+                    (a - n).abs() < 1e-3 * (1.0 + n.abs()),
+                    "arg {which}[{i}]: {a} vs {n}"
+                );
+            }
+        }
+    }
+
     fn pattern(len: usize, seed: f32) -> Vec<f32> {
         (0..len)
             .map(|i| (i as f32 * 0.37 + seed).sin() * 1.3)
@@ -801,26 +829,7 @@ mod tests {
             let input = grads.input.expect("asked for");
             // f64 through the definition: the difference quotient is accurate to about 1e-5, the
             // f32 kernels to about 1e-6 of the gradient's scale.
-            let eps = 1e-3;
-            let numeric = |which: usize, i: usize| {
-                let mut args = [x.clone(), w.clone(), b.clone()];
-                args[which][i] += eps;
-                let up = loss(&args[0], &args[1], &args[2]);
-                args[which][i] -= 2.0 * eps;
-                let down = loss(&args[0], &args[1], &args[2]);
-                (up - down) / (2.0 * eps as f64)
-            };
-            let checks = [(0, &input), (1, &grads.weight), (2, &grads.bias)];
-            for (which, analytic) in checks {
-                for i in (0..analytic.len()).step_by(analytic.len() / 13 + 1) {
-                    let n = numeric(which, i);
-                    let a = analytic[i] as f64;
-                    assert!(
-                        (a - n).abs() < 1e-3 * (1.0 + n.abs()),
-                        "arg {which}[{i}]: {a} vs {n}"
-                    );
-                }
-            }
+            assert_gradients_match(loss, [&x, &w, &b], [&input, &grads.weight, &grads.bias], 13);
         }
     }
 
@@ -945,25 +954,12 @@ mod tests {
                 .map(|(y, r)| y * *r as f64)
                 .sum()
         };
-        let eps = 1e-3;
-        let numeric = |which: usize, i: usize| {
-            let mut args = [x.clone(), c.clone(), b.clone()];
-            args[which][i] += eps;
-            let up = loss(&args[0], &args[1], &args[2]);
-            args[which][i] -= 2.0 * eps;
-            let down = loss(&args[0], &args[1], &args[2]);
-            (up - down) / (2.0 * eps as f64)
-        };
-        let checks = [(0, &grads.input), (1, &grads.coefficient), (2, &grads.bias)];
-        for (which, analytic) in checks {
-            for i in (0..analytic.len()).step_by(analytic.len() / 17 + 1) {
-                let (a, n) = (analytic[i] as f64, numeric(which, i));
-                assert!(
-                    (a - n).abs() < 1e-3 * (1.0 + n.abs()),
-                    "arg {which}[{i}]: {a} vs {n}"
-                );
-            }
-        }
+        assert_gradients_match(
+            loss,
+            [&x, &c, &b],
+            [&grads.input, &grads.coefficient, &grads.bias],
+            17,
+        );
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
