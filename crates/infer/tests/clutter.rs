@@ -74,27 +74,24 @@ fn read_right(condition: Condition, seeds: u64, check: impl Fn(&[u8; 784], &[u8;
     }
 }
 
+/// A rule or a grid line kept as ink would cross the whole 20-pixel box: no row of `out` runs
+/// much longer than the digit's own longest.
+fn no_line_kept(out: &[u8; 784], digit: &[u8; 784], what: &str) {
+    let (run, original) = (longest_row_run(out), longest_row_run(digit));
+    assert!(
+        run <= original + 3,
+        "{what}: a run of {run} (original {original})"
+    );
+}
+
 #[test]
 fn digits_on_ruled_paper_are_read_without_their_rules() {
-    read_right(Condition::Ruled, 3, |out, digit, what| {
-        // A rule kept as ink would cross the whole 20-pixel box.
-        let (run, original) = (longest_row_run(out), longest_row_run(digit));
-        assert!(
-            run <= original + 3,
-            "{what}: a run of {run} (original {original})"
-        );
-    });
+    read_right(Condition::Ruled, 3, no_line_kept);
 }
 
 #[test]
 fn digits_on_squared_paper_are_read() {
-    read_right(Condition::Squared, 3, |out, digit, what| {
-        let (run, original) = (longest_row_run(out), longest_row_run(digit));
-        assert!(
-            run <= original + 3,
-            "{what}: a run of {run} (original {original})"
-        );
-    });
+    read_right(Condition::Squared, 3, no_line_kept);
 }
 
 #[test]
