@@ -42,6 +42,7 @@
 //! # Ok::<(), infer::InferError>(())
 //! ```
 
+mod decode;
 mod error;
 pub mod explain;
 mod model;

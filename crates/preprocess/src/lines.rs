@@ -297,7 +297,7 @@ impl Grey {
 
 #[cfg(test)]
 mod tests {
-    use crate::preprocess::tests::grey;
+    use crate::tests::grey;
 
     /// A vertical bar (a stroke) 6 pixels wide, rows 20..96 of a 120x120 picture.
     fn bar(x: usize, y: usize) -> bool {

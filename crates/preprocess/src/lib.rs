@@ -47,9 +47,30 @@
 //!
 //! An image already in that form (28x28, background exactly 0, ink within 20x20 and centred as
 //! above), such as an MNIST digit, is returned unchanged, byte for byte.
+//!
+//! This crate is the image arithmetic alone (no model, no Burn), so that it is compiled fully
+//! optimised while the crates that instantiate Burn's generic code are not (README, "Build");
+//! `infer` decodes files safely and re-exports it.
+//!
+//! # Example
+//! A dark "1" drawn off centre on paper lit unevenly (lighter to the right):
+//! ```
+//! use image::{DynamicImage, Luma, GrayImage};
+//!
+//! let photo = GrayImage::from_fn(300, 200, |x, y| {
+//!     let stroke = (200..212).contains(&x) && (30..170).contains(&y);
+//!     Luma([if stroke { 40 } else { 150 + (x / 4) as u8 }])
+//! });
+//! let digit = preprocess::to_mnist(&DynamicImage::ImageLuma8(photo)).expect("a digit");
+//!
+//! // Light ink on a background of exactly 0, 20 pixels tall, its centre of mass on row 14.
+//! assert_eq!(digit.iter().max(), Some(&255));
+//! assert_eq!(digit[0], 0);
+//! let rows: Vec<usize> = (0..28).filter(|r| digit[r * 28..][..28].iter().any(|&p| p > 0)).collect();
+//! assert_eq!(rows, (5..25).collect::<Vec<_>>());
+//! ```
 
 mod background;
-mod decode;
 mod lines;
 
 use std::collections::VecDeque;
@@ -60,7 +81,6 @@ use image::{DynamicImage, ImageBuffer, ImageError, Luma, Rgb, RgbImage};
 use mnist::{IMAGE_PIXELS, IMAGE_SIDE};
 
 use background::Surface;
-pub use decode::{MAX_PIXELS, MAX_SIDE, decode_image, read_image};
 
 /// Images with a longer side are reduced to about this many pixels before the rest of the
 /// work: a digit needs far fewer, and it bounds the time and memory spent on a photo.

@@ -356,7 +356,7 @@ impl Surface {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preprocess::tests::grey;
+    use crate::tests::grey;
 
     #[test]
     fn surface_fit_recovers_a_quadratic_background_under_ink() {
