@@ -2,7 +2,7 @@
 //! truncated JPEGs refused.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Cursor, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use image::error::UnsupportedErrorKind;
@@ -88,27 +88,40 @@ fn decode<R: BufRead + Seek>(mut input: R, path: &Path) -> Result<DynamicImage, 
         return Err(too_large());
     }
 
-    if format == ImageFormat::Jpeg {
-        rewind(&mut input)?;
-        if !jpeg_reaches_its_end(&mut input) {
-            return Err(InferError::Corrupt {
-                file: path.into(),
-                reason: "the JPEG data stops before its end-of-image marker".into(),
-            });
-        }
-    }
     rewind(&mut input)?;
-    let mut reader = ImageReader::with_format(input, format);
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_DECODED_BYTES);
-    reader.limits(limits);
-    reader.decode().map_err(|error| match error {
-        ImageError::Limits(_) => too_large(),
-        other => decode_error(other),
-    })
+    let decoded = |input: &mut dyn BufReadSeek| {
+        let mut reader = ImageReader::with_format(input, format);
+        let mut limits = Limits::default();
+        limits.max_image_width = Some(MAX_SIDE);
+        limits.max_image_height = Some(MAX_SIDE);
+        limits.max_alloc = Some(MAX_DECODED_BYTES);
+        reader.limits(limits);
+        reader.decode().map_err(|error| match error {
+            ImageError::Limits(_) => too_large(),
+            other => decode_error(other),
+        })
+    };
+    if format != ImageFormat::Jpeg {
+        return decoded(&mut input);
+    }
+    // The decoder reads all of a JPEG anyway: read once, check the end marker in memory.
+    let mut bytes = Vec::new();
+    input
+        .take(MAX_DECODED_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|source| io_error(source, path))?;
+    if !jpeg_reaches_its_end(&bytes) {
+        return Err(InferError::Corrupt {
+            file: path.into(),
+            reason: "the JPEG data stops before its end-of-image marker".into(),
+        });
+    }
+    decoded(&mut Cursor::new(bytes))
 }
+
+/// What the decoder reads from: a file or bytes in memory.
+trait BufReadSeek: BufRead + Seek {}
+impl<T: BufRead + Seek> BufReadSeek for T {}
 
 fn io_error(source: std::io::Error, path: &Path) -> InferError {
     match source.kind() {
@@ -127,30 +140,32 @@ fn io_error(source: std::io::Error, path: &Path) -> InferError {
 /// their lengths (an embedded thumbnail has an end marker of its own); in the entropy-coded
 /// data a 0xFF byte is always followed by 0x00 or a marker, so the end marker cannot be
 /// mistaken there.
-fn jpeg_reaches_its_end(reader: impl BufRead) -> bool {
-    let mut bytes = reader.bytes().map_while(Result::ok);
-    if (bytes.next(), bytes.next()) != (Some(0xFF), Some(0xD8)) {
+fn jpeg_reaches_its_end(bytes: &[u8]) -> bool {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
         return false;
     }
-    while let Some(byte) = bytes.next() {
-        if byte != 0xFF {
-            continue;
-        }
-        let Some(marker) = bytes.by_ref().find(|&b| b != 0xFF) else {
+    let mut at = 2;
+    while let Some(found) = bytes[at..].iter().position(|&b| b == 0xFF) {
+        at += found + 1;
+        let Some(skip) = bytes[at..].iter().position(|&b| b != 0xFF) else {
             return false;
         };
+        at += skip;
+        let marker = bytes[at];
+        at += 1;
         match marker {
             0xD9 => return true,
             // Stuffed 0xFF, restart markers and TEM stand alone.
             0x00 | 0x01 | 0xD0..=0xD7 => {}
             _ => {
-                let (Some(high), Some(low)) = (bytes.next(), bytes.next()) else {
+                let Some(&[high, low]) = bytes.get(at..at + 2) else {
                     return false;
                 };
-                let length = usize::from(u16::from_be_bytes([high, low]));
-                if bytes.by_ref().take(length.saturating_sub(2)).count() + 2 < length {
+                let length = usize::from(u16::from_be_bytes([high, low])).max(2);
+                if at + length > bytes.len() {
                     return false;
                 }
+                at += length;
             }
         }
     }

@@ -207,8 +207,10 @@ impl<B: Backend> ModuleVisitor<B> for ParamShapes {
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        // `lazy_shape`: a fresh model's parameters are not drawn (initialised) just to be
+        // replaced by the loaded ones.
         self.shapes
-            .push((self.path.join("."), param.val().dims().to_vec()));
+            .push((self.path.join("."), param.lazy_shape().to_vec()));
     }
 }
 

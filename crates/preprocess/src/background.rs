@@ -53,10 +53,11 @@ pub(super) fn strokes(image: &Grey) -> Option<Strokes> {
     }
     let thin = |dark: bool| -> Vec<f64> {
         let signed = coarse.signed(dark);
+        let mut openings = Openings::for_image(coarse.width, coarse.height, sides[sides.len() - 1]);
         sides
             .iter()
             .map(|&side| {
-                let opening = opened(&signed, side);
+                let opening = openings.opened(&signed, side);
                 signed
                     .pixels
                     .iter()
@@ -66,7 +67,15 @@ pub(super) fn strokes(image: &Grey) -> Option<Strokes> {
             })
             .collect()
     };
-    let (dark, light) = (thin(true), thin(false));
+    // The two polarities are independent: one on another core.
+    let (dark, light) = std::thread::scope(|scope| {
+        let dark = scope.spawn(|| thin(true));
+        let light = thin(false);
+        let dark = dark
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (dark, light)
+    });
     // The step that grows the thin ink least, and by how much, among the steps where it is not
     // negligible beside the other polarity's. Of two polarities that settle, the ink is the
     // one with more at the square where the first settles (the other: a digit's holes and
@@ -108,16 +117,27 @@ pub(super) fn strokes(image: &Grey) -> Option<Strokes> {
 /// pixels wide), is a ramp the opening leaves as it is but for about a pixel of the half
 /// resolution at its ends.
 pub(super) fn top_hat(image: &Grey, side: usize) -> Grey {
-    let opening = opened(&image.block_mean(2), side.div_ceil(2));
+    let half = image.block_mean(2);
+    let mut openings = Openings::for_image(half.width, half.height, side.div_ceil(2));
+    let opening = openings.opened(&half, side.div_ceil(2));
+    let columns: Vec<_> = (0..image.width)
+        .map(|x| bilinear(x, opening.width))
+        .collect();
     let mut out = Grey::new(image.width, image.height);
-    for y in 0..image.height {
+    let rows = image.pixels.chunks_exact(image.width);
+    for (y, (row, out)) in rows
+        .zip(out.pixels.chunks_exact_mut(image.width))
+        .enumerate()
+    {
         let (v0, v1, fy) = bilinear(y, opening.height);
-        for x in 0..image.width {
-            let (u0, u1, fx) = bilinear(x, opening.width);
-            let top = opening.at(u0, v0) * (1.0 - fx) + opening.at(u1, v0) * fx;
-            let bottom = opening.at(u0, v1) * (1.0 - fx) + opening.at(u1, v1) * fx;
-            let index = y * image.width + x;
-            out.pixels[index] = image.pixels[index] - (top * (1.0 - fy) + bottom * fy);
+        let (above, below) = (
+            &opening.pixels[v0 * opening.width..][..opening.width],
+            &opening.pixels[v1 * opening.width..][..opening.width],
+        );
+        for ((out, &value), &(u0, u1, fx)) in out.iter_mut().zip(row).zip(&columns) {
+            let top = above[u0] * (1.0 - fx) + above[u1] * fx;
+            let bottom = below[u0] * (1.0 - fx) + below[u1] * fx;
+            *out = value - (top * (1.0 - fy) + bottom * fy);
         }
     }
     out
@@ -131,20 +151,133 @@ fn bilinear(i: usize, length: usize) -> (usize, usize, f32) {
     (first, (first + 1).min(length - 1), position - first as f32)
 }
 
-/// Grey opening by a `side` x `side` square, the image continued beyond its edges by its edge
-/// values: paper along the border is as broad as the paper it continues, not a thin strip.
-fn opened(image: &Grey, side: usize) -> Grey {
-    let pad = side / 2 + 1;
-    let (w, h) = (image.width + 2 * pad, image.height + 2 * pad);
-    let mut padded = Grey::new(w, h);
-    for y in 0..h {
-        let source = y.saturating_sub(pad).min(image.height - 1);
-        for x in 0..w {
-            padded.pixels[y * w + x] = image.at(x.saturating_sub(pad).min(image.width - 1), source);
+/// Buffers for grey openings, reused from one opening to the next: a fresh buffer is fresh
+/// pages from the operating system, which in a photo's analysis cost more than the filtering.
+struct Openings {
+    padded: Vec<f32>,
+    line: Vec<f32>,
+    from_start: Vec<f32>,
+    from_end: Vec<f32>,
+    opening: Grey,
+}
+
+impl Openings {
+    /// Buffers for openings of a `width` x `height` image by squares up to `side`, allocated
+    /// once.
+    fn for_image(width: usize, height: usize, side: usize) -> Self {
+        let pad = side / 2 + 1;
+        let padded = (width + 2 * pad) * (height + 2 * pad);
+        Self {
+            padded: Vec::with_capacity(padded),
+            line: Vec::with_capacity(width + 2 * pad),
+            from_start: Vec::with_capacity(padded),
+            from_end: Vec::with_capacity(padded),
+            opening: Grey::new(width, height),
         }
     }
-    let opening = filtered::<false>(&filtered::<true>(&padded, side), side);
-    opening.cropped(pad, pad, image.width, image.height)
+
+    /// Grey opening by a `side` x `side` square, the image continued beyond its edges by its
+    /// edge values: paper along the border is as broad as the paper it continues, not a thin
+    /// strip.
+    fn opened(&mut self, image: &Grey, side: usize) -> &Grey {
+        let pad = side / 2 + 1;
+        let (w, h) = (image.width + 2 * pad, image.height + 2 * pad);
+        let mut padded = std::mem::take(&mut self.padded);
+        padded.clear();
+        for y in 0..h {
+            let source = y.saturating_sub(pad).min(image.height - 1);
+            let row = &image.pixels[source * image.width..][..image.width];
+            padded.extend(std::iter::repeat_n(row[0], pad));
+            padded.extend_from_slice(row);
+            padded.extend(std::iter::repeat_n(row[image.width - 1], pad));
+        }
+        self.filter::<true>(&mut padded, w, side);
+        self.filter::<false>(&mut padded, w, side);
+        let opening = &mut self.opening;
+        (opening.width, opening.height) = (image.width, image.height);
+        opening.pixels.clear();
+        for y in 0..image.height {
+            opening
+                .pixels
+                .extend_from_slice(&padded[(y + pad) * w + pad..][..image.width]);
+        }
+        self.padded = padded;
+        &self.opening
+    }
+
+    /// A separable minimum (`MIN`) or maximum filter over a `side` x `side` square, in place
+    /// on `values` (rows of `width`), clipped at the edges, by van Herk and Gil-Werman's
+    /// method: within blocks of `side` values, running extremes from each block's start and
+    /// from its end give any window's extreme from two of them, so the cost is a few
+    /// comparisons a pixel whatever the side.
+    fn filter<const MIN: bool>(&mut self, values: &mut [f32], width: usize, side: usize) {
+        self.filter_rows::<MIN>(values, width, side);
+        self.filter_columns::<MIN>(values, width, side);
+    }
+
+    /// [`Self::filter`] along rows only.
+    fn filter_rows<const MIN: bool>(&mut self, values: &mut [f32], width: usize, side: usize) {
+        let half = side / 2;
+        let length = width + 2 * half;
+        reset(&mut self.line, length, identity::<MIN>());
+        reset(&mut self.from_start, length, 0.0);
+        reset(&mut self.from_end, length, 0.0);
+        for row in values.chunks_exact_mut(width) {
+            self.line[half..half + width].copy_from_slice(row);
+            block_extremes::<MIN>(&self.line, side, &mut self.from_start, &mut self.from_end);
+            let starts = &self.from_start[side - 1..];
+            for ((out, &end), &start) in row.iter_mut().zip(&self.from_end).zip(starts) {
+                *out = pick::<MIN>(end, start);
+            }
+        }
+    }
+
+    /// [`Self::filter`] down columns only: the same blocks, of rows, with whole rows as the
+    /// values, so that every step is an element-wise pass over a row in memory order.
+    fn filter_columns<const MIN: bool>(&mut self, values: &mut [f32], width: usize, side: usize) {
+        let (w, h, half) = (width, values.len() / width, side / 2);
+        let length = h + 2 * half;
+        reset(&mut self.from_start, length * w, identity::<MIN>());
+        reset(&mut self.from_end, length * w, identity::<MIN>());
+        // Row `r` of the image continued by the identity above and below.
+        let row = |r: usize| (half..half + h).contains(&r).then(|| (r - half) * w);
+        for block in (0..length).step_by(side) {
+            let rows = block..(block + side).min(length);
+            for r in rows.clone() {
+                let (before, current) = self.from_start.split_at_mut(r * w);
+                let current = &mut current[..w];
+                if r > block {
+                    current.copy_from_slice(&before[(r - 1) * w..]);
+                }
+                if let Some(at) = row(r) {
+                    running::<MIN>(current, &values[at..at + w]);
+                }
+            }
+            for r in rows.rev() {
+                let (current, after) = self.from_end.split_at_mut((r + 1) * w);
+                let current = &mut current[r * w..];
+                if r + 1 < (block + side).min(length) {
+                    current.copy_from_slice(&after[..w]);
+                }
+                if let Some(at) = row(r) {
+                    running::<MIN>(current, &values[at..at + w]);
+                }
+            }
+        }
+        for (y, out) in values.chunks_exact_mut(w).enumerate() {
+            let end = &self.from_end[y * w..][..w];
+            let start = &self.from_start[(y + side - 1) * w..][..w];
+            for ((out, &end), &start) in out.iter_mut().zip(end).zip(start) {
+                *out = pick::<MIN>(end, start);
+            }
+        }
+    }
+}
+
+/// `buffer` as `length` copies of `value`, in the memory it already has where that suffices.
+fn reset(buffer: &mut Vec<f32>, length: usize, value: f32) {
+    buffer.clear();
+    buffer.resize(length, value);
 }
 
 /// The minimum (`MIN`) or maximum of two values (never NaN here), as one instruction.
@@ -179,40 +312,20 @@ fn block_extremes<const MIN: bool>(
     }
 }
 
-/// A separable minimum (`MIN`) or maximum filter over a `side` x `side` square, clipped at the
-/// image's edges, by van Herk and Gil-Werman's method: within blocks of `side` values, running
-/// extremes from each block's start and from its end give any window's extreme from two of
-/// them, so the cost is a few comparisons a pixel whatever the side. The pass down the columns
-/// runs on the transposed image, so that both read memory in order.
-fn filtered<const MIN: bool>(image: &Grey, side: usize) -> Grey {
-    let across = filtered_rows::<MIN>(image, side);
-    filtered_rows::<MIN>(&across.transposed(), side).transposed()
+/// `running[i]` becomes the extreme (by `MIN`) of itself and `values[i]`.
+fn running<const MIN: bool>(running: &mut [f32], values: &[f32]) {
+    for (running, &value) in running.iter_mut().zip(values) {
+        *running = pick::<MIN>(*running, value);
+    }
 }
 
-/// [`filtered`] along rows only.
-fn filtered_rows<const MIN: bool>(image: &Grey, side: usize) -> Grey {
-    let (w, half) = (image.width, side / 2);
-    let identity = if MIN {
+/// The value that never wins: +inf for a minimum, -inf for a maximum.
+fn identity<const MIN: bool>() -> f32 {
+    if MIN {
         f32::INFINITY
     } else {
         f32::NEG_INFINITY
-    };
-    let length = w + 2 * half;
-    let mut padded = vec![identity; length];
-    let (mut from_start, mut from_end) = (vec![0.0; length], vec![0.0; length]);
-    let mut out = Grey::new(w, image.height);
-    for (row, out) in image
-        .pixels
-        .chunks_exact(w)
-        .zip(out.pixels.chunks_exact_mut(w))
-    {
-        padded[half..half + w].copy_from_slice(row);
-        block_extremes::<MIN>(&padded, side, &mut from_start, &mut from_end);
-        for ((out, end), start) in out.iter_mut().zip(&from_end).zip(&from_start[side - 1..]) {
-            *out = pick::<MIN>(*end, *start);
-        }
     }
-    out
 }
 
 /// A background level `c0 + c1 x + c2 y + c3 x^2 + c4 x y + c5 y^2`, with x and y scaled to
@@ -227,18 +340,39 @@ impl Surface {
     /// Samples on a grid of at most this many points: ample for six coefficients.
     const SAMPLES: usize = 20_000;
 
-    fn terms(width: usize, height: usize, x: usize, y: usize) -> [f64; 6] {
-        let scale = |v: usize, n: usize| 2.0 * v as f64 / (n.max(2) - 1) as f64 - 1.0;
-        let (u, v) = (scale(x, width), scale(y, height));
+    /// Position `i` of `n` scaled to -1..1.
+    fn scale(i: usize, n: usize) -> f64 {
+        2.0 * i as f64 / (n.max(2) - 1) as f64 - 1.0
+    }
+
+    fn terms(u: f64, v: f64) -> [f64; 6] {
         [1.0, u, v, u * u, u * v, v * v]
     }
 
-    pub(super) fn at(&self, x: usize, y: usize) -> f64 {
-        Self::terms(self.width, self.height, x, y)
+    fn level(&self, u: f64, v: f64) -> f64 {
+        Self::terms(u, v)
             .iter()
             .zip(&self.coefficients)
             .map(|(t, c)| t * c)
             .sum()
+    }
+
+    pub(super) fn at(&self, x: usize, y: usize) -> f64 {
+        self.level(Self::scale(x, self.width), Self::scale(y, self.height))
+    }
+
+    /// Subtracts the surface from `image` (of the size it was fitted to), each column's
+    /// position scaled once rather than at every pixel.
+    pub(super) fn subtract_from(&self, image: &mut Grey) {
+        let columns: Vec<f64> = (0..self.width)
+            .map(|x| Self::scale(x, self.width))
+            .collect();
+        for (y, row) in image.pixels.chunks_exact_mut(self.width).enumerate() {
+            let v = Self::scale(y, self.height);
+            for (value, &u) in row.iter_mut().zip(&columns) {
+                *value -= self.level(u, v) as f32;
+            }
+        }
     }
 
     /// Fits the background, excluding the ink (light or dark, a minority of the pixels) by
@@ -313,7 +447,7 @@ impl Surface {
     ) -> Option<Surface> {
         let mut matrix = [[0.0f64; 7]; 6];
         for (&(x, y, v), _) in samples.iter().zip(keep).filter(|(_, k)| **k) {
-            let t = Self::terms(image.width, image.height, x, y);
+            let t = Self::terms(Self::scale(x, image.width), Self::scale(y, image.height));
             for i in 0..terms {
                 for j in 0..terms {
                     matrix[i][j] += t[i] * t[j];
@@ -385,11 +519,11 @@ mod tests {
         let image = grey(37, 23, |x, y| {
             ((x * 7919 + y * 104_729) % 101) as f32 / 100.0
         });
+        let mut openings = Openings::for_image(37, 23, 12);
         for side in 1..=12 {
-            let (min, max) = (
-                filtered::<true>(&image, side),
-                filtered::<false>(&image, side),
-            );
+            let (mut min, mut max) = (image.clone(), image.clone());
+            openings.filter::<true>(&mut min.pixels, 37, side);
+            openings.filter::<false>(&mut max.pixels, 37, side);
             for y in 0..23usize {
                 for x in 0..37usize {
                     // The window the filter covers: `side / 2` before, the rest after.

@@ -167,6 +167,9 @@ pub fn save_png(pixels: &[u8; IMAGE_PIXELS], path: &Path) -> Result<(), ImageErr
     image::save_buffer(path, pixels, side, side, image::ExtendedColorType::L8)
 }
 
+/// Reads one value (a luma, an alpha) on a 0..1 scale from a pixel's samples.
+type Read<'a, S, const CHANNELS: usize> = dyn Fn(&[S; CHANNELS]) -> f32 + Sync + 'a;
+
 /// A single-channel image with values in 0..=1.
 #[derive(Clone, Debug)]
 struct Grey {
@@ -236,56 +239,99 @@ impl Grey {
     fn composited(image: &DynamicImage) -> Self {
         let (width, height) = (image.width() as usize, image.height() as usize);
         let unit = |v: u8| f32::from(v) / 255.0;
-        let rgb = |p: &[u8]| 0.2126 * unit(p[0]) + 0.7152 * unit(p[1]) + 0.0722 * unit(p[2]);
+        // Each channel's share of the luma for every 8-bit value, looked up rather than
+        // divided and weighted at each of a photo's millions of pixels.
+        let share = |weight: f32| -> [f32; 256] { std::array::from_fn(|v| weight * unit(v as u8)) };
+        let (red, green, blue) = (share(0.2126), share(0.7152), share(0.0722));
+        let rgb =
+            |[r, g, b]: [u8; 3]| red[usize::from(r)] + green[usize::from(g)] + blue[usize::from(b)];
         // The common 8-bit layouts are read in place; others are converted first.
         match image {
             DynamicImage::ImageLuma8(buffer) => {
-                Self::reduced(width, height, buffer.as_raw(), 1, |p| (unit(p[0]), 1.0))
+                Self::reduced::<_, 1>(width, height, buffer.as_raw(), None, |[v]| unit(*v))
             }
-            DynamicImage::ImageLumaA8(buffer) => {
-                Self::reduced(width, height, buffer.as_raw(), 2, |p| {
-                    (unit(p[0]), unit(p[1]))
+            DynamicImage::ImageLumaA8(buffer) => Self::reduced::<_, 2>(
+                width,
+                height,
+                buffer.as_raw(),
+                Some(&|[_, a]| unit(*a)),
+                |[v, _]| unit(*v),
+            ),
+            DynamicImage::ImageRgb8(buffer) => {
+                Self::reduced::<_, 3>(width, height, buffer.as_raw(), None, |[r, g, b]| {
+                    rgb([*r, *g, *b])
                 })
             }
-            DynamicImage::ImageRgb8(buffer) => {
-                Self::reduced(width, height, buffer.as_raw(), 3, |p| (rgb(p), 1.0))
-            }
-            DynamicImage::ImageRgba8(buffer) => {
-                Self::reduced(width, height, buffer.as_raw(), 4, |p| (rgb(p), unit(p[3])))
-            }
+            DynamicImage::ImageRgba8(buffer) => Self::reduced::<_, 4>(
+                width,
+                height,
+                buffer.as_raw(),
+                Some(&|[_, _, _, a]| unit(*a)),
+                |[r, g, b, _]| rgb([*r, *g, *b]),
+            ),
             other => {
                 let unit = |v: u16| f32::from(v) / f32::from(u16::MAX);
                 let buffer = other.to_luma_alpha16();
-                Self::reduced(width, height, buffer.as_raw(), 2, |p| {
-                    (unit(p[0]), unit(p[1]))
-                })
+                Self::reduced::<_, 2>(
+                    width,
+                    height,
+                    buffer.as_raw(),
+                    Some(&|[_, a]| unit(*a)),
+                    |[v, _]| unit(*v),
+                )
             }
         }
     }
 
-    /// Composites and block-averages interleaved samples; `read` gives a pixel's luma and
-    /// alpha (0..1) from its `channels` samples.
-    fn reduced<S>(
+    /// Composites and block-averages pixels of `CHANNELS` interleaved samples; `luma` and
+    /// `alpha` (absent: opaque) read a pixel's, on a 0..1 scale.
+    fn reduced<S: Sync, const CHANNELS: usize>(
         width: usize,
         height: usize,
         samples: &[S],
-        channels: usize,
-        read: impl Fn(&[S]) -> (f32, f32),
+        alpha: Option<&Read<'_, S, CHANNELS>>,
+        luma: impl Fn(&[S; CHANNELS]) -> f32 + Sync,
     ) -> Self {
-        let pixels = || samples.chunks_exact(channels).map(&read);
-        let background = if pixels().all(|(_, alpha)| alpha >= 1.0) {
-            0.0
-        } else {
-            implied_background(pixels())
-        };
+        let pixels = || samples.as_chunks::<CHANNELS>().0.iter();
+        let alpha = alpha.filter(|alpha| pixels().any(|p| alpha(p) < 1.0));
         let factor = width.max(height).div_ceil(WORKING_SIDE).max(1);
         let mut grey = Grey::new(width.div_ceil(factor), height.div_ceil(factor));
-        for (y, row) in samples.chunks_exact(width * channels).enumerate() {
-            let start = (y / factor) * grey.width;
-            let out = &mut grey.pixels[start..start + grey.width];
-            for (x, pixel) in row.chunks_exact(channels).enumerate() {
-                let (luma, alpha) = read(pixel);
-                out[x / factor] += alpha * luma + (1.0 - alpha) * background;
+        // Adds each pixel's value into its block: the top half of the blocks on another core.
+        fn accumulate<S: Sync, const CHANNELS: usize>(
+            grey: &mut Grey,
+            samples: &[S],
+            (width, factor): (usize, usize),
+            value: impl Fn(&[S; CHANNELS]) -> f32 + Sync,
+        ) {
+            let rows = |out: &mut [f32], samples: &[S]| {
+                let lines = out.chunks_exact_mut(grey.width);
+                for (out, rows) in lines.zip(samples.chunks(width * CHANNELS * factor)) {
+                    for row in rows.chunks_exact(width * CHANNELS) {
+                        let row = row.as_chunks::<CHANNELS>().0;
+                        for (out, block) in out.iter_mut().zip(row.chunks(factor)) {
+                            *out += block.iter().map(&value).sum::<f32>();
+                        }
+                    }
+                }
+            };
+            let top = grey.height.div_ceil(2);
+            let (top_out, bottom_out) = grey.pixels.split_at_mut(top * grey.width);
+            let (top_samples, bottom_samples) =
+                samples.split_at((top * factor * width * CHANNELS).min(samples.len()));
+            std::thread::scope(|scope| {
+                scope.spawn(|| rows(top_out, top_samples));
+                rows(bottom_out, bottom_samples);
+            });
+        }
+        // Opaque images (nearly all) go without the compositing arithmetic.
+        match alpha {
+            None => accumulate(&mut grey, samples, (width, factor), luma),
+            Some(alpha) => {
+                let background = implied_background(pixels().map(|p| (luma(p), alpha(p))));
+                accumulate(&mut grey, samples, (width, factor), |p| {
+                    let a = alpha(p);
+                    a * luma(p) + (1.0 - a) * background
+                });
             }
         }
         let block = |i: usize, length: usize| (length - i * factor).min(factor);
@@ -323,11 +369,7 @@ impl Grey {
     /// empty where none was.
     fn ink(mut self, photo: bool) -> Option<(Grey, Vec<bool>)> {
         let (surface, fit_noise) = Surface::fit_background(&self);
-        for y in 0..self.height {
-            for x in 0..self.width {
-                self.pixels[y * self.width + x] -= surface.at(x, y) as f32;
-            }
-        }
+        surface.subtract_from(&mut self);
         let strokes = photo.then(|| background::strokes(&self)).flatten();
         let dark = match &strokes {
             Some(strokes) => strokes.dark,
@@ -433,8 +475,8 @@ impl Grey {
         for y in 0..self.height {
             for x in 0..self.width {
                 let index = y * self.width + x;
-                match labels[index] {
-                    Some(label) if masses[label] >= SPECK_FRACTION * largest => {
+                match labels[index] as usize {
+                    label if masses[label] >= SPECK_FRACTION * largest => {
                         (left, top) = (left.min(x), top.min(y));
                         (right, bottom) = (right.max(x), bottom.max(y));
                     }
@@ -443,14 +485,6 @@ impl Grey {
             }
         }
         Some(self.cropped(left, top, right + 1 - left, bottom + 1 - top))
-    }
-
-    fn transposed(&self) -> Grey {
-        Grey {
-            width: self.height,
-            height: self.width,
-            pixels: transposed(&self.pixels, self.width, self.height),
-        }
     }
 
     fn cropped(&self, left: usize, top: usize, width: usize, height: usize) -> Grey {
@@ -604,19 +638,23 @@ fn implied_background(pixels: impl Iterator<Item = (f32, f32)>) -> f32 {
     }
 }
 
-/// 8-connected components of the non-zero pixels: each pixel's label and each label's ink.
-fn components(image: &Grey) -> (Vec<Option<usize>>, Vec<f32>) {
+/// The label of the pixels in no component.
+const BACKGROUND: usize = 0;
+
+/// 8-connected components of the non-zero pixels: each pixel's label (from 1; 32 bits, a
+/// quarter of the memory of a `usize` option) and each label's ink (0 for [`BACKGROUND`]).
+fn components(image: &Grey) -> (Vec<u32>, Vec<f32>) {
     let (w, h) = (image.width, image.height);
-    let mut labels = vec![None; image.pixels.len()];
-    let mut masses = Vec::new();
+    let mut labels = vec![BACKGROUND as u32; image.pixels.len()];
+    let mut masses = vec![0.0];
     let mut queue = VecDeque::new();
     for start in 0..image.pixels.len() {
-        if image.pixels[start] <= 0.0 || labels[start].is_some() {
+        if image.pixels[start] <= 0.0 || labels[start] as usize != BACKGROUND {
             continue;
         }
-        let label = masses.len();
+        let label = masses.len() as u32;
         let mut mass = 0.0;
-        labels[start] = Some(label);
+        labels[start] = label;
         queue.push_back(start);
         while let Some(index) = queue.pop_front() {
             mass += image.pixels[index];
@@ -624,8 +662,8 @@ fn components(image: &Grey) -> (Vec<Option<usize>>, Vec<f32>) {
             for ny in y.saturating_sub(1)..(y + 2).min(h) {
                 for nx in x.saturating_sub(1)..(x + 2).min(w) {
                     let neighbour = ny * w + nx;
-                    if image.pixels[neighbour] > 0.0 && labels[neighbour].is_none() {
-                        labels[neighbour] = Some(label);
+                    if image.pixels[neighbour] > 0.0 && labels[neighbour] as usize == BACKGROUND {
+                        labels[neighbour] = label;
                         queue.push_back(neighbour);
                     }
                 }

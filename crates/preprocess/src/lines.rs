@@ -27,9 +27,10 @@ fn thickest(width: usize, height: usize) -> u32 {
     (THICKNESS * width.min(height) as f64).max(MIN_THICKNESS) as u32
 }
 
-/// How many pixels of ink each pixel's run along rows has (0 off the ink).
-fn runs(ink: &[bool], width: usize) -> Vec<u32> {
-    let mut lengths = vec![0u32; ink.len()];
+/// How many pixels of ink each pixel's run along rows has (0 off the ink). Sixteen bits hold
+/// any run of a working image (at most [`crate::WORKING_SIDE`] a side) at half the memory.
+fn runs(ink: &[bool], width: usize) -> Vec<u16> {
+    let mut lengths = vec![0u16; ink.len()];
     for (row, out) in ink.chunks_exact(width).zip(lengths.chunks_exact_mut(width)) {
         let mut start = 0;
         while start < width {
@@ -37,7 +38,7 @@ fn runs(ink: &[bool], width: usize) -> Vec<u32> {
                 .find(|&x| row[x] != row[start])
                 .unwrap_or(width);
             if row[start] {
-                out[start..end].fill((end - start) as u32);
+                out[start..end].fill(u16::try_from(end - start).unwrap_or(u16::MAX));
             }
             start = end;
         }
@@ -90,11 +91,11 @@ impl Line {
 /// Candidate lines along rows of `ink` (`width` wide): 8-connected sets of pixels on runs of
 /// at least `long`, with the thickness across them measured by `across` (run lengths down
 /// the columns, in row-major order).
-fn candidates(ink: &[bool], width: usize, long: u32, across: &[u32], thick: u32) -> Vec<Line> {
+fn candidates(ink: &[bool], width: usize, long: u32, across: &[u16], thick: u32) -> Vec<Line> {
     // Pixels thicker across than a printed line can be are no part of one: where a line runs
     // through a digit, the strokes it crosses do not join it to the digit's own long runs.
     let along = runs(ink, width);
-    let on_line = |i: usize| along[i] >= long && across[i] <= thick;
+    let on_line = |i: usize| u32::from(along[i]) >= long && u32::from(across[i]) <= thick;
     let height = ink.len() / width;
     let mut seen = vec![false; ink.len()];
     let mut lines = Vec::new();
@@ -122,7 +123,7 @@ fn candidates(ink: &[bool], width: usize, long: u32, across: &[u32], thick: u32)
         let ys = pixels.iter().map(|i| i / width);
         // A lower quartile: where a thick stroke runs along the line, its pixels are fewer
         // than the line's own.
-        let mut thickness: Vec<u32> = pixels.iter().map(|&i| across[i]).collect();
+        let mut thickness: Vec<u32> = pixels.iter().map(|&i| u32::from(across[i])).collect();
         let quartile = thickness.len() / 4;
         let thickness = *thickness.select_nth_unstable(quartile).1;
         lines.push(Line {
@@ -250,11 +251,20 @@ impl Grey {
         let rows = runs(&ink, w);
         let ink_t = transposed(&ink, w, h);
         let columns_t = runs(&ink_t, h);
-        let columns = transposed(&columns_t, h, w);
-        let rows_t = transposed(&rows, w, h);
         let thick = thickest(w, h);
-        let horizontal = candidates(&ink, w, long, &columns, thick);
-        let vertical = candidates(&ink_t, h, long, &rows_t, thick);
+        // The two orientations are independent: one on another core.
+        let (horizontal, vertical, columns) = std::thread::scope(|scope| {
+            let vertical = scope.spawn(|| {
+                let rows_t = transposed(&rows, w, h);
+                candidates(&ink_t, h, long, &rows_t, thick)
+            });
+            let columns = transposed(&columns_t, h, w);
+            let horizontal = candidates(&ink, w, long, &columns, thick);
+            let vertical = vertical
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (horizontal, vertical, columns)
+        });
         let [printed_h, printed_v] = printed(&horizontal, &vertical, [&ink, &ink_t], w, h);
         if !printed_h.iter().chain(&printed_v).any(|&p| p) {
             return self;
@@ -264,7 +274,7 @@ impl Grey {
         let limit = |line: &Line| line.thickness + (line.thickness / 2).max(1);
         for (line, _) in horizontal.iter().zip(&printed_h).filter(|(_, p)| **p) {
             for i in line.band(w, h) {
-                if ink[i] && columns[i] <= limit(line) {
+                if ink[i] && u32::from(columns[i]) <= limit(line) {
                     kept[i] = false;
                 }
             }
@@ -275,7 +285,7 @@ impl Grey {
         let mut kept_t = transposed(&kept, w, h);
         for (line, _) in vertical.iter().zip(&printed_v).filter(|(_, p)| **p) {
             for i in line.band(h, w) {
-                if kept_t[i] && rows_left[i] <= limit(line) {
+                if kept_t[i] && u32::from(rows_left[i]) <= limit(line) {
                     kept_t[i] = false;
                 }
             }
