@@ -37,6 +37,9 @@ impl Maps {
 pub struct Sheet<'a> {
     /// The image as the user gave it.
     pub original: &'a RgbImage,
+    /// What preprocessing kept and removed on the way to the 28x28 image (the ink in grey,
+    /// printed lines in red, light too broad to be a stroke in blue).
+    pub removed: &'a RgbImage,
     /// The 28x28 image the model saw, in MNIST's form (light ink on black).
     pub seen: &'a [u8; 784],
     /// C1's maps.
@@ -60,6 +63,8 @@ pub struct Sheet<'a> {
 pub enum Panel {
     /// The image as given.
     Original,
+    /// What preprocessing removed.
+    Removed,
     /// The 28x28 image the model saw.
     Seen,
     /// The bar chart of the ten probabilities.
@@ -101,11 +106,20 @@ pub fn sheet_panel(panel: Panel) -> [u32; 4] {
     };
     match panel {
         Panel::Original => [LEFT, ROW1, LEFT + PHOTO, ROW1 + PHOTO],
+        Panel::Removed => {
+            let left = LEFT + PHOTO + 30;
+            [left, ROW1, left + PHOTO, ROW1 + PHOTO]
+        }
         Panel::Seen => {
-            let left = LEFT + PHOTO + 40;
+            let left = LEFT + 2 * PHOTO + 70;
             [left, ROW1, left + 28 * SEEN_ZOOM, ROW1 + 28 * SEEN_ZOOM]
         }
-        Panel::Probabilities => [LEFT + PHOTO + 300, ROW1 - 30, SHEET_SIZE.0 - 20, ROW1 + 260],
+        Panel::Probabilities => [
+            LEFT + 2 * PHOTO + 330,
+            ROW1 - 30,
+            SHEET_SIZE.0 - 20,
+            ROW1 + 260,
+        ],
         Panel::C1(i) => tile(C1_ROW, i as u32),
         Panel::S2(i) => tile(S2_ROW, i as u32),
         Panel::C3(i) => tile(C3_ROW, i as u32),
@@ -113,12 +127,13 @@ pub fn sheet_panel(panel: Panel) -> [u32; 4] {
     }
 }
 
-/// One page showing how the network read one image: the image as given, the 28x28 it saw,
+/// One page showing how the network read one image: the image as given, what preprocessing
+/// kept and removed of it, the 28x28 it saw,
 /// the ten probabilities with the predicted digit, then every layer's output: C1 and S2 (each
 /// S2 map under the C1 map it pools), C3 and S4, C5 and F6 as strips of units. Values are
 /// coloured on the kernels' diverging scale, centred at zero and symmetric per layer (dark
 /// blue negative, grey zero, light yellow positive), so that they read in greyscale too.
-/// `title` says which model; `source` which file.
+/// `title` says which model; `source` which file (and its size: `original` may be a thumbnail).
 pub fn sheet(title: &str, source: &str, look: &Sheet<'_>) -> Result<RgbImage, FigureError> {
     let layers = [look.c1, look.s2, look.c3, look.s4];
     if layers.iter().any(|maps| !maps.is_consistent()) {
@@ -158,11 +173,7 @@ pub fn sheet(title: &str, source: &str, look: &Sheet<'_>) -> Result<RgbImage, Fi
 
         let original = sheet_panel(Panel::Original);
         label(
-            format!(
-                "as given: {}x{}",
-                look.original.width(),
-                look.original.height()
-            ),
+            "as given".into(),
             (original[0], ROW1 - 16),
             text(16, HPos::Left),
         )?;
@@ -170,9 +181,19 @@ pub fn sheet(title: &str, source: &str, look: &Sheet<'_>) -> Result<RgbImage, Fi
         bitmap(photo, (original[0] + at.0, original[1] + at.1))?;
         frame(original)?;
 
+        let removed = sheet_panel(Panel::Removed);
+        label(
+            "removed: lines red, light blue".into(),
+            (removed[0], ROW1 - 16),
+            text(14, HPos::Left),
+        )?;
+        let (picture, at) = fit(look.removed, PHOTO);
+        bitmap(picture, (removed[0] + at.0, removed[1] + at.1))?;
+        frame(removed)?;
+
         let seen = sheet_panel(Panel::Seen);
         label(
-            "what the model saw: 28x28".into(),
+            "the model saw: 28x28".into(),
             (seen[0], ROW1 - 16),
             text(16, HPos::Left),
         )?;

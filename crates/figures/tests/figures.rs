@@ -172,6 +172,7 @@ fn crop(picture: &RgbImage, panel: Panel) -> RgbImage {
 #[test]
 fn the_sheet_draws_each_map_in_its_panel_on_the_diverging_scale() {
     let original = RgbImage::from_pixel(300, 120, image::Rgb([200, 10, 10]));
+    let removed = RgbImage::from_pixel(60, 90, image::Rgb([40, 90, 220]));
     let seen = [0u8; 784];
     // C1 map m is uniform at (m - 2.5) / 2.5: negative maps darker, positive lighter.
     let c1 = maps(6, 28, |m, _| (m as f32 - 2.5) / 2.5);
@@ -181,6 +182,7 @@ fn the_sheet_draws_each_map_in_its_panel_on_the_diverging_scale() {
     let probabilities = [0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0, 0.0, 0.1, 0.0];
     let look = Sheet {
         original: &original,
+        removed: &removed,
         seen: &seen,
         c1: &c1,
         s2: &s2,
@@ -220,6 +222,12 @@ fn the_sheet_draws_each_map_in_its_panel_on_the_diverging_scale() {
     assert_eq!(
         picture.get_pixel((x0 + x1) / 2, (y0 + y1) / 2).0,
         [200, 10, 10]
+    );
+    // What was removed, beside it.
+    let [x0, y0, x1, y1] = sheet_panel(Panel::Removed);
+    assert_eq!(
+        picture.get_pixel((x0 + x1) / 2, (y0 + y1) / 2).0,
+        [40, 90, 220]
     );
 
     let wrong = maps(6, 28, |_, _| 0.0);

@@ -31,11 +31,14 @@ pub struct Explanation {
 const THUMBNAIL: u32 = 480;
 
 /// The sheet of `explanation` ([`figures::sheet`]): `original` is the image as decoded from
-/// `file`, `seen` the 28x28 the model saw, `model` which model read it.
+/// `file`, `removed` what preprocessing removed of it
+/// ([`crate::preprocess::to_mnist_showing_removed`]), `seen` the 28x28 the model saw, `model`
+/// which model read it.
 pub fn sheet(
     model: &str,
     file: &str,
     original: &DynamicImage,
+    removed: &RgbImage,
     seen: &[u8; IMAGE_PIXELS],
     explanation: &Explanation,
 ) -> Result<RgbImage, FigureError> {
@@ -44,13 +47,15 @@ pub fn sheet(
     } else {
         original.clone()
     };
+    let size = format!("{}x{}", original.width(), original.height());
     let original = on_checkerboard(&shown);
     let digit = explanation.classification.digit;
     figures::sheet(
         &format!("LeNet-5, {model}: reads {digit}"),
-        file,
+        &format!("{file}, {size}"),
         &Sheet {
             original: &original,
+            removed,
             seen,
             c1: &explanation.c1,
             s2: &explanation.s2,

@@ -199,9 +199,14 @@ fn prepare(
 ) -> Result<[u8; IMAGE_PIXELS], InferError> {
     let image = preprocess::read_image(file)?;
     let no_digit = || InferError::NoDigit { file: file.into() };
-    let pixels = if let Some(names) = &mut names.preprocessed {
+    let (pixels, removed) = if names.preprocessed.is_some() || names.explained.is_some() {
         let (pixels, removed) =
             preprocess::to_mnist_showing_removed(&image).ok_or_else(no_digit)?;
+        (pixels, Some(removed))
+    } else {
+        (preprocess::to_mnist(&image).ok_or_else(no_digit)?, None)
+    };
+    if let (Some(names), Some(removed)) = (&mut names.preprocessed, &removed) {
         let target = names.path_for(file);
         let removed_target = target.with_extension("removed.png");
         let failed = |target: PathBuf| {
@@ -215,11 +220,8 @@ fn prepare(
         removed
             .save(&removed_target)
             .map_err(failed(removed_target.clone()))?;
-        pixels
-    } else {
-        preprocess::to_mnist(&image).ok_or_else(no_digit)?
-    };
-    if let Some(names) = &mut names.explained {
+    }
+    if let (Some(names), Some(removed)) = (&mut names.explained, &removed) {
         let target = names.path_for(file);
         let model = format!("\"{}\", {}", classifier.variant(), classifier.name());
         let explanation = classifier.explain(&pixels);
@@ -227,6 +229,7 @@ fn prepare(
             &model,
             &file.display().to_string(),
             &image,
+            removed,
             &pixels,
             &explanation,
         )

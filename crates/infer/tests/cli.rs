@@ -321,6 +321,16 @@ fn explain_draws_a_sheet_per_file_and_different_digits_light_c1_differently() {
             colours.len()
         );
     }
+    // What preprocessing kept of the photographed 3, beside it: the ink in grey on black.
+    let removed = panel(&three, Panel::Removed);
+    let count =
+        |keep: &dyn Fn(&image::Rgb<u8>) -> bool| removed.pixels().filter(|p| keep(p)).count();
+    let (black, grey) = (
+        count(&|p| p.0 == [0; 3]),
+        count(&|p| p.0[0] == p.0[1] && p.0[1] == p.0[2] && (61..=250).contains(&p.0[0])),
+    );
+    assert!(black > removed.pixels().len() / 3, "{black} black pixels");
+    assert!(grey > 200, "{grey} pixels of kept ink");
     // What the model saw is the 28x28 of --save-preprocessed, drawn 8 pixels a pixel.
     let input = infer::preprocess::read_image(&samples_dir().join("3-photo.jpg")).expect("sample");
     let seen = infer::preprocess::to_mnist(&input).expect("a digit");
