@@ -171,25 +171,21 @@ pub fn sheet(title: &str, source: &str, look: &Sheet<'_>) -> Result<RgbImage, Fi
         label(title.into(), (width / 2, 24), text(22, HPos::Center))?;
         label(source.into(), (width / 2, 52), text(15, HPos::Center))?;
 
-        let original = sheet_panel(Panel::Original);
-        label(
-            "as given".into(),
-            (original[0], ROW1 - 16),
-            text(16, HPos::Left),
+        // A picture fitted into its square panel, under its caption.
+        let picture = |panel: Panel, caption: &str, size: u32, picture: &RgbImage| {
+            let area = sheet_panel(panel);
+            label(caption.into(), (area[0], ROW1 - 16), text(size, HPos::Left))?;
+            let (fitted, at) = fit(picture, PHOTO);
+            bitmap(fitted, (area[0] + at.0, area[1] + at.1))?;
+            frame(area)
+        };
+        picture(Panel::Original, "as given", 16, look.original)?;
+        picture(
+            Panel::Removed,
+            "removed: lines red, light blue",
+            14,
+            look.removed,
         )?;
-        let (photo, at) = fit(look.original, PHOTO);
-        bitmap(photo, (original[0] + at.0, original[1] + at.1))?;
-        frame(original)?;
-
-        let removed = sheet_panel(Panel::Removed);
-        label(
-            "removed: lines red, light blue".into(),
-            (removed[0], ROW1 - 16),
-            text(14, HPos::Left),
-        )?;
-        let (picture, at) = fit(look.removed, PHOTO);
-        bitmap(picture, (removed[0] + at.0, removed[1] + at.1))?;
-        frame(removed)?;
 
         let seen = sheet_panel(Panel::Seen);
         label(
