@@ -166,12 +166,14 @@ impl Openings {
     /// once.
     fn for_image(width: usize, height: usize, side: usize) -> Self {
         let pad = side / 2 + 1;
-        let padded = (width + 2 * pad) * (height + 2 * pad);
+        let (w, h) = (width + 2 * pad, height + 2 * pad);
+        // The column pass runs over the padded rows and `side / 2` identity rows either side.
+        let runs = w * (h + 2 * (side / 2));
         Self {
-            padded: Vec::with_capacity(padded),
-            line: Vec::with_capacity(width + 2 * pad),
-            from_start: Vec::with_capacity(padded),
-            from_end: Vec::with_capacity(padded),
+            padded: Vec::with_capacity(w * h),
+            line: Vec::with_capacity(w + 2 * (side / 2)),
+            from_start: Vec::with_capacity(runs),
+            from_end: Vec::with_capacity(runs),
             opening: Grey::new(width, height),
         }
     }
