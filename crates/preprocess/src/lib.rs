@@ -639,17 +639,17 @@ fn implied_background(pixels: impl Iterator<Item = (f32, f32)>) -> f32 {
 }
 
 /// The label of the pixels in no component.
-const BACKGROUND: usize = 0;
+const BACKGROUND: u32 = 0;
 
 /// 8-connected components of the non-zero pixels: each pixel's label (from 1; 32 bits, a
 /// quarter of the memory of a `usize` option) and each label's ink (0 for [`BACKGROUND`]).
 fn components(image: &Grey) -> (Vec<u32>, Vec<f32>) {
     let (w, h) = (image.width, image.height);
-    let mut labels = vec![BACKGROUND as u32; image.pixels.len()];
+    let mut labels = vec![BACKGROUND; image.pixels.len()];
     let mut masses = vec![0.0];
     let mut queue = VecDeque::new();
     for start in 0..image.pixels.len() {
-        if image.pixels[start] <= 0.0 || labels[start] as usize != BACKGROUND {
+        if image.pixels[start] <= 0.0 || labels[start] != BACKGROUND {
             continue;
         }
         let label = masses.len() as u32;
@@ -662,7 +662,7 @@ fn components(image: &Grey) -> (Vec<u32>, Vec<f32>) {
             for ny in y.saturating_sub(1)..(y + 2).min(h) {
                 for nx in x.saturating_sub(1)..(x + 2).min(w) {
                     let neighbour = ny * w + nx;
-                    if image.pixels[neighbour] > 0.0 && labels[neighbour] as usize == BACKGROUND {
+                    if image.pixels[neighbour] > 0.0 && labels[neighbour] == BACKGROUND {
                         labels[neighbour] = label;
                         queue.push_back(neighbour);
                     }
