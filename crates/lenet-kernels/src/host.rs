@@ -508,3 +508,67 @@ impl<H: Host> Backward<H, 3> for SubsampleBackward {
         }
     }
 }
+
+/// The paper's Euclidean RBF units on host `H`, or `Err(x)` when not covered.
+pub(crate) fn rbf<B: Backend, H: Host>(
+    x: Tensor<B, 2>,
+    centres: Tensor<B, 2>,
+) -> Result<Tensor<B, 2>, Tensor<B, 2>> {
+    let ([batch, inputs], [units, width]) = (x.dims(), centres.dims());
+    let (Some(route), true) = (
+        route::<B, H>(&[x.dtype(), centres.dtype()]),
+        batch > 0 && inputs > 0 && width == inputs,
+    ) else {
+        return Err(x);
+    };
+    let forward = |x: &FloatTensor<H>, c: &FloatTensor<H>| {
+        let y = cpu::rbf_forward(inputs, &H::values(x), &H::values(c));
+        H::tensor(y, [batch, units].into())
+    };
+    Ok(match route {
+        Route::Inference => {
+            let [x, c]: [FloatTensor<H>; 2] = [primitive(x), primitive(centres)];
+            tensor::<B, 2, _>(forward(&x, &c))
+        }
+        Route::Training => {
+            let [x, c]: [FloatTensor<Autodiff<H>>; 2] = [primitive(x), primitive(centres)];
+            let parents = [x.node.clone(), c.node.clone()];
+            let prepared = Backward::<H, 2>::prepare::<NoCheckpointing>(RbfBackward, parents)
+                .compute_bound()
+                .stateful();
+            let y = forward(&x.primitive, &c.primitive);
+            tensor::<B, 2, _>(match prepared {
+                OpsKind::Tracked(prep) => prep.finish((x.primitive, c.primitive), y),
+                OpsKind::UnTracked(prep) => prep.finish(y),
+            })
+        }
+    })
+}
+
+#[derive(Debug)]
+struct RbfBackward;
+
+impl<H: Host> Backward<H, 2> for RbfBackward {
+    /// The units' inputs and centres.
+    type State = (FloatTensor<H>, FloatTensor<H>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, centres_node] = ops.parents;
+        let grad = grads.consume::<H>(&ops.node);
+        let (x, centres) = ops.state;
+        let inputs = x.shape()[1];
+        let computed = cpu::rbf_backward(
+            inputs,
+            &H::values(&x),
+            &H::values(&centres),
+            &H::values(&grad),
+            centres_node.is_some(),
+        );
+        if let Some(node) = x_node {
+            grads.register::<H>(node.id, H::tensor(computed.input, x.shape()));
+        }
+        if let (Some(node), Some(gradient)) = (centres_node, computed.centres) {
+            grads.register::<H>(node.id, H::tensor(gradient, centres.shape()));
+        }
+    }
+}

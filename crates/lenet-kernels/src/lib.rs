@@ -1,7 +1,7 @@
 //! LeNet-5's layer operations for Burn, with fused kernels on Burn's two CPU backends.
 //!
 //! The [`lenet`](https://docs.rs/lenet) model calls [`conv2d`], [`subsample`] and [`activate`]
-//! for its layers. On every backend they compute what Burn's own operations compute. With the
+//! for its layers (and [`convolve`], [`subsample_trainable`] and [`rbf`] for the paper's). On every backend they compute what Burn's own operations compute. With the
 //! `flex` feature on `Flex` and `Autodiff<Flex>`, and with the `ndarray` feature on `NdArray`
 //! and `Autodiff<NdArray>` (f32 tensors, Burn's default element types), they run fused kernels
 //! instead:
@@ -9,7 +9,8 @@
 //!   gemm), with the bias and the activation fused in;
 //! - tanh is a vectorised rational function ([`rational_tanh`], within 5e-7 of `f32::tanh`)
 //!   whose derivative comes from its output, so the backward pass recomputes nothing;
-//! - a subsampling layer is one pass each way.
+//! - a subsampling layer is one pass each way, and so are the paper's trainable subsampling
+//!   ([`subsample_trainable`]) and its Euclidean RBF output units ([`rbf`]).
 //!
 //! On the autodiff backends each kernel is one autodiff operation with a hand-written backward
 //! step. The kernels are deterministic whatever the thread count. Where Burn's generic
@@ -240,6 +241,17 @@ pub fn subsample_trainable<B: Backend>(
     let sums = avg_pool2d(x, window, window, [0, 0], true, false) * (POOL * POOL) as f32;
     let per_map = |t: Tensor<B, 1>| t.unsqueeze_dims::<4>(&[0, 2, 3]);
     activate(sums * per_map(coefficient) + per_map(bias), activation)
+}
+
+/// The paper's output layer: the squared Euclidean distances `[batch, units]` from each row of
+/// `x` `[batch, inputs]` to each row of `centres` `[units, inputs]`,
+/// `y[n][i] = sum_j (x[n][j] - centres[i][j])^2`. One pass each way on the CPU backends,
+/// where Burn's operations would build the `[batch, units, inputs]` differences.
+pub fn rbf<B: Backend>(x: Tensor<B, 2>, centres: Tensor<B, 2>) -> Tensor<B, 2> {
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
+    let x = on_hosts!(x, |H| host::rbf::<B, H>(x, centres.clone()));
+    let difference = x.unsqueeze_dim::<3>(1) - centres.unsqueeze_dim(0);
+    difference.powi_scalar(2).sum_dim(2).squeeze_dim(2)
 }
 
 /// The non-linearity, elementwise.

@@ -7,7 +7,7 @@ use burn::{
     tensor::{Distribution, Int},
 };
 
-use lenet_kernels::{Activation, convolve, subsample_trainable};
+use lenet_kernels::{Activation, convolve, rbf, subsample_trainable};
 
 /// Which S2 maps each C3 map reads (the paper's Table I): maps 0-5 take 3 contiguous S2 maps,
 /// 6-11 take 4 contiguous, 12-14 take 4 non-contiguous and 15 takes all 6. Breaking the
@@ -192,8 +192,7 @@ impl<B: Backend> Rbf<B> {
 
     /// The squared distances `[batch, 10]` from `x` `[batch, 84]` to each bitmap.
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        let difference = x.unsqueeze_dim::<3>(1) - self.centres.clone().unsqueeze_dim(0);
-        difference.powi_scalar(2).sum_dim(2).squeeze_dim(2)
+        rbf(x, self.centres.clone())
     }
 }
 
