@@ -1,9 +1,10 @@
 //! LeNet-5's layer operations for Burn, with fused kernels on Burn's two CPU backends.
 //!
 //! The [`lenet`](https://docs.rs/lenet) model calls [`conv2d`], [`subsample`] and [`activate`]
-//! for its layers (and [`convolve`], [`subsample_trainable`] and [`rbf`] for the paper's). On every backend they compute what Burn's own operations compute. With the
-//! `flex` feature on `Flex` and `Autodiff<Flex>`, and with the `ndarray` feature on `NdArray`
-//! and `Autodiff<NdArray>` (f32 tensors, Burn's default element types), they run fused kernels
+//! for its layers (and [`convolve`], [`subsample_trainable`] and [`rbf`] for the paper's). On
+//! every backend they compute what Burn's own operations compute. With the `flex` feature on
+//! `Flex` and `Autodiff<Flex>`, and with the `ndarray` feature on `NdArray` and
+//! `Autodiff<NdArray>` (f32 tensors, Burn's default element types), they run fused kernels
 //! instead:
 //! - a convolution is one matrix product per image over an unfolded copy of it (im2col, with
 //!   gemm), with the bias and the activation fused in;
