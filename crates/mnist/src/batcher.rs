@@ -69,23 +69,31 @@ impl InputConfig {
         device: &B::Device,
     ) -> Tensor<B, 4> {
         let table = self.normalization.table();
-        let background = table[0];
         let side = self.side();
-        let pad = self.padding;
         let images = images.into_iter();
         let mut values = Vec::with_capacity(images.size_hint().0 * side * side);
         let mut count = 0;
         for image in images {
-            values.resize(values.len() + pad * side, background);
-            for row in image.chunks_exact(IMAGE_SIDE) {
-                values.resize(values.len() + pad, background);
-                values.extend(row.iter().map(|&pixel| table[usize::from(pixel)]));
-                values.resize(values.len() + pad, background);
-            }
-            values.resize(values.len() + pad * side, background);
+            self.push_image(&table, image, &mut values);
             count += 1;
         }
         Tensor::from_data(TensorData::new(values, [count, 1, side, side]), device)
+    }
+
+    /// Appends one image, padded and normalised through `table`. Not generic, so that it is
+    /// compiled here, optimised, and not in each crate that instantiates `to_tensor` (at that
+    /// crate's optimisation level, calling Vec code shared from an unoptimised crate).
+    fn push_image(&self, table: &[f32; 256], image: &[u8; IMAGE_PIXELS], values: &mut Vec<f32>) {
+        let background = table[0];
+        let side = self.side();
+        let pad = self.padding;
+        values.resize(values.len() + pad * side, background);
+        for row in image.chunks_exact(IMAGE_SIDE) {
+            values.resize(values.len() + pad, background);
+            values.extend(row.iter().map(|&pixel| table[usize::from(pixel)]));
+            values.resize(values.len() + pad, background);
+        }
+        values.resize(values.len() + pad * side, background);
     }
 }
 
