@@ -1,9 +1,9 @@
 use std::path::{Path, PathBuf};
 
+use experiment::ConfigError;
 use lenet::LeNetError;
+use preprocess::DecodeError;
 use train::TrainError;
-
-use crate::preprocess::{MAX_PIXELS, MAX_SIDE};
 
 /// Everything that can go wrong in `infer`: with the model (before any image is read) or with
 /// one input file (the other files are still classified).
@@ -34,58 +34,9 @@ pub enum InferError {
         file: PathBuf,
     },
 
-    /// The file's content is not in one of the supported image formats.
-    #[error(
-        "{file}: not an image in a supported format (PNG, JPEG, BMP, GIF, WebP or TIFF): convert it to PNG first"
-    )]
-    NotAnImage {
-        /// The file.
-        file: PathBuf,
-    },
-
-    /// The file looks like an image but cannot be decoded.
-    #[error("{file}: cannot decode the image (truncated or corrupted?): {reason}")]
-    Corrupt {
-        /// The file.
-        file: PathBuf,
-        /// What the decoder reported.
-        reason: String,
-    },
-
-    /// The image is in a supported format but uses a feature the decoder lacks.
-    #[error("{file}: cannot decode the image: {reason}: convert it to PNG first")]
-    Unsupported {
-        /// The file.
-        file: PathBuf,
-        /// What the decoder does not support.
-        reason: String,
-    },
-
-    /// The image is larger than [`MAX_SIDE`] on a side or than [`MAX_PIXELS`] in all; refused
-    /// before decoding so that a decompression bomb cannot exhaust memory.
-    #[error(
-        "{file}: image is {width}x{height} pixels; infer accepts at most {MAX_SIDE} pixels on a side and {} megapixels: scale it down first",
-        MAX_PIXELS / 1_000_000
-    )]
-    TooLarge {
-        /// The file.
-        file: PathBuf,
-        /// Width the file declares.
-        width: u64,
-        /// Height the file declares.
-        height: u64,
-    },
-
-    /// The image has no pixels.
-    #[error("{file}: image is empty ({width}x{height} pixels)")]
-    Empty {
-        /// The file.
-        file: PathBuf,
-        /// Width the file declares.
-        width: u32,
-        /// Height the file declares.
-        height: u32,
-    },
+    /// An input file cannot be decoded into an image.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
 
     /// Nothing in the image stands out from its background.
     #[error(
@@ -145,8 +96,8 @@ pub enum InferError {
     ModelConfig {
         /// The configuration file, or a description of the embedded one.
         file: PathBuf,
-        /// What `train` found wrong with it (boxed to keep this enum small).
-        source: Box<TrainError>,
+        /// What is wrong with it.
+        source: ConfigError,
     },
 
     /// The wgpu backend has no usable device.
@@ -161,14 +112,10 @@ impl InferError {
             InferError::NotFound { file }
             | InferError::Read { file, .. }
             | InferError::NoImagesInDirectory { file }
-            | InferError::NotAnImage { file }
-            | InferError::Corrupt { file, .. }
-            | InferError::Unsupported { file, .. }
-            | InferError::TooLarge { file, .. }
-            | InferError::Empty { file, .. }
             | InferError::NoDigit { file }
             | InferError::SavePreprocessed { file, .. }
             | InferError::SaveExplanation { file, .. } => Some(file),
+            InferError::Decode(error) => Some(error.file()),
             InferError::SaveDirectory { .. }
             | InferError::NoModelInDirectory { .. }
             | InferError::Model(_)

@@ -42,17 +42,18 @@
 //! # Ok::<(), infer::InferError>(())
 //! ```
 
-mod decode;
 mod error;
 pub mod explain;
 mod model;
 pub mod output;
-pub mod preprocess;
 mod run;
 
 pub use error::InferError;
 pub use explain::Explanation;
 pub use model::{AnyClassifier, Classification, Classifier, ModelSource};
+/// From a file to MNIST's form: safe decoding, then the recipe MNIST's digits were made with;
+/// re-exported so that `infer` is the one entry point an application needs.
+pub use preprocess;
 pub use run::{
     IMAGE_EXTENSIONS, Outcome, SaveNames, Saves, classify_files, expand_inputs, prepare_save_dir,
 };

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use experiment::BackendKind;
 use infer::output::{self, Format};
 use infer::{AnyClassifier, ModelSource, Saves};
-use train::BackendKind;
 
 /// Classify handwritten digits in images: photos or scans of paper, drawings, screenshots.
 ///

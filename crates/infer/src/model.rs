@@ -4,10 +4,11 @@ use std::path::{Path, PathBuf};
 
 use burn::backend::{Flex, NdArray};
 use burn::prelude::*;
+use experiment::{BackendKind, ConfigError, ExperimentConfig, default_input};
 use figures::Maps;
 use lenet::{LeNet5, LeNet5Config, Prediction, Summary, Variant};
 use mnist::{IMAGE_PIXELS, InputConfig};
-use train::{BackendKind, ExperimentConfig, Report, WgpuBackend, config::default_input};
+use train::{Report, WgpuBackend};
 
 use crate::{Explanation, InferError};
 
@@ -32,7 +33,7 @@ pub enum ModelSource {
     /// A `model.mpk`, or an artifacts directory written by `train` holding `model.mpk` and
     /// `config.toml`. A `model.mpk` is read with the `config.toml` beside it if there is one;
     /// without it, the variant is read from the weights and the input form is that variant's
-    /// default (`train::config::default_input`).
+    /// default (`experiment::default_input`).
     Path(PathBuf),
 }
 
@@ -127,23 +128,17 @@ impl<B: Backend> Classifier<B> {
     pub fn load(source: &ModelSource, device: &B::Device) -> Result<Self, InferError> {
         let (model, input) = match source {
             ModelSource::Embedded => {
-                let (network, input) = read_config(EMBEDDED_CONFIG, Path::new(EMBEDDED_NAME))?;
+                let file = Path::new(EMBEDDED_NAME);
+                let (network, input) =
+                    network_and_input(ExperimentConfig::from_toml(EMBEDDED_CONFIG, file), file)?;
                 let model = lenet::load_bytes(EMBEDDED_MODEL, Some(&network), device)?;
                 (model, input)
             }
             ModelSource::Path(path) => {
                 let (weights, config) = model_files(path)?;
                 if config.is_file() {
-                    let text = std::fs::read_to_string(&config).map_err(|source| {
-                        InferError::ModelConfig {
-                            file: config.clone(),
-                            source: Box::new(train::TrainError::ConfigRead {
-                                path: config.clone(),
-                                source,
-                            }),
-                        }
-                    })?;
-                    let (network, input) = read_config(&text, &config)?;
+                    let (network, input) =
+                        network_and_input(ExperimentConfig::load(&config), &config)?;
                     (lenet::load_file(&weights, Some(&network), device)?, input)
                 } else {
                     let model = lenet::load_file::<B>(&weights, None, device)?;
@@ -317,20 +312,26 @@ impl AnyClassifier {
     }
 }
 
-/// The network and input step of a training run's effective configuration, read with
-/// `train`'s own schema and checks.
-fn read_config(text: &str, file: &Path) -> Result<(LeNet5Config, InputConfig), InferError> {
-    let config =
-        ExperimentConfig::from_toml(text, file).map_err(|source| InferError::ModelConfig {
-            file: file.into(),
-            source: Box::new(source),
-        })?;
+/// The network and input step of a training run's effective configuration, read with the
+/// training schema's own checks.
+fn network_and_input(
+    config: Result<ExperimentConfig, ConfigError>,
+    file: &Path,
+) -> Result<(LeNet5Config, InputConfig), InferError> {
+    let config = config.map_err(|source| InferError::ModelConfig {
+        file: file.into(),
+        source,
+    })?;
     Ok((config.model, config.data.input))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read_config(text: &str, file: &Path) -> Result<(LeNet5Config, InputConfig), InferError> {
+        network_and_input(ExperimentConfig::from_toml(text, file), file)
+    }
 
     #[test]
     fn config_gives_variant_and_input() {

@@ -103,8 +103,7 @@ fn built_in_model_reads_the_paper_photo_and_drawing_samples() {
 
 #[test]
 fn samples_decode_from_memory_as_from_their_files() {
-    use infer::InferError;
-    use infer::preprocess::decode_image;
+    use infer::preprocess::{DecodeError, decode_image};
     use std::path::Path;
 
     for sample in &SAMPLES {
@@ -120,7 +119,7 @@ fn samples_decode_from_memory_as_from_their_files() {
         if sample.name.ends_with(".jpg") {
             let cut = decode_image(&bytes[..bytes.len() - 100], Path::new("upload.jpg"));
             assert!(
-                matches!(&cut, Err(InferError::Corrupt { file, .. }) if file == Path::new("upload.jpg")),
+                matches!(&cut, Err(DecodeError::Corrupt { file, .. }) if file == Path::new("upload.jpg")),
                 "{}: {cut:?}",
                 sample.name
             );

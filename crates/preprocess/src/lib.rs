@@ -1,6 +1,10 @@
 //! From a user's image to MNIST's form: a 28x28 u8 image, light ink on a background of exactly
 //! 0, the digit scaled to fit a 20x20 box and centred by its centre of mass.
 //!
+//! [`read_image`] and [`decode_image`] decode a file or an upload safely: the format told by
+//! content, the size checked before any pixel is decoded (a decompression bomb is refused),
+//! a truncated JPEG refused rather than completed with grey.
+//!
 //! MNIST's digits were size-normalised to fit a 20x20 box keeping their aspect ratio
 //! (anti-aliased), then placed in a 28x28 field so that their centre of mass sits at the centre.
 //! [`to_mnist`] repeats that recipe on photos, scans, drawings and screenshots:
@@ -48,9 +52,9 @@
 //! An image already in that form (28x28, background exactly 0, ink within 20x20 and centred as
 //! above), such as an MNIST digit, is returned unchanged, byte for byte.
 //!
-//! This crate is the image arithmetic alone (no model, no Burn), so that it is compiled fully
+//! This crate is the image side alone (no model, no Burn), so that it is compiled fully
 //! optimised while the crates that instantiate Burn's generic code are not (README, "Build");
-//! `infer` decodes files safely and re-exports it.
+//! `infer` re-exports it.
 //!
 //! # Example
 //! A dark "1" drawn off centre on paper lit unevenly (lighter to the right):
@@ -71,6 +75,8 @@
 //! ```
 
 mod background;
+mod decode;
+mod error;
 mod lines;
 
 use std::collections::VecDeque;
@@ -81,6 +87,8 @@ use image::{DynamicImage, ImageBuffer, ImageError, Luma, Rgb, RgbImage};
 use mnist::{IMAGE_PIXELS, IMAGE_SIDE};
 
 use background::Surface;
+pub use decode::{MAX_PIXELS, MAX_SIDE, decode_image, read_image};
+pub use error::DecodeError;
 
 /// Images with a longer side are reduced to about this many pixels before the rest of the
 /// work: a digit needs far fewer, and it bounds the time and memory spent on a photo.

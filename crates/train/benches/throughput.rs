@@ -50,10 +50,11 @@ use burn::{
     prelude::*,
 };
 use clap::Parser;
+use experiment::{BackendKind, ExperimentConfig};
 use lenet::{LeNet5Config, Variant};
 use mnist::{Download, InputConfig, MnistBatcher, MnistDataset, MnistSplits};
 use thousands::Separable;
-use train::{BackendKind, ExperimentConfig, metrics_csv::read_metrics_csv};
+use train::metrics_csv::read_metrics_csv;
 
 /// Batch size of the training runs and of the data-pipeline measurement.
 const TRAIN_BATCH: usize = 128;
@@ -332,7 +333,7 @@ fn measure<B: Backend>(
     device: &B::Device,
     row: &mut Row,
 ) {
-    let input = train::config::default_input(variant);
+    let input = experiment::default_input(variant);
     let model = LeNet5Config::new().with_variant(variant).init::<B>(device);
     let classify = |images: &Tensor<B, 4>| model.forward(images.clone()).argmax(1).into_data();
 

@@ -18,10 +18,10 @@ use std::{
 
 use anyhow::{Context, bail};
 use burn::backend::Flex;
+use experiment::ExperimentConfig;
 use mnist::{MnistBatcher, MnistSplits};
 use train::{
-    ExperimentConfig, RunOptions, data::eval_loader, report::evaluate, train_on_configured_backend,
-    training::files,
+    RunOptions, data::eval_loader, report::evaluate, train_on_configured_backend, training::files,
 };
 
 fn main() -> anyhow::Result<()> {

@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex};
 use burn::backend::{Autodiff, Flex, NdArray, wgpu::WgpuDevice};
 use burn::prelude::*;
 use burn_dispatch::{Dispatch, DispatchDevice};
+use experiment::{BackendKind, ExperimentConfig};
 
 use crate::{
     TrainError,
-    config::{BackendKind, ExperimentConfig},
     report::Report,
     training::{RunOptions, train},
 };

@@ -3,27 +3,10 @@ use std::path::{Path, PathBuf};
 /// Everything that stops a training run, each with the file or key concerned and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    /// The configuration file cannot be read.
-    #[error(
-        "cannot read configuration file {path} (run from the repository root, or pass --config FILE)"
-    )]
-    ConfigRead {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-
-    /// A key in the configuration (or the option that overrides it) is wrong.
-    #[error("{path}: {key}: {message}")]
-    Config {
-        /// The configuration file.
-        path: PathBuf,
-        /// The key, dotted: `training.batch_size`.
-        key: String,
-        /// What is wrong and what is allowed.
-        message: String,
-    },
+    /// The configuration file cannot be read, or a key in it (or the option that overrides it)
+    /// is wrong.
+    #[error(transparent)]
+    Config(#[from] experiment::ConfigError),
 
     /// The artifacts directory already holds a run.
     #[error(

@@ -1,6 +1,6 @@
 //! Train LeNet-5 on MNIST with Burn's `Learner`.
 //!
-//! The `train` binary reads an experiment from `configs/*.toml` ([`ExperimentConfig`]), finds
+//! The `train` binary reads an experiment from `configs/*.toml` (the `experiment` crate), finds
 //! or downloads MNIST, and calls [`train_on_configured_backend`], which runs [`train`] on the
 //! flex, ndarray or wgpu backend. A run leaves, in its artifacts directory, the weights
 //! (`model.mpk`, loadable with `lenet::load_file`), the effective `config.toml`, one
@@ -8,24 +8,32 @@
 //! with the test-set accuracy and confusion matrix.
 //!
 //! # Example
-//! Read a configuration and change it before training, as the binary does:
-//! ```
-//! use std::path::Path;
-//! use train::{BackendKind, ExperimentConfig};
+//! Train the classic network for one epoch on the first 2,000 training images, on ndarray, as
+//! `cargo run -p train -- --backend ndarray --epochs 1 --limit-train 2000` does (not run as a
+//! doctest: it finds or downloads MNIST and trains):
+//! ```no_run
+//! use std::{num::NonZeroUsize, path::Path};
+//! use experiment::{BackendKind, ExperimentConfig};
+//! use train::RunOptions;
 //!
-//! let toml = "[training]\nepochs = 2\nbackend = \"ndarray\"\n";
-//! let mut config = ExperimentConfig::from_toml(toml, Path::new("example.toml")).unwrap();
-//! config.training.batch_size = 64;
-//! assert_eq!(config.training.backend, BackendKind::Ndarray);
-//! assert!(config.to_toml().contains("batch_size = 64"));
-//!
-//! // An unknown key is an error that names it.
-//! let error = ExperimentConfig::from_toml("[training]\nepoks = 2\n", Path::new("example.toml"));
-//! assert!(error.unwrap_err().to_string().contains("training.epoks"));
+//! let mut config = ExperimentConfig::load(Path::new("configs/lenet5.toml"))?;
+//! config.training.backend = BackendKind::Ndarray;
+//! config.training.epochs = 1;
+//! let options = RunOptions {
+//!     config_name: "lenet5".into(),
+//!     artifacts: "artifacts/example".into(),
+//!     data_dir: mnist::locate(None, &mnist::Download::default())?,
+//!     limit_train: NonZeroUsize::new(2000),
+//!     limit_test: None,
+//!     resume: false,
+//!     dashboard: false,
+//! };
+//! let report = train::train_on_configured_backend(&config, &options)?;
+//! println!("test accuracy {:.2}%", 100.0 * report.test_accuracy);
+//! # Ok::<(), train::TrainError>(())
 //! ```
 
 mod backend;
-pub mod config;
 mod dashboard;
 pub mod data;
 mod error;
@@ -39,7 +47,6 @@ pub mod throughput;
 pub mod training;
 
 pub use backend::{WgpuBackend, probe_wgpu, train_on_configured_backend};
-pub use config::{BackendKind, ExperimentConfig, OptimizerConfig, Schedule, TrainingConfig};
 pub use error::TrainError;
 pub use report::Report;
 pub use training::{RunOptions, train};

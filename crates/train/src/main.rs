@@ -3,10 +3,8 @@
 use std::{io::IsTerminal, num::NonZeroUsize, path::PathBuf, process::ExitCode};
 
 use clap::Parser;
-use train::{
-    BackendKind, ExperimentConfig, RunOptions, TrainError, config::default_artifacts_dir,
-    progress::say, training::files,
-};
+use experiment::{BackendKind, ExperimentConfig, default_artifacts_dir};
+use train::{RunOptions, TrainError, progress::say, training::files};
 
 /// Train LeNet-5 on MNIST with Burn. Every option overrides the configuration file.
 #[derive(Parser, Debug)]

@@ -11,13 +11,13 @@ use burn::{
     record::{PrecisionSettings, Record},
     tensor::backend::AutodiffBackend,
 };
+use experiment::{ExperimentConfig, OptimizerKind};
 use lenet::LeNet5;
 use mnist::{MnistBatch, MnistBatcher};
 use rand::{SeedableRng, rngs::StdRng};
 use sdlm::{Curvature, Sdlm, SdlmConfig};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::config::{ExperimentConfig, OptimizerKind};
 use crate::data::SharedDataset;
 
 type AdamOptimizer<B> = OptimizerAdaptor<Adam, LeNet5<B>, B>;

@@ -2,7 +2,7 @@
 
 use burn::{lr_scheduler::LrScheduler, prelude::*};
 
-use crate::config::{OptimizerConfig, Schedule};
+use experiment::{OptimizerConfig, Schedule};
 
 /// One scheduler type for every [`Schedule`], so that the Learner's type does not depend on
 /// the configuration. Its checkpointed state is the number of steps taken.

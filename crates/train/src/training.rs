@@ -22,11 +22,11 @@ use burn::{
         },
     },
 };
+use experiment::ExperimentConfig;
 use mnist::{AugmentedDataset, MnistBatcher, MnistDataset, MnistSplits};
 
 use crate::{
     TrainError,
-    config::ExperimentConfig,
     dashboard::Dashboard,
     data::{SharedDataset, eval_loader, train_loader},
     metrics_csv::{CsvMetricLogger, read_metrics_csv},

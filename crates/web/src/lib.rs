@@ -22,7 +22,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let model = web::Model::load(&infer::ModelSource::Embedded, train::BackendKind::Ndarray)?;
+//! let model = web::Model::load(&infer::ModelSource::Embedded, experiment::BackendKind::Ndarray)?;
 //! let listener = web::bind("127.0.0.1:0".parse()?).await?;
 //! let address = listener.local_addr()?;
 //! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -60,15 +60,17 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use experiment::BackendKind;
 use figures::Maps;
 use infer::output::{JsonError, JsonResult, describe};
-use infer::{AnyClassifier, Classification, InferError, ModelSource, preprocess};
+use infer::preprocess::{self, DecodeError};
+use infer::{AnyClassifier, Classification, InferError, ModelSource};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
-use train::{BackendKind, Report};
+use train::Report;
 
 /// The largest request body accepted: 10 MiB, ample for a phone photo.
 pub const BODY_LIMIT: usize = 10 * 1024 * 1024;
@@ -163,11 +165,15 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::Image(error) => match error {
-                InferError::NotAnImage { .. }
-                | InferError::Corrupt { .. }
-                | InferError::Empty { .. } => StatusCode::BAD_REQUEST,
-                InferError::Unsupported { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                InferError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                InferError::Decode(
+                    DecodeError::NotAnImage { .. }
+                    | DecodeError::Corrupt { .. }
+                    | DecodeError::Empty { .. },
+                ) => StatusCode::BAD_REQUEST,
+                InferError::Decode(DecodeError::Unsupported { .. }) => {
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE
+                }
+                InferError::Decode(DecodeError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
                 InferError::NoDigit { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
@@ -514,35 +520,39 @@ mod tests {
         let file = PathBuf::from("a.png");
         let reason = String::from("why");
         let cases = [
-            (InferError::NotAnImage { file: file.clone() }, 400),
+            (DecodeError::NotAnImage { file: file.clone() }.into(), 400),
             (
-                InferError::Corrupt {
+                DecodeError::Corrupt {
                     file: file.clone(),
                     reason: reason.clone(),
-                },
+                }
+                .into(),
                 400,
             ),
             (
-                InferError::Empty {
+                DecodeError::Empty {
                     file: file.clone(),
                     width: 0,
                     height: 3,
-                },
+                }
+                .into(),
                 400,
             ),
             (
-                InferError::Unsupported {
+                DecodeError::Unsupported {
                     file: file.clone(),
                     reason,
-                },
+                }
+                .into(),
                 415,
             ),
             (
-                InferError::TooLarge {
+                DecodeError::TooLarge {
                     file: file.clone(),
                     width: 100_000,
                     height: 1,
-                },
+                }
+                .into(),
                 413,
             ),
             (InferError::NoDigit { file: file.clone() }, 422),

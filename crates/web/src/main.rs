@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use experiment::BackendKind;
 use infer::ModelSource;
 use infer::output::describe;
 use tracing::Level;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
-use train::BackendKind;
 
 /// Serve a web page where you draw a digit and watch LeNet-5 read it, with a JSON API:
 /// POST /api/classify (an image file as the body), GET /api/model, GET /healthz.

@@ -11,12 +11,12 @@ use std::sync::Barrier;
 use std::time::Instant;
 
 use common::{Server, client, get, post, samples};
+use experiment::BackendKind;
 use image::{DynamicImage, GrayImage, ImageFormat, Luma};
 use infer::output::JsonResult;
 use infer::{AnyClassifier, ModelSource, preprocess};
 use png_header::png_header_only;
 use serde_json::Value;
-use train::BackendKind;
 
 fn png(image: GrayImage) -> Vec<u8> {
     let mut bytes = Cursor::new(Vec::new());
@@ -210,11 +210,11 @@ fn concurrent_requests_are_all_answered() {
 #[test]
 fn slow_images_do_not_stall_the_other_requests() {
     let server = Server::start();
-    // A dark stroke on 36 megapixels of paper: under 1 MB as a PNG, long to decode and
-    // preprocess.
-    let side = 6000;
+    // A dark stroke on 100 megapixels of paper (the most accepted): under 1 MB as a PNG, long
+    // to decode and preprocess.
+    let side = 10_000;
     let slow = png(GrayImage::from_fn(side, side, |x, y| {
-        let stroke = (2800..3200).contains(&x) && (1000..5000).contains(&y);
+        let stroke = (4700..5300).contains(&x) && (1700..8300).contains(&y);
         Luma([if stroke { 20 } else { 235 }])
     }));
     assert!(slow.len() < web::BODY_LIMIT);
@@ -236,7 +236,7 @@ fn slow_images_do_not_stall_the_other_requests() {
             .collect();
         let agent = client();
         begin.wait();
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(std::time::Duration::from_millis(50));
         for path in ["/healthz", "/api/model", "/"] {
             assert_eq!(get(&agent, &server.url(path)).status, 200, "{path}");
         }

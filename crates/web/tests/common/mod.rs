@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 
+use experiment::BackendKind;
 use infer::ModelSource;
 use serde_json::Value;
 use tokio::sync::oneshot;
-use train::BackendKind;
 
 /// `web` serving the built-in model on ndarray, on its own runtime and thread, until dropped.
 pub struct Server {

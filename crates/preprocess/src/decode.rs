@@ -8,7 +8,7 @@ use std::path::Path;
 use image::error::UnsupportedErrorKind;
 use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits};
 
-use crate::InferError;
+use crate::DecodeError;
 
 /// The longest side accepted, in pixels.
 pub const MAX_SIDE: u32 = 16_384;
@@ -20,7 +20,7 @@ const MAX_DECODED_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Reads and decodes the image in `path` (PNG, JPEG, BMP, GIF, WebP or TIFF, told by content,
 /// not by name), opening it once; see [`decode_image`] for the checks.
-pub fn read_image(path: &Path) -> Result<DynamicImage, InferError> {
+pub fn read_image(path: &Path) -> Result<DynamicImage, DecodeError> {
     let file = File::open(path).map_err(|source| io_error(source, path))?;
     decode(BufReader::new(file), path)
 }
@@ -31,29 +31,29 @@ pub fn read_image(path: &Path) -> Result<DynamicImage, InferError> {
 /// [`MAX_PIXELS`] before any pixel is decoded, so that a small file declaring a huge image (a
 /// decompression bomb) is refused without allocating for it; the decoder also runs under
 /// [`image::Limits`]. A JPEG that stops before its end-of-image marker is refused as corrupt.
-pub fn decode_image(bytes: &[u8], file: &Path) -> Result<DynamicImage, InferError> {
+pub fn decode_image(bytes: &[u8], file: &Path) -> Result<DynamicImage, DecodeError> {
     decode(Cursor::new(bytes), file)
 }
 
-fn decode<R: BufRead + Seek>(mut input: R, path: &Path) -> Result<DynamicImage, InferError> {
+fn decode<R: BufRead + Seek>(mut input: R, path: &Path) -> Result<DynamicImage, DecodeError> {
     let decode_error = |error: ImageError| match error {
         ImageError::Unsupported(unsupported)
             if matches!(unsupported.kind(), UnsupportedErrorKind::Format(_)) =>
         {
-            InferError::NotAnImage { file: path.into() }
+            DecodeError::NotAnImage { file: path.into() }
         }
-        ImageError::Unsupported(unsupported) => InferError::Unsupported {
+        ImageError::Unsupported(unsupported) => DecodeError::Unsupported {
             file: path.into(),
             reason: unsupported.to_string(),
         },
         // Data ending early is a truncated file (below), not a failure to read it.
         ImageError::IoError(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
-            InferError::Read {
+            DecodeError::Read {
                 file: path.into(),
                 source,
             }
         }
-        other => InferError::Corrupt {
+        other => DecodeError::Corrupt {
             file: path.into(),
             reason: other.to_string(),
         },
@@ -69,16 +69,16 @@ fn decode<R: BufRead + Seek>(mut input: R, path: &Path) -> Result<DynamicImage, 
         .with_guessed_format()
         .map_err(|source| io_error(source, path))?;
     let Some(format) = reader.format() else {
-        return Err(InferError::NotAnImage { file: path.into() });
+        return Err(DecodeError::NotAnImage { file: path.into() });
     };
     let (width, height) = reader.into_dimensions().map_err(decode_error)?;
-    let too_large = || InferError::TooLarge {
+    let too_large = || DecodeError::TooLarge {
         file: path.into(),
         width: width.into(),
         height: height.into(),
     };
     if width == 0 || height == 0 {
-        return Err(InferError::Empty {
+        return Err(DecodeError::Empty {
             file: path.into(),
             width,
             height,
@@ -111,7 +111,7 @@ fn decode<R: BufRead + Seek>(mut input: R, path: &Path) -> Result<DynamicImage, 
         .read_to_end(&mut bytes)
         .map_err(|source| io_error(source, path))?;
     if !jpeg_reaches_its_end(&bytes) {
-        return Err(InferError::Corrupt {
+        return Err(DecodeError::Corrupt {
             file: path.into(),
             reason: "the JPEG data stops before its end-of-image marker".into(),
         });
@@ -123,10 +123,10 @@ fn decode<R: BufRead + Seek>(mut input: R, path: &Path) -> Result<DynamicImage, 
 trait BufReadSeek: BufRead + Seek {}
 impl<T: BufRead + Seek> BufReadSeek for T {}
 
-fn io_error(source: std::io::Error, path: &Path) -> InferError {
+fn io_error(source: std::io::Error, path: &Path) -> DecodeError {
     match source.kind() {
-        std::io::ErrorKind::NotFound => InferError::NotFound { file: path.into() },
-        _ => InferError::Read {
+        std::io::ErrorKind::NotFound => DecodeError::NotFound { file: path.into() },
+        _ => DecodeError::Read {
             file: path.into(),
             source,
         },

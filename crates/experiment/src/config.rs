@@ -9,7 +9,7 @@ use mnist::{DataConfig, InputConfig, Normalization};
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
-use crate::TrainError;
+use crate::ConfigError;
 
 /// Images in MNIST's training set, from which the validation split is carved.
 const MNIST_TRAIN_IMAGES: usize = 60_000;
@@ -161,8 +161,8 @@ impl ExperimentConfig {
     /// Reads a configuration file. Keys the file leaves out take their defaults; an unknown
     /// key, a value of the wrong type or an out-of-range value is an error naming the file and
     /// the key.
-    pub fn load(path: &Path) -> Result<Self, TrainError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TrainError::ConfigRead {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
@@ -170,8 +170,8 @@ impl ExperimentConfig {
     }
 
     /// Parses the text of a configuration file; `path` is only used in messages.
-    pub fn from_toml(text: &str, path: &Path) -> Result<Self, TrainError> {
-        let invalid = |key: String, message: String| TrainError::Config {
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let invalid = |key: String, message: String| ConfigError::Invalid {
             path: path.to_path_buf(),
             key,
             message,
@@ -203,9 +203,9 @@ impl ExperimentConfig {
     }
 
     /// Checks the values that the types alone do not constrain.
-    pub fn validate(&self, path: &Path) -> Result<(), TrainError> {
+    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let fail = |key: &str, message: String| {
-            Err(TrainError::Config {
+            Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
                 key: key.to_string(),
                 message,
@@ -393,13 +393,13 @@ pub fn default_artifacts_dir(config_path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<ExperimentConfig, TrainError> {
+    fn parse(text: &str) -> Result<ExperimentConfig, ConfigError> {
         ExperimentConfig::from_toml(text, Path::new("test.toml"))
     }
 
     fn error_of(text: &str) -> (String, String) {
         match parse(text).unwrap_err() {
-            TrainError::Config { key, message, .. } => (key, message),
+            ConfigError::Invalid { key, message, .. } => (key, message),
             other => panic!("expected a config error, got {other}"),
         }
     }
