@@ -1,7 +1,7 @@
 //! The fused kernels of the `flex` feature against Burn's own operations: the same weights
 //! give the same logits on `Flex` as Burn's operations compute in f64 (`NdArray<f64>`, which
 //! the kernels leave alone), and the same gradients of every parameter and of the input on
-//! `Autodiff<Flex>`. (`kernels_ndarray.rs` checks ndarray, in a process of its own.)
+//! `Autodiff<Flex>`. (`model/kernels_ndarray.rs` checks ndarray, in another process.)
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! Comparisons of the fused kernels with a reference backend, shared by `kernels.rs` and
-//! `kernels_ndarray.rs`.
+//! `model/kernels_ndarray.rs`.
 #![allow(dead_code)]
 
 use burn::{prelude::*, tensor::backend::AutodiffBackend};

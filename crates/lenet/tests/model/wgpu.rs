@@ -2,11 +2,9 @@
 //! Mesa's lavapipe (Vulkan on the CPU, Debian package `mesa-vulkan-drivers`), through Burn's
 //! `Dispatch` backend as `train` and `infer` run it.
 
-mod common;
-
+use crate::common::{fixed_images, fixed_model, networks, values};
 use burn::backend::{NdArray, wgpu::WgpuDevice};
 use burn_dispatch::{Dispatch, DispatchDevice};
-use common::{fixed_images, fixed_model, networks, values};
 
 #[test]
 #[ignore = "needs a wgpu adapter (a GPU driver; on Linux without a GPU, mesa-vulkan-drivers)"]

@@ -1,11 +1,9 @@
 //! The fused kernels on ndarray give flex's values, which `kernels.rs` checks against Burn's
-//! operations in f64. A process of its own: the f64 reference there would make every
+//! operations in f64. In a process apart from `kernels.rs`: its f64 reference would make every
 //! `NdArray` tensor f64 here (Burn keeps one default float type per device).
 
-mod common;
-
+use crate::common::fused::{assert_f32_tensors, assert_gradients_match, assert_logits_match};
 use burn::backend::{Autodiff, Flex, NdArray};
-use common::fused::{assert_f32_tensors, assert_gradients_match, assert_logits_match};
 
 #[test]
 fn ndarray_logits_match_flex() {

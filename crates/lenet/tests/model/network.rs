@@ -1,9 +1,7 @@
 //! The network's shapes, parameter counts, forward pass and weight files on ndarray.
 
-mod common;
-
+use crate::common::{fixed_images, fixed_model, networks, pattern, values};
 use burn::{backend::NdArray, module::Module};
-use common::{fixed_images, fixed_model, networks, pattern, values};
 use lenet::{C1Padding, C3, C5, LayerKind, LeNet5, LeNet5Config, LeNetError, Output, Variant};
 
 type B = NdArray;
@@ -592,8 +590,8 @@ fn files_burn_panicked_on_are_errors_not_panics() {
     // Found by the `record` fuzz target: tensors whose bytes do not fit their type (an f64
     // tensor of 5 bytes), on which Burn's conversion to f32 panicked.
     let files: [&[u8]; 2] = [
-        include_bytes!("data/fuzz-record-1.mpk"),
-        include_bytes!("data/fuzz-record-2.mpk"),
+        include_bytes!("../data/fuzz-record-1.mpk"),
+        include_bytes!("../data/fuzz-record-2.mpk"),
     ];
     for (index, bytes) in files.into_iter().enumerate() {
         let error = lenet::load_bytes::<B>(bytes, None, &device()).unwrap_err();

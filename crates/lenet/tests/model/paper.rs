@@ -1,14 +1,12 @@
 //! The paper's network: Table I, the RBF bitmaps, the MAP criterion and the curvature estimate
 //! that SDLM steps with.
 
-mod common;
-
+use crate::common::{fixed_images, fixed_model, values};
 use burn::{
     backend::{Autodiff, NdArray},
     module::Module,
     prelude::*,
 };
-use common::{fixed_images, fixed_model, values};
 use lenet::{C3, C3_TABLE, LeNet5Config, Output, TableConv2d, Variant, map_loss, rbf_bitmaps};
 
 type B = Autodiff<NdArray>;
