@@ -1,5 +1,5 @@
 //! Draws the three figures from made-up numbers into a directory:
-//! `cargo run -p figures --example sample_figures -- OUT_DIR`.
+//! `cargo run --example sample_figures -- OUT_DIR`.
 
 use std::path::PathBuf;
 

@@ -2,8 +2,8 @@
 //! model (see `tests/common/clutter.rs` for the conditions):
 //!
 //! ```text
-//! MNIST_DIR=/path/to/mnist cargo run -p infer --example clutter -- generate target/clutter
-//! cargo run -p infer --example clutter -- score target/clutter --limit 10 --floor 80
+//! MNIST_DIR=/path/to/mnist cargo run --example clutter -- generate target/clutter
+//! cargo run --example clutter -- score target/clutter --limit 10 --floor 80
 //! ```
 //!
 //! `generate` renders MNIST test digits (a different digit for every image, seeded) into

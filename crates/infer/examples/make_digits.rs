@@ -1,5 +1,5 @@
 //! Writes the sample images in `examples/digits/` from MNIST's test set:
-//! `MNIST_DIR=/path/to/mnist cargo run -p infer --example make_digits`.
+//! `MNIST_DIR=/path/to/mnist cargo run --example make_digits`.
 //!
 //! Each file is named by its true digit and its form (see `tests/common/render.rs`): MNIST
 //! digits as they are, and the same kind of digits as users hand them over (ink on paper in

@@ -2,8 +2,8 @@
 //! paper's network, C3's unconnected pairs show as zero kernels):
 //!
 //! ```sh
-//! cargo run -p lenet --example kernels -- artifacts/lenet5/model.mpk kernels.png
-//! cargo run -p lenet --example kernels -- crates/infer/model/model.mpk kernels.png   # built-in
+//! cargo run --example kernels -- artifacts/lenet5/model.mpk kernels.png
+//! cargo run --example kernels -- crates/infer/model/model.mpk kernels.png   # built-in
 //! ```
 
 use burn::backend::NdArray;

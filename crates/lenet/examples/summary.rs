@@ -1,9 +1,9 @@
 //! Prints the lecture's table for a LeNet-5, computed from the built network.
 //!
 //! ```sh
-//! cargo run -p lenet --example summary -- classic
-//! cargo run -p lenet --example summary -- keras         # the lecture's Keras code as it runs
-//! cargo run -p lenet --example summary -- keras same    # the form its comments count
+//! cargo run --example summary -- classic
+//! cargo run --example summary -- keras         # the lecture's Keras code as it runs
+//! cargo run --example summary -- keras same    # the form its comments count
 //! ```
 
 use burn::backend::NdArray;

@@ -4,7 +4,7 @@
 //! training (validation included, final test evaluation not).
 //!
 //! ```text
-//! MNIST_DIR=/path/to/mnist cargo run -p train --example time_to_accuracy -- [CONFIG] [TARGET]
+//! MNIST_DIR=/path/to/mnist cargo run --example time_to_accuracy -- [CONFIG] [TARGET]
 //! ```
 //!
 //! CONFIG defaults to `configs/lenet5.toml`, TARGET to 0.99. Nothing is written outside a
