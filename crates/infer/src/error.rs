@@ -9,17 +9,10 @@ use train::TrainError;
 /// one input file (the other files are still classified).
 #[derive(Debug, thiserror::Error)]
 pub enum InferError {
-    /// An input path does not exist.
-    #[error("{file}: no such file or directory")]
-    NotFound {
-        /// The path as given.
-        file: PathBuf,
-    },
-
-    /// An input file or directory exists but cannot be read.
+    /// An input directory, or the model's `report.json`, exists but cannot be read.
     #[error("{file}: cannot read")]
     Read {
-        /// The file or directory.
+        /// The directory or file.
         file: PathBuf,
         /// What the operating system reported.
         source: std::io::Error,
@@ -109,8 +102,7 @@ impl InferError {
     /// The input file (or directory) the error is about, for errors about one input.
     pub fn file(&self) -> Option<&Path> {
         match self {
-            InferError::NotFound { file }
-            | InferError::Read { file, .. }
+            InferError::Read { file, .. }
             | InferError::NoImagesInDirectory { file }
             | InferError::NoDigit { file }
             | InferError::SavePreprocessed { file, .. }

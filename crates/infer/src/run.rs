@@ -29,20 +29,14 @@ pub struct Outcome {
 
 /// The image files the command-line arguments name, in order: a file as it is (whatever its
 /// extension), a directory as every file in it with an image extension, sorted by name (not
-/// recursively). An argument that does not exist, or a directory without images, is an error
-/// in its place.
+/// recursively). A directory that cannot be listed or holds no images is an error in its
+/// place; a file that does not exist is left for reading to report (`DecodeError::NotFound`),
+/// so that one rule says what a missing input is.
 pub fn expand_inputs(args: &[PathBuf]) -> Vec<Result<PathBuf, InferError>> {
     let mut inputs = Vec::new();
     for arg in args {
         if !arg.is_dir() {
-            inputs.push(match arg.try_exists() {
-                Ok(true) => Ok(arg.clone()),
-                Ok(false) => Err(InferError::NotFound { file: arg.clone() }),
-                Err(source) => Err(InferError::Read {
-                    file: arg.clone(),
-                    source,
-                }),
-            });
+            inputs.push(Ok(arg.clone()));
             continue;
         }
         match images_in(arg) {
