@@ -1,6 +1,6 @@
 //! What a run shows while it trains: the state both renderers keep from Burn's metric updates,
-//! and plain progress lines for logs and pipes (the terminal dashboard is in
-//! [`crate::dashboard`]).
+//! and plain progress lines for logs and pipes (the terminal dashboard is a private module
+//! beside this one).
 
 use std::{
     collections::HashMap,
