@@ -16,12 +16,14 @@
 //! On the autodiff backends each kernel is one autodiff operation with a hand-written backward
 //! step. The kernels are deterministic whatever the thread count. Where Burn's generic
 //! operations spend most of a training step in tanh (a scalar libm call per element) and in
-//! the convolutions' backward passes, the kernels make training on the CPU about ten times
-//! faster (`bench/README.md` in the repository has the figures).
+//! the convolutions' backward passes, the kernels make training on the CPU several times
+//! faster: see `bench/README.md` in the repository for the figures, and `docs/kernels.md` for
+//! the kernels' design.
 //!
 //! # When the fused path engages
-//! [`is_fused`] answers for a backend type. The kernels take a layer only when every operand
-//! is an `f32` tensor of one of the four types above, so they stay out of the way:
+//! [`route`] says for a backend type which operations run its layers, in words a program can
+//! print ([`Route`]); [`is_fused`] answers yes or no. The kernels take a layer only when every
+//! operand is an `f32` tensor of one of the four types above, so they stay out of the way:
 //! - on any other backend (wgpu, `NdArray<f64>`, ...);
 //! - on `Autodiff<_, C>` with a gradient-checkpointing strategy `C` (Burn's default is none):
 //!   the kernels keep what their backward step needs and cannot be recomputed on demand;
@@ -35,9 +37,10 @@
 //! each backend that should have it, with the model generic over `B: LeNetOps`. That would
 //! make the model unusable on any backend the trait is not implemented for, or force an
 //! implementation for every backend, including downstream ones this crate cannot know. Here
-//! the model stays generic over plain `B: Backend`: each operation checks, at no measurable
-//! cost, whether `B` is one of the four types and the tensors are `f32`, and otherwise hands
-//! the input to Burn's operation. The checks compile away on backends that never match.
+//! the model stays generic over plain `B: Backend`: each operation asks which kernels, if any,
+//! take `B` and its operands (a comparison of `TypeId`s and of the operands' element types)
+//! and whether they cover the shapes, and otherwise runs Burn's operation, there in its body.
+//! The type comparisons are constants for each `B`, so they compile away.
 //!
 //! # Example
 //! ```
@@ -59,6 +62,7 @@
 mod cpu;
 #[cfg(any(feature = "flex", feature = "ndarray"))]
 mod host;
+mod routing;
 
 use burn::{
     nn::conv::Conv2d,
@@ -72,6 +76,11 @@ use burn::{
 
 #[cfg(any(feature = "flex", feature = "ndarray"))]
 pub use cpu::tanh as rational_tanh;
+pub use routing::{Route, covers, is_fused, route};
+
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+use host::Fused;
+use routing::conv_padding;
 
 /// The amplitude `A` of the paper's squashing function `f(a) = A tanh(S a)` (LeCun et al.,
 /// 1998, Appendix A): with `S` = 2/3, `f(1) = 1` and `f(-1) = -1`, and f's second derivative is
@@ -116,68 +125,19 @@ pub enum Pooling {
 /// Side and stride of the subsampling windows.
 pub const POOL: usize = 2;
 
-/// Tries `$call` with `$host` bound to each compiled host type in turn: returns its result from
-/// the enclosing function when one takes the input, and evaluates to the input otherwise. The
-/// one place that knows which hosts exist.
-macro_rules! on_hosts {
-    ($x:ident, |$host:ident| $call:expr) => {{
-        on_hosts!(@try "flex", burn::backend::Flex, $x, $host, $call);
-        on_hosts!(@try "ndarray", burn::backend::NdArray, $x, $host, $call);
-        $x
-    }};
-    (@try $feature:literal, $ty:ty, $x:ident, $host:ident, $call:expr) => {
-        #[cfg(feature = $feature)]
-        let $x = {
-            type $host = $ty;
-            match $call {
-                Ok(y) => return y,
-                Err(x) => x,
-            }
-        };
-    };
-}
-
-/// Whether the fused kernels run on backend `B` (for `f32` tensors): true for `Flex` and
-/// `Autodiff<Flex>` with the `flex` feature, and for `NdArray` and `Autodiff<NdArray>` with
-/// the `ndarray` feature. Use it to learn why training is slow on another type.
-pub fn is_fused<B: Backend>() -> bool {
-    #[cfg(feature = "flex")]
-    if host::route_of::<B, burn::backend::Flex>().is_some() {
-        return true;
-    }
-    #[cfg(feature = "ndarray")]
-    if host::route_of::<B, burn::backend::NdArray>().is_some() {
-        return true;
-    }
-    false
-}
-
-/// Whether the fused kernels would take `conv` on an input of `dims` (on a backend where
-/// [`is_fused`] holds). False for a non-square kernel, a stride or dilation other than 1,
-/// groups, unequal padding or a missing bias.
-pub fn covers<B: Backend>(conv: &Conv2d<B>, dims: [usize; 4]) -> bool {
-    #[cfg(any(feature = "flex", feature = "ndarray"))]
-    return host::conv_padding(conv).is_some_and(|padding| {
-        host::conv_shape(conv.weight.dims(), [conv.weight.dims()[0]], padding, dims).is_some()
-    });
-    #[cfg(not(any(feature = "flex", feature = "ndarray")))]
-    {
-        let _ = (conv, dims);
-        false
-    }
-}
-
-/// `activation(conv(x))`.
+/// `activation(conv(x))`: through [`convolve`] when `conv` is a convolution it computes (which
+/// the fused kernels may then take), otherwise with Burn's `Conv2d`.
 pub fn conv2d<B: Backend>(
     conv: &Conv2d<B>,
     x: Tensor<B, 4>,
     activation: Activation,
 ) -> Tensor<B, 4> {
-    #[cfg(any(feature = "flex", feature = "ndarray"))]
-    if let (Some(padding), Some(bias)) = (host::conv_padding(conv), &conv.bias) {
-        return convolve(x, conv.weight.val(), bias.val(), padding, activation);
+    match (conv_padding(conv), &conv.bias) {
+        (Some(padding), Some(bias)) => {
+            convolve(x, conv.weight.val(), bias.val(), padding, activation)
+        }
+        _ => activate(conv.forward(x), activation),
     }
-    activate(conv.forward(x), activation)
 }
 
 /// `activation(conv(x, weight) + bias)`: a square, unit-stride convolution with `padding`
@@ -191,13 +151,11 @@ pub fn convolve<B: Backend>(
     activation: Activation,
 ) -> Tensor<B, 4> {
     #[cfg(any(feature = "flex", feature = "ndarray"))]
-    let x = on_hosts!(x, |H| host::conv2d::<B, H>(
-        x,
-        weight.clone(),
-        bias.clone(),
-        padding,
-        activation
-    ));
+    if let Some(fused) = Fused::of::<B>(&[x.dtype(), weight.dtype(), bias.dtype()])
+        && let Some(shape) = host::conv_shape(weight.dims(), bias.dims(), padding, x.dims())
+    {
+        return fused.convolve(shape, activation, x, weight, bias);
+    }
     let options = ConvOptions::new([1, 1], [padding, padding], [1, 1], 1);
     activate(conv2d_op(x, weight, Some(bias), options), activation)
 }
@@ -205,13 +163,11 @@ pub fn convolve<B: Backend>(
 /// A 2x2, stride-2 subsampling layer: average pooling then tanh, or max pooling.
 pub fn subsample<B: Backend>(x: Tensor<B, 4>, pooling: Pooling) -> Tensor<B, 4> {
     #[cfg(any(feature = "flex", feature = "ndarray"))]
-    let x = {
-        let pool = match pooling {
-            Pooling::Average => cpu::Pool::AverageTanh,
-            Pooling::Max => cpu::Pool::Max,
-        };
-        on_hosts!(x, |H| host::pool::<B, H>(pool, x))
-    };
+    if let Some(fused) = Fused::of::<B>(&[x.dtype()])
+        && host::pool_fits(x.dims())
+    {
+        return fused.pool(pooling, x);
+    }
     let window = [POOL, POOL];
     match pooling {
         Pooling::Average => activate(
@@ -232,12 +188,11 @@ pub fn subsample_trainable<B: Backend>(
     activation: Activation,
 ) -> Tensor<B, 4> {
     #[cfg(any(feature = "flex", feature = "ndarray"))]
-    let x = on_hosts!(x, |H| host::subsample::<B, H>(
-        x,
-        coefficient.clone(),
-        bias.clone(),
-        activation
-    ));
+    if let Some(fused) = Fused::of::<B>(&[x.dtype(), coefficient.dtype(), bias.dtype()])
+        && host::subsample_fits(x.dims(), coefficient.dims(), bias.dims())
+    {
+        return fused.subsample(activation, x, coefficient, bias);
+    }
     let window = [POOL, POOL];
     let sums = avg_pool2d(x, window, window, [0, 0], true, false) * (POOL * POOL) as f32;
     let per_map = |t: Tensor<B, 1>| t.unsqueeze_dims::<4>(&[0, 2, 3]);
@@ -250,7 +205,11 @@ pub fn subsample_trainable<B: Backend>(
 /// where Burn's operations would build the `[batch, units, inputs]` differences.
 pub fn rbf<B: Backend>(x: Tensor<B, 2>, centres: Tensor<B, 2>) -> Tensor<B, 2> {
     #[cfg(any(feature = "flex", feature = "ndarray"))]
-    let x = on_hosts!(x, |H| host::rbf::<B, H>(x, centres.clone()));
+    if let Some(fused) = Fused::of::<B>(&[x.dtype(), centres.dtype()])
+        && host::rbf_fits(x.dims(), centres.dims())
+    {
+        return fused.rbf(x, centres);
+    }
     let difference = x.unsqueeze_dim::<3>(1) - centres.unsqueeze_dim(0);
     difference.powi_scalar(2).sum_dim(2).squeeze_dim(2)
 }
@@ -260,15 +219,18 @@ pub fn activate<B: Backend, const D: usize>(
     x: Tensor<B, D>,
     activation: Activation,
 ) -> Tensor<B, D> {
+    // ReLU has no kernel of its own: Burn's is already one comparison per element (the
+    // convolutions' kernels apply it in their own pass).
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
+    if activation != Activation::Relu
+        && let Some(fused) = Fused::of::<B>(&[x.dtype()])
+    {
+        return fused.activate(activation, x);
+    }
     match activation {
+        Activation::Tanh => tanh(x),
+        Activation::ScaledTanh => tanh(x * SCALED_TANH_SLOPE) * SCALED_TANH_AMPLITUDE,
         Activation::Relu => relu(x),
-        Activation::Tanh | Activation::ScaledTanh => {
-            let x = on_hosts!(x, |H| host::activate::<B, H, D>(x, activation));
-            match activation {
-                Activation::ScaledTanh => tanh(x * SCALED_TANH_SLOPE) * SCALED_TANH_AMPLITUDE,
-                _ => tanh(x),
-            }
-        }
     }
 }
 
@@ -310,6 +272,18 @@ mod tests {
         assert!(is_fused::<NdArray>() && fused_tanh_runs_on::<NdArray>());
         assert!(is_fused::<Autodiff<Flex>>() && fused_tanh_runs_on::<Autodiff<Flex>>());
         assert!(is_fused::<Autodiff<NdArray>>() && fused_tanh_runs_on::<Autodiff<NdArray>>());
+    }
+
+    #[test]
+    fn the_route_names_the_kernels_in_words() {
+        assert_eq!(route::<Flex>(), Route::FusedFlex);
+        assert_eq!(route::<Autodiff<NdArray>>(), Route::FusedNdArray);
+        assert_eq!(
+            route::<Autodiff<Flex>>().to_string(),
+            "fused kernels (flex)"
+        );
+        assert_eq!(route::<NdArray>().to_string(), "fused kernels (ndarray)");
+        assert_eq!(Route::Burn.to_string(), "Burn's operations");
     }
 
     #[test]

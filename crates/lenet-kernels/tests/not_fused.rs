@@ -4,7 +4,7 @@
 
 use burn::backend::{Autodiff, NdArray, autodiff::checkpoint::strategy::BalancedCheckpointing};
 use burn::prelude::*;
-use lenet_kernels::{Activation, activate, is_fused, rational_tanh};
+use lenet_kernels::{Activation, Route, activate, is_fused, rational_tanh, route};
 
 /// Whether `activate` gave the kernels' rational tanh (which differs from libm's in the last
 /// bits of these inputs) rather than Burn's.
@@ -26,6 +26,8 @@ fn fused_tanh_runs_on<B: Backend>() -> bool {
 #[test]
 fn other_element_types_and_checkpointing_run_burns_operations_and_say_so() {
     assert!(!is_fused::<NdArray<f64>>() && !fused_tanh_runs_on::<NdArray<f64>>());
+    assert_eq!(route::<NdArray<f64>>(), Route::Burn);
     type Checkpointed = Autodiff<NdArray, BalancedCheckpointing>;
     assert!(!is_fused::<Checkpointed>() && !fused_tanh_runs_on::<Checkpointed>());
+    assert_eq!(route::<Checkpointed>(), Route::Burn);
 }

@@ -1,0 +1,65 @@
+//! The arithmetic of the fused layers on plain `f32` slices in NCHW order.
+//!
+//! Work is split over images with rayon. Wherever images are summed (weight and bias
+//! gradients), the batch is cut into chunks of a fixed size and the chunks' partial sums are
+//! added in order, so results are bit-identical whatever the number of threads.
+//!
+//! Each task runs inside [`with_avx2`], so its element-wise loops vectorise 8 lanes wide where
+//! the CPU allows. Not AVX-512: the classic network's rows, 5 to 32 values, are too short to
+//! fill 16 lanes (`docs/kernels.md` has the measurements). Without fast-math the compiler never
+//! reorders float operations, so the results are bit-identical whatever the instruction set.
+//!
+//! One file per layer: [`activation`] (the rational tanh and the activations' rows), [`conv`]
+//! (over the wide unfolding of [`unfold`] and the matrix products of [`matmul`]), [`pool`],
+//! [`subsample`] (the paper's trainable subsampling) and [`rbf`].
+
+mod activation;
+mod conv;
+mod matmul;
+mod pool;
+mod rbf;
+mod subsample;
+#[cfg(test)]
+mod testing;
+mod unfold;
+
+pub use activation::tanh;
+pub(crate) use activation::{activation_backward, activation_forward};
+pub(crate) use conv::{conv_backward, conv_forward};
+pub(crate) use pool::{pool_backward, pool_forward};
+pub(crate) use rbf::{rbf_backward, rbf_forward};
+pub(crate) use subsample::{subsample_backward, subsample_forward};
+pub(crate) use unfold::ConvShape;
+
+/// Runs `task` compiled for AVX2 + FMA where the CPU has them, chosen at run time: the build
+/// targets baseline x86-64, whose SSE2 vectorises 4 lanes wide. `task` itself and everything
+/// it calls that should vectorise are `#[inline(always)]`, so they are compiled into that
+/// context; a closure left to the inliner stays a separate SSE2 function.
+#[inline(always)]
+fn with_avx2<R>(task: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        return pulp::Simd::vectorize(simd, task);
+    }
+    task()
+}
+
+/// A sum in eight interleaved lanes, which vectorises (a plain left-to-right float sum
+/// cannot), always in the same order.
+#[inline(always)]
+fn sum(values: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let chunks = values.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        for (lane, v) in lanes.iter_mut().zip(chunk) {
+            *lane += v;
+        }
+    }
+    lanes.iter().sum::<f32>() + rest
+}
+
+/// Planes per pooling task: enough work (about 16K inputs) to outweigh rayon's per-task cost.
+fn planes_per_task(plane: usize) -> usize {
+    (1 << 14) / plane.max(1) + 1
+}

@@ -1,0 +1,142 @@
+//! The fixed subsampling layers: 2x2 windows, stride 2, averaged and squashed by tanh, or
+//! their maximum.
+
+use rayon::prelude::*;
+
+use super::activation::{tanh, tanh_derivative};
+use super::{planes_per_task, with_avx2};
+use crate::Pooling;
+
+/// Pools `[planes, height, width]` (height and width even) to `[planes, height/2, width/2]`.
+pub(crate) fn pool_forward(pool: Pooling, [height, width]: [usize; 2], x: &[f32]) -> Vec<f32> {
+    let (plane, ow) = (height * width, width / 2);
+    let per_task = planes_per_task(plane);
+    let mut y = vec![0.0; x.len() / 4];
+    y.par_chunks_mut(plane / 4 * per_task)
+        .zip(x.par_chunks(plane * per_task))
+        .for_each(|(y, x)| {
+            with_avx2(
+                #[inline(always)]
+                || {
+                    for (out, rows) in y.chunks_mut(ow).zip(x.chunks(2 * width)) {
+                        let (top, bottom) = rows.split_at(width);
+                        let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+                        match pool {
+                            Pooling::Average => {
+                                for (v, (t, b)) in out.iter_mut().zip(windows) {
+                                    *v = tanh((t[0] + t[1] + b[0] + b[1]) * 0.25);
+                                }
+                            }
+                            Pooling::Max => {
+                                for (v, (t, b)) in out.iter_mut().zip(windows) {
+                                    *v = t[0].max(t[1]).max(b[0]).max(b[1]);
+                                }
+                            }
+                        }
+                    }
+                },
+            )
+        });
+    y
+}
+
+/// The input gradient of [`pool_forward`] from its input, output and output gradient. Max
+/// pooling routes each gradient to the first maximum of its window, in row-major order.
+pub(crate) fn pool_backward(
+    pool: Pooling,
+    [height, width]: [usize; 2],
+    x: &[f32],
+    y: &[f32],
+    grad: &[f32],
+) -> Vec<f32> {
+    let (plane, ow) = (height * width, width / 2);
+    let per_task = planes_per_task(plane);
+    let mut input = vec![0.0; x.len()];
+    let outputs = y
+        .par_chunks(plane / 4 * per_task)
+        .zip(grad.par_chunks(plane / 4 * per_task));
+    input
+        .par_chunks_mut(plane * per_task)
+        .zip(x.par_chunks(plane * per_task))
+        .zip(outputs)
+        .for_each(|((input, x), (y, grad))| {
+            with_avx2(
+                #[inline(always)]
+                || {
+                    let rows = input.chunks_mut(2 * width).zip(x.chunks(2 * width));
+                    for ((input, x), (y, grad)) in rows.zip(y.chunks(ow).zip(grad.chunks(ow))) {
+                        let (input_top, input_bottom) = input.split_at_mut(width);
+                        let inputs = input_top
+                            .chunks_exact_mut(2)
+                            .zip(input_bottom.chunks_exact_mut(2));
+                        match pool {
+                            Pooling::Average => {
+                                for ((it, ib), (&y, &g)) in inputs.zip(y.iter().zip(grad)) {
+                                    let g = 0.25 * g * tanh_derivative(y);
+                                    it.fill(g);
+                                    ib.fill(g);
+                                }
+                            }
+                            Pooling::Max => {
+                                let (top, bottom) = x.split_at(width);
+                                let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+                                let outputs = y.iter().zip(grad);
+                                for (((it, ib), (t, b)), (&y, &g)) in
+                                    inputs.zip(windows).zip(outputs)
+                                {
+                                    // The window's first maximum, in row-major order, takes it.
+                                    let first = t[0] == y;
+                                    let second = !first && t[1] == y;
+                                    let third = !first && !second && b[0] == y;
+                                    let fourth = !first && !second && !third;
+                                    let route = |hit: bool| if hit { g } else { 0.0 };
+                                    it[0] = route(first);
+                                    it[1] = route(second);
+                                    ib[0] = route(third);
+                                    ib[1] = route(fourth);
+                                }
+                            }
+                        }
+                    }
+                },
+            )
+        });
+    input
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::testing::pattern;
+
+    #[test]
+    fn pooling_and_its_gradient() {
+        let x = pattern(2 * 4 * 6, 0.5);
+        let grad = pattern(2 * 2 * 3, 1.5);
+        let dims = [4, 6];
+
+        let y = pool_forward(Pooling::Max, dims, &x);
+        let input = pool_backward(Pooling::Max, dims, &x, &y, &grad);
+        for (o, (&y, &g)) in y.iter().zip(&grad).enumerate() {
+            let (plane, oy, ox) = (o / 6, o % 6 / 3, o % 3);
+            let taps = [0, 1, 6, 7].map(|d| plane * 24 + 2 * oy * 6 + 2 * ox + d);
+            let max = taps.iter().map(|&t| x[t]).fold(f32::MIN, f32::max);
+            assert_eq!(y, max);
+            let routed: Vec<f32> = taps.iter().map(|&t| input[t]).collect();
+            assert_eq!(routed.iter().filter(|&&v| v == g).count(), 1, "{routed:?}");
+            assert_eq!(routed.iter().sum::<f32>(), g);
+        }
+
+        let y = pool_forward(Pooling::Average, dims, &x);
+        let input = pool_backward(Pooling::Average, dims, &x, &y, &grad);
+        for (o, (&y, &g)) in y.iter().zip(&grad).enumerate() {
+            let (plane, oy, ox) = (o / 6, o % 6 / 3, o % 3);
+            let taps = [0, 1, 6, 7].map(|d| plane * 24 + 2 * oy * 6 + 2 * ox + d);
+            let mean = taps.iter().map(|&t| x[t]).sum::<f32>() / 4.0;
+            assert!((y - mean.tanh()).abs() < 1e-6);
+            for t in taps {
+                assert!((input[t] - g * (1.0 - y * y) / 4.0).abs() < 1e-6);
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The convolutions' geometry, and the wide unfolding (im2col) of an image and its adjoint.
+
+/// A convolution with stride 1, no dilation, one group and the same zero padding on every
+/// side, as both of LeNet-5's variants use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConvShape {
+    pub batch: usize,
+    pub channels: usize,
+    pub maps: usize,
+    pub height: usize,
+    pub width: usize,
+    pub kernel: usize,
+    pub padding: usize,
+}
+
+/// The convolutions unfold each image "wide": output rows are computed at the padded input's
+/// full width, so that every row of the unfolded matrix is one contiguous run of the input
+/// (one copy per kernel tap instead of one per tap and output row). The columns past the
+/// real output width are computed and dropped; they cost 14% more multiply-adds in C1 and
+/// 40% in C3, less than the short copies they save.
+impl ConvShape {
+    fn padded_height(&self) -> usize {
+        self.height + 2 * self.padding
+    }
+
+    pub(super) fn padded_width(&self) -> usize {
+        self.width + 2 * self.padding
+    }
+
+    pub(crate) fn out_height(&self) -> usize {
+        self.padded_height() + 1 - self.kernel
+    }
+
+    pub(crate) fn out_width(&self) -> usize {
+        self.padded_width() + 1 - self.kernel
+    }
+
+    /// Output positions per map.
+    pub(super) fn positions(&self) -> usize {
+        self.out_height() * self.out_width()
+    }
+
+    /// Output positions per map in the wide layout: out_height rows of padded_width.
+    pub(super) fn wide(&self) -> usize {
+        self.out_height() * self.padded_width()
+    }
+
+    /// Weights per output map: one patch.
+    pub(super) fn patch(&self) -> usize {
+        self.channels * self.kernel * self.kernel
+    }
+
+    pub(super) fn image_len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    pub(super) fn padded_len(&self) -> usize {
+        self.channels * self.padded_height() * self.padded_width()
+    }
+
+    pub(super) fn output_len(&self) -> usize {
+        self.maps * self.positions()
+    }
+
+    /// Where row `(c, ky, kx)` of the wide unfolded matrix starts in the padded image, and
+    /// how many of its `wide()` entries lie inside the buffer (the rest are dropped columns).
+    fn taps(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let (plane, width) = (
+            self.padded_height() * self.padded_width(),
+            self.padded_width(),
+        );
+        (0..self.channels).flat_map(move |c| {
+            (0..self.kernel).flat_map(move |ky| {
+                (0..self.kernel).map(move |kx| {
+                    let start = c * plane + ky * width + kx;
+                    (start, self.wide().min(self.padded_len() - start))
+                })
+            })
+        })
+    }
+
+    /// The image with its zero border, or the image itself when there is none.
+    #[inline(always)]
+    pub(super) fn pad<'a>(&self, image: &'a [f32], buffer: &'a mut Vec<f32>) -> &'a [f32] {
+        if self.padding == 0 {
+            return image;
+        }
+        let (p, width) = (self.padding, self.padded_width());
+        buffer.clear();
+        buffer.resize(self.padded_len(), 0.0);
+        for (plane, rows) in buffer
+            .chunks_mut(self.padded_height() * width)
+            .zip(image.chunks(self.height * self.width))
+        {
+            for (y, row) in rows.chunks(self.width).enumerate() {
+                plane[(y + p) * width + p..][..self.width].copy_from_slice(row);
+            }
+        }
+        buffer
+    }
+
+    /// Unfolds a padded image into `col`, `[patch, wide]`: row `(c, ky, kx)` holds, for every
+    /// wide output position, the input pixel under that kernel tap.
+    #[inline(always)]
+    pub(super) fn unfold(&self, padded: &[f32], col: &mut [f32]) {
+        for (row, (start, len)) in col.chunks_mut(self.wide()).zip(self.taps()) {
+            row[..len].copy_from_slice(&padded[start..start + len]);
+            row[len..].fill(0.0);
+        }
+    }
+
+    /// The adjoint of [`Self::unfold`], added into the gradient of the padded image.
+    #[inline(always)]
+    pub(super) fn fold(&self, col: &[f32], padded: &mut [f32]) {
+        for (row, (start, len)) in col.chunks(self.wide()).zip(self.taps()) {
+            for (d, s) in padded[start..start + len].iter_mut().zip(row) {
+                *d += s;
+            }
+        }
+    }
+
+    /// The interior of a padded image's gradient, copied into `image`.
+    #[inline(always)]
+    pub(super) fn unpad_into(&self, padded: &[f32], image: &mut [f32]) {
+        let (p, width) = (self.padding, self.padded_width());
+        for (plane, rows) in padded
+            .chunks(self.padded_height() * width)
+            .zip(image.chunks_mut(self.height * self.width))
+        {
+            for (y, row) in rows.chunks_mut(self.width).enumerate() {
+                row.copy_from_slice(&plane[(y + p) * width + p..][..self.width]);
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The convolution with its bias and activation: its shape, its forward kernel, and for
+//! training an autodiff operation with our backward step.
+
+use burn::{
+    backend::{
+        Autodiff,
+        autodiff::{
+            checkpoint::{base::Checkpointer, strategy::NoCheckpointing},
+            grads::Gradients,
+            ops::{Backward, Ops, OpsKind},
+        },
+    },
+    prelude::*,
+    tensor::{TensorMetadata, ops::FloatTensor},
+};
+
+use super::{Host, Mode, primitive, tensor};
+use crate::Activation;
+use crate::cpu::{self, ConvShape};
+
+/// `activation(conv(x, weight) + bias)` on host `H`.
+pub(super) fn convolve<B: Backend, H: Host>(
+    mode: Mode,
+    shape: ConvShape,
+    activation: Activation,
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Tensor<B, 1>,
+) -> Tensor<B, 4> {
+    match mode {
+        Mode::Inference => {
+            let [x, weight, bias]: [FloatTensor<H>; 3] =
+                [primitive(x), primitive(weight), primitive::<B, 1, _>(bias)];
+            tensor::<B, 4, _>(conv_forward::<H>(&shape, activation, &x, &weight, &bias))
+        }
+        Mode::Training => tensor::<B, 4, _>(conv_autodiff::<H>(
+            shape,
+            activation,
+            primitive(x),
+            primitive(weight),
+            primitive::<B, 1, _>(bias),
+        )),
+    }
+}
+
+/// The shape of a convolution with a `weight` and `bias` of these dimensions on input `dims`,
+/// when it is one the kernels cover.
+pub(crate) fn conv_shape(
+    [maps, channels, kh, kw]: [usize; 4],
+    [biases]: [usize; 1],
+    padding: usize,
+    [batch, input_channels, height, width]: [usize; 4],
+) -> Option<ConvShape> {
+    let fits = kh == kw && height + 2 * padding >= kh && width + 2 * padding >= kw;
+    (fits && biases == maps && channels == input_channels && batch > 0).then_some(ConvShape {
+        batch,
+        channels,
+        maps,
+        height,
+        width,
+        kernel: kh,
+        padding,
+    })
+}
+
+fn conv_forward<H: Host>(
+    shape: &ConvShape,
+    activation: Activation,
+    x: &FloatTensor<H>,
+    weight: &FloatTensor<H>,
+    bias: &FloatTensor<H>,
+) -> FloatTensor<H> {
+    let y = cpu::conv_forward(
+        shape,
+        activation,
+        &H::values(x),
+        &H::values(weight),
+        &H::values(bias),
+    );
+    let dims = [
+        shape.batch,
+        shape.maps,
+        shape.out_height(),
+        shape.out_width(),
+    ];
+    H::tensor(y, dims.into())
+}
+
+#[derive(Debug)]
+struct ConvBackward;
+
+#[derive(Debug, Clone)]
+struct ConvState<H: Host> {
+    shape: ConvShape,
+    activation: Activation,
+    x: FloatTensor<H>,
+    weight: FloatTensor<H>,
+    y: FloatTensor<H>,
+}
+
+impl<H: Host> Backward<H, 3> for ConvBackward {
+    type State = ConvState<H>;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, weight_node, bias_node] = ops.parents;
+        let grad = grads.consume::<H>(&ops.node);
+        let ConvState {
+            shape,
+            activation,
+            x,
+            weight,
+            y,
+        } = ops.state;
+        let computed = cpu::conv_backward(
+            &shape,
+            activation,
+            &H::values(&x),
+            &H::values(&weight),
+            &H::values(&y),
+            &H::values(&grad),
+            x_node.is_some(),
+        );
+        if let (Some(node), Some(input)) = (x_node, computed.input) {
+            grads.register::<H>(node.id, H::tensor(input, x.shape()));
+        }
+        if let Some(node) = weight_node {
+            grads.register::<H>(node.id, H::tensor(computed.weight, weight.shape()));
+        }
+        if let Some(node) = bias_node {
+            grads.register::<H>(node.id, H::tensor(computed.bias, [shape.maps].into()));
+        }
+    }
+}
+
+fn conv_autodiff<H: Host>(
+    shape: ConvShape,
+    activation: Activation,
+    x: FloatTensor<Autodiff<H>>,
+    weight: FloatTensor<Autodiff<H>>,
+    bias: FloatTensor<Autodiff<H>>,
+) -> FloatTensor<Autodiff<H>> {
+    let prepared = ConvBackward
+        .prepare::<NoCheckpointing>([x.node.clone(), weight.node.clone(), bias.node.clone()])
+        .compute_bound()
+        .stateful();
+    let (x, weight) = (x.primitive, weight.primitive);
+    let y = conv_forward::<H>(&shape, activation, &x, &weight, &bias.primitive);
+    match prepared {
+        OpsKind::Tracked(prep) => {
+            let state = ConvState {
+                shape,
+                activation,
+                x,
+                weight,
+                y: y.clone(),
+            };
+            prep.finish(state, y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    }
+}
