@@ -11,7 +11,8 @@
 //! where the ink across it is no thicker than the line: a stroke crossing the line keeps its
 //! pixels, so the digit is not cut.
 
-use super::{Grey, transposed};
+use crate::geometry::transposed;
+use crate::grey::Grey;
 
 /// A run counts as long from this fraction of the picture's shorter side.
 const LONG_RUN: f64 = 0.25;
@@ -307,7 +308,7 @@ impl Grey {
 
 #[cfg(test)]
 mod tests {
-    use crate::tests::grey;
+    use crate::grey::tests::grey;
 
     /// A vertical bar (a stroke) 6 pixels wide, rows 20..96 of a 120x120 picture.
     fn bar(x: usize, y: usize) -> bool {

@@ -1,0 +1,187 @@
+//! Stage 1, grey: any image as luma on a 0..1 scale, transparency composited onto the
+//! background the image implies, reduced by block averaging to a working size.
+
+use image::DynamicImage;
+
+use crate::grey::Grey;
+
+/// Images with a longer side are reduced to about this many pixels before the rest of the
+/// work: a digit needs far fewer, and it bounds the time and memory spent on a photo.
+pub const WORKING_SIDE: usize = 1024;
+
+/// Reads one value (a luma, an alpha) on a 0..1 scale from a pixel's samples.
+type Read<'a, S, const CHANNELS: usize> = dyn Fn(&[S; CHANNELS]) -> f32 + Sync + 'a;
+
+impl Grey {
+    /// Luma with transparency composited, reduced by block averaging to at most about
+    /// [`WORKING_SIDE`] on the longer side.
+    pub(super) fn composited(image: &DynamicImage) -> Self {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        let unit = |v: u8| f32::from(v) / 255.0;
+        // Each channel's share of the luma for every 8-bit value, looked up rather than
+        // divided and weighted at each of a photo's millions of pixels.
+        let share = |weight: f32| -> [f32; 256] { std::array::from_fn(|v| weight * unit(v as u8)) };
+        let (red, green, blue) = (share(0.2126), share(0.7152), share(0.0722));
+        let rgb =
+            |[r, g, b]: [u8; 3]| red[usize::from(r)] + green[usize::from(g)] + blue[usize::from(b)];
+        // The common 8-bit layouts are read in place; others are converted first.
+        match image {
+            DynamicImage::ImageLuma8(buffer) => {
+                Self::reduced::<_, 1>(width, height, buffer.as_raw(), None, |[v]| unit(*v))
+            }
+            DynamicImage::ImageLumaA8(buffer) => Self::reduced::<_, 2>(
+                width,
+                height,
+                buffer.as_raw(),
+                Some(&|[_, a]| unit(*a)),
+                |[v, _]| unit(*v),
+            ),
+            DynamicImage::ImageRgb8(buffer) => {
+                Self::reduced::<_, 3>(width, height, buffer.as_raw(), None, |[r, g, b]| {
+                    rgb([*r, *g, *b])
+                })
+            }
+            DynamicImage::ImageRgba8(buffer) => Self::reduced::<_, 4>(
+                width,
+                height,
+                buffer.as_raw(),
+                Some(&|[_, _, _, a]| unit(*a)),
+                |[r, g, b, _]| rgb([*r, *g, *b]),
+            ),
+            other => {
+                let unit = |v: u16| f32::from(v) / f32::from(u16::MAX);
+                let buffer = other.to_luma_alpha16();
+                Self::reduced::<_, 2>(
+                    width,
+                    height,
+                    buffer.as_raw(),
+                    Some(&|[_, a]| unit(*a)),
+                    |[v, _]| unit(*v),
+                )
+            }
+        }
+    }
+
+    /// Composites and block-averages pixels of `CHANNELS` interleaved samples; `luma` and
+    /// `alpha` (absent: opaque) read a pixel's, on a 0..1 scale.
+    fn reduced<S: Sync, const CHANNELS: usize>(
+        width: usize,
+        height: usize,
+        samples: &[S],
+        alpha: Option<&Read<'_, S, CHANNELS>>,
+        luma: impl Fn(&[S; CHANNELS]) -> f32 + Sync,
+    ) -> Self {
+        let pixels = || samples.as_chunks::<CHANNELS>().0.iter();
+        let alpha = alpha.filter(|alpha| pixels().any(|p| alpha(p) < 1.0));
+        let factor = width.max(height).div_ceil(WORKING_SIDE).max(1);
+        let mut grey = Grey::new(width.div_ceil(factor), height.div_ceil(factor));
+        // Adds each pixel's value into its block: the top half of the blocks on another core.
+        fn accumulate<S: Sync, const CHANNELS: usize>(
+            grey: &mut Grey,
+            samples: &[S],
+            (width, factor): (usize, usize),
+            value: impl Fn(&[S; CHANNELS]) -> f32 + Sync,
+        ) {
+            let rows = |out: &mut [f32], samples: &[S]| {
+                let lines = out.chunks_exact_mut(grey.width);
+                for (out, rows) in lines.zip(samples.chunks(width * CHANNELS * factor)) {
+                    for row in rows.chunks_exact(width * CHANNELS) {
+                        let row = row.as_chunks::<CHANNELS>().0;
+                        for (out, block) in out.iter_mut().zip(row.chunks(factor)) {
+                            *out += block.iter().map(&value).sum::<f32>();
+                        }
+                    }
+                }
+            };
+            let top = grey.height.div_ceil(2);
+            let (top_out, bottom_out) = grey.pixels.split_at_mut(top * grey.width);
+            let (top_samples, bottom_samples) =
+                samples.split_at((top * factor * width * CHANNELS).min(samples.len()));
+            std::thread::scope(|scope| {
+                scope.spawn(|| rows(top_out, top_samples));
+                rows(bottom_out, bottom_samples);
+            });
+        }
+        // Opaque images (nearly all) go without the compositing arithmetic.
+        match alpha {
+            None => accumulate(&mut grey, samples, (width, factor), luma),
+            Some(alpha) => {
+                let background = implied_background(pixels().map(|p| (luma(p), alpha(p))));
+                accumulate(&mut grey, samples, (width, factor), |p| {
+                    let a = alpha(p);
+                    a * luma(p) + (1.0 - a) * background
+                });
+            }
+        }
+        let block = |i: usize, length: usize| (length - i * factor).min(factor);
+        for y in 0..grey.height {
+            for x in 0..grey.width {
+                grey.pixels[y * grey.width + x] /= (block(x, width) * block(y, height)) as f32;
+            }
+        }
+        grey
+    }
+}
+
+/// The background to composite transparent pixels onto (0..1), as the image implies it, from
+/// every pixel's luma and alpha.
+fn implied_background(pixels: impl Iterator<Item = (f32, f32)>) -> f32 {
+    let mut histogram = [0u64; 256];
+    let (mut coverage, mut count) = (0.0f64, 0u64);
+    for (luma, alpha) in pixels {
+        coverage += f64::from(alpha);
+        count += 1;
+        if alpha >= 0.5 {
+            histogram[(luma * 255.0).round().clamp(0.0, 255.0) as usize] += 1;
+        }
+    }
+    let opaque: u64 = histogram.iter().sum();
+    if opaque == 0 {
+        return 1.0;
+    }
+    let mut seen = 0;
+    let median = histogram
+        .iter()
+        .position(|&count| {
+            seen += count;
+            seen * 2 >= opaque
+        })
+        .unwrap_or(255) as f32
+        / 255.0;
+    if coverage * 2.0 > count as f64 {
+        // Mostly opaque: the opaque part is the paper; transparency continues it.
+        median
+    } else if median < 0.5 {
+        // Dark strokes on a transparent canvas: they are meant to be seen on light.
+        1.0
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transparent_canvas_takes_the_background_contrasting_with_its_strokes() {
+        // One stroke pixel in ten, opaque; the rest transparent.
+        let strokes =
+            |luma: f32| (0..100).map(move |i| if i % 10 == 5 { (luma, 1.0) } else { (0.0, 0.0) });
+        assert_eq!(implied_background(strokes(0.0)), 1.0);
+        assert_eq!(implied_background(strokes(1.0)), 0.0);
+        let paper = (0..100).map(|i| (if i % 10 == 5 { 0.0 } else { 0.8 }, 1.0));
+        assert!((implied_background(paper) - 0.8).abs() < 1e-6);
+    }
+
+    #[test]
+    fn large_images_are_reduced_by_block_averaging() {
+        let side = 3 * WORKING_SIDE;
+        let image = DynamicImage::ImageLuma8(image::GrayImage::from_fn(side as u32, 10, |x, _| {
+            image::Luma([if x % 3 == 0 { 255 } else { 0 }])
+        }));
+        let grey = Grey::composited(&image);
+        assert_eq!((grey.width, grey.height), (WORKING_SIDE, 4));
+        assert!(grey.pixels.iter().all(|&v| (v - 1.0 / 3.0).abs() < 1e-6));
+    }
+}

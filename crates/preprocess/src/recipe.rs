@@ -1,0 +1,122 @@
+//! The recipe: the eight stages in order (see the crate documentation), the picture of what
+//! was removed on the way, and the result written as a PNG.
+
+use std::path::Path;
+
+use image::{DynamicImage, ImageError, Rgb, RgbImage};
+use mnist::{IMAGE_PIXELS, IMAGE_SIDE};
+
+use crate::field::centred;
+use crate::grey::Grey;
+
+/// Pictures of at least this many pixels are photos: their light may be uneven beyond what a
+/// quadratic follows, and their digit is small in them. Smaller ones are scans, crops and
+/// drawings, lit evenly enough, whose ink may be as thick as their holes are wide.
+pub const PHOTO_PIXELS: u64 = 700_000;
+
+/// Turns an image into MNIST's form (see the crate documentation); `None` when no digit
+/// stands out from the background.
+pub fn to_mnist(image: &DynamicImage) -> Option<[u8; IMAGE_PIXELS]> {
+    preprocessed(image, false).map(|(pixels, _)| pixels)
+}
+
+/// [`to_mnist`], and a picture of what was removed on the way, at the working resolution
+/// (see [`WORKING_SIDE`](crate::WORKING_SIDE)): the ink kept in grey, printed lines removed
+/// in red, light too broad to be a stroke (a shadow's edge) in blue. An image already in
+/// MNIST's form is its own picture.
+pub fn to_mnist_showing_removed(image: &DynamicImage) -> Option<([u8; IMAGE_PIXELS], RgbImage)> {
+    let (pixels, removed) = preprocessed(image, true)?;
+    Some((pixels, removed?))
+}
+
+/// The work of both: the 28x28 digit and, where `show`, the picture of what was removed.
+fn preprocessed(
+    image: &DynamicImage,
+    show: bool,
+) -> Option<([u8; IMAGE_PIXELS], Option<RgbImage>)> {
+    if image.width() == 0 || image.height() == 0 {
+        return None;
+    }
+    let grey = Grey::composited(image);
+    if let Some(pixels) = grey.mnist_form() {
+        let picture = show.then(|| removal_picture(&grey, &grey, &[]));
+        return Some((pixels, picture));
+    }
+    let photo = u64::from(image.width()) * u64::from(image.height()) >= PHOTO_PIXELS;
+    let (ink, light) = grey.ink(photo)?;
+    let before = show.then(|| ink.clone());
+    let ink = ink.without_lines();
+    let picture = before.map(|before| removal_picture(&before, &ink, &light));
+    let ink = ink.without_specks()?;
+    let radius = ink.thickening_radius();
+    let ink = ink.thickened(radius);
+    Some((centred(&ink.fitted_to_box()), picture))
+}
+
+/// The ink `kept` in grey over what was ink `before` the printed lines went (red) and what was
+/// removed as `light` (blue).
+fn removal_picture(before: &Grey, kept: &Grey, light: &[bool]) -> RgbImage {
+    RgbImage::from_fn(kept.width as u32, kept.height as u32, |x, y| {
+        let index = y as usize * kept.width + x as usize;
+        let value = kept.pixels[index];
+        if value > 0.0 {
+            let level = (value.min(1.0) * 255.0).round() as u8;
+            Rgb([level; 3])
+        } else if before.pixels[index] > 0.0 {
+            Rgb([220, 40, 40])
+        } else if light.get(index).copied().unwrap_or(false) {
+            Rgb([40, 90, 220])
+        } else {
+            Rgb([0; 3])
+        }
+    })
+}
+
+/// Writes a 28x28 image as a greyscale PNG.
+pub fn save_png(pixels: &[u8; IMAGE_PIXELS], path: &Path) -> Result<(), ImageError> {
+    let side = IMAGE_SIDE as u32;
+    image::save_buffer(path, pixels, side, side, image::ExtendedColorType::L8)
+}
+
+#[cfg(test)]
+mod tests {
+    use image::Luma;
+
+    use super::*;
+    use crate::grey::tests::grey;
+
+    #[test]
+    fn the_picture_of_what_was_removed_shows_the_rules_apart_from_the_digit() {
+        // Dark rules on white paper, crossed by a dark bar (a 1).
+        let bar = |x: u32, y: u32| (57..63).contains(&x) && (20..96).contains(&y);
+        let rule = |y: u32| y % 30 == 10 || y % 30 == 11;
+        let image = DynamicImage::ImageLuma8(image::GrayImage::from_fn(120, 120, |x, y| {
+            Luma([if bar(x, y) || rule(y) { 30 } else { 245 }])
+        }));
+        let (pixels, removed) = to_mnist_showing_removed(&image).expect("a digit");
+        assert_eq!(Some(pixels), to_mnist(&image));
+        assert_eq!(removed.dimensions(), (120, 120));
+        let red = Rgb([220, 40, 40]);
+        assert_eq!(*removed.get_pixel(5, 40), red, "a rule, removed");
+        assert_eq!(*removed.get_pixel(100, 71), red, "a rule, removed");
+        assert_eq!(*removed.get_pixel(5, 50), Rgb([0; 3]), "paper");
+        let kept = removed.get_pixel(60, 50);
+        assert!(
+            kept.0[0] > 200 && kept.0 == [kept.0[0]; 3],
+            "the bar, kept: {kept:?}"
+        );
+        let crossing = removed.get_pixel(60, 40);
+        assert!(
+            crossing.0[0] > 200 && crossing.0 == [crossing.0[0]; 3],
+            "where the bar crosses a rule: {crossing:?}"
+        );
+    }
+
+    #[test]
+    fn uniform_and_empty_images_hold_no_digit() {
+        for level in [0.0, 0.5, 1.0] {
+            assert!(grey(50, 50, |_, _| level).ink(false).is_none());
+        }
+        assert!(to_mnist(&DynamicImage::new_luma8(0, 10)).is_none());
+    }
+}
