@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use lenet::{LeNet5Config, Variant};
-use mnist::{DataConfig, InputConfig, Normalization};
+use lenet::{InputConfig, LeNet5Config, Variant};
+use mnist::DataConfig;
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
@@ -186,7 +186,7 @@ impl ExperimentConfig {
             .and_then(|name| name.parse::<Variant>().ok())
             .unwrap_or_default();
         let mut defaults = ExperimentConfig::new();
-        defaults.data.input = default_input(variant);
+        defaults.data.input = InputConfig::for_variant(variant);
         let mut merged =
             Table::try_from(defaults).expect("the default configuration serialises to TOML");
         merge(&mut merged, user, "").map_err(|(key, message)| invalid(key, message))?;
@@ -304,7 +304,7 @@ impl ExperimentConfig {
         let variant = self.model.variant;
         let side = self.data.input.side();
         if side != variant.input_size() {
-            let padding = default_input(variant).padding;
+            let padding = InputConfig::for_variant(variant).padding;
             return fail(
                 "data.input.padding",
                 format!(
@@ -323,25 +323,6 @@ impl ExperimentConfig {
             );
         }
         Ok(())
-    }
-}
-
-/// The input step a variant is trained with unless a configuration says otherwise: classic
-/// 32x32 standardised (MNIST's 28x28 padded by 2), Keras 28x28 in [0, 1], the paper's network
-/// 32x32 with background -0.1 and ink 1.175. Configurations without
-/// `[data.input]`, `infer` for a `model.mpk` without its `config.toml`, and the benchmarks all
-/// take it from here.
-pub fn default_input(variant: Variant) -> InputConfig {
-    match variant {
-        Variant::Classic => InputConfig::new()
-            .with_padding(2)
-            .with_normalization(Normalization::Standardize),
-        Variant::Keras => InputConfig::new()
-            .with_padding(0)
-            .with_normalization(Normalization::Unit),
-        Variant::LeCun1998 => InputConfig::new()
-            .with_padding(2)
-            .with_normalization(Normalization::Paper),
     }
 }
 
@@ -477,7 +458,7 @@ mod tests {
         assert!(message.contains("padding = 0"), "{message}");
         // Left out, the input step is the variant's.
         let keras = parse("[model]\nvariant = \"keras\"\n").unwrap();
-        assert_eq!(keras.data.input, default_input(Variant::Keras));
+        assert_eq!(keras.data.input, InputConfig::for_variant(Variant::Keras));
         assert_eq!(keras.model.c1_padding, lenet::C1Padding::Valid);
         // "same" is the Keras comments' form, not the paper's.
         let padded = parse("[model]\nvariant = \"keras\"\nc1_padding = \"same\"\n").unwrap();

@@ -2,9 +2,11 @@
 //! structs ([`ExperimentConfig`]), with defaults for what a file leaves out and an error naming
 //! the file and the key for anything else.
 //!
-//! `train` runs what a configuration says; `infer` and `web` read the one saved beside a model
-//! to know its input step. The crate holds no training code, so reading a configuration does
-//! not build Burn's training stack or any backend.
+//! `train` runs what a configuration says and leaves its results in an artifacts directory
+//! ([`Artifacts`]: the weights, the effective configuration, the test [`Report`]); `infer` and
+//! `web` read them to know a model's input step and accuracy. The crate holds no training
+//! code, so reading a configuration or a report does not build Burn's training stack or any
+//! backend.
 //!
 //! # Example
 //! Read a configuration and change it before training, as `train` does:
@@ -23,11 +25,15 @@
 //! assert!(error.unwrap_err().to_string().contains("training.epoks"));
 //! ```
 
+mod artifacts;
 mod config;
 mod error;
+mod report;
 
+pub use artifacts::Artifacts;
 pub use config::{
     BackendKind, ExperimentConfig, OptimizerConfig, OptimizerKind, Schedule, TrainingConfig,
-    default_artifacts_dir, default_input,
+    default_artifacts_dir,
 };
 pub use error::ConfigError;
+pub use report::Report;

@@ -3,7 +3,6 @@ use std::path::{Path, PathBuf};
 use experiment::ConfigError;
 use lenet::LeNetError;
 use preprocess::DecodeError;
-use train::TrainError;
 
 /// Everything that can go wrong in `infer`: with the model (before any image is read) or with
 /// one input file (the other files are still classified).
@@ -94,8 +93,8 @@ pub enum InferError {
     },
 
     /// The wgpu backend has no usable device.
-    #[error("the wgpu backend cannot start")]
-    Backend(#[source] Box<TrainError>),
+    #[error(transparent)]
+    Backend(#[from] backends::BackendError),
 }
 
 impl InferError {

@@ -7,7 +7,7 @@
 //! ```text
 //! file ──preprocess::read_image (decode, size limits)──> image
 //!      ──preprocess::to_mnist (grey, background, polarity, lines, crop, 20x20, centre)──> 28x28 u8
-//!      ──mnist::InputConfig::to_tensor (the model-input step training uses)──> LeNet-5
+//!      ──lenet::InputConfig::to_tensor (the model-input step training uses)──> LeNet-5
 //!      ──> Classification ──output──> text or JSON lines
 //! ```
 //!
@@ -50,7 +50,8 @@ mod run;
 
 pub use error::InferError;
 pub use explain::Explanation;
-pub use model::{AnyClassifier, Classification, Classifier, ModelSource};
+pub use lenet::Classification;
+pub use model::{AnyClassifier, Classifier, ModelSource};
 /// From a file to MNIST's form: safe decoding, then the recipe MNIST's digits were made with;
 /// re-exported so that `infer` is the one entry point an application needs.
 pub use preprocess;

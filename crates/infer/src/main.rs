@@ -54,6 +54,11 @@ struct Cli {
     /// probabilities.
     #[arg(long, value_name = "DIR")]
     explain: Option<PathBuf>,
+
+    /// Say on stderr which model runs where: its name and variant, the backend, and whether
+    /// the fused CPU kernels or Burn's own operations compute its layers.
+    #[arg(long)]
+    verbose: bool,
 }
 
 fn main() -> ExitCode {
@@ -63,6 +68,15 @@ fn main() -> ExitCode {
         Ok(classifier) => classifier,
         Err(error) => return fail(&error, 2),
     };
+    if cli.verbose {
+        eprintln!(
+            "infer: {} (LeNet-5 \"{}\") on {}: {}",
+            classifier.name(),
+            classifier.variant(),
+            cli.backend,
+            classifier.kernel_route()
+        );
+    }
     for dir in [&cli.save_preprocessed, &cli.explain].into_iter().flatten() {
         if let Err(error) = infer::prepare_save_dir(dir) {
             return fail(&error, 2);

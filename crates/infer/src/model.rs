@@ -2,38 +2,33 @@
 
 use std::path::{Path, PathBuf};
 
+use backends::{BackendKind, WgpuBackend};
 use burn::backend::{Flex, NdArray};
 use burn::prelude::*;
-use experiment::{BackendKind, ConfigError, ExperimentConfig, default_input};
+use experiment::{Artifacts, ConfigError, ExperimentConfig, Report};
 use figures::Maps;
-use lenet::{LeNet5, LeNet5Config, Prediction, Summary, Variant};
-use mnist::{IMAGE_PIXELS, InputConfig};
-use train::{Report, WgpuBackend};
+use lenet::{
+    Classification, IMAGE_PIXELS, InputConfig, KernelRoute, LeNet5Config, Prediction, Summary,
+    Variant, pretrained,
+};
 
 use crate::{Explanation, InferError};
 
-/// The weights built into the binary: the model trained by this project's `train` with its
-/// best configuration.
-const EMBEDDED_MODEL: &[u8] = include_bytes!("../model/model.mpk");
-/// The effective configuration of the training run that produced [`EMBEDDED_MODEL`].
-const EMBEDDED_CONFIG: &str = include_str!("../model/config.toml");
-/// How the embedded configuration is named in error messages.
+/// How the built-in model's configuration is named in error messages.
 const EMBEDDED_NAME: &str = "<built-in model>/config.toml";
-/// The `report.json` of the training run that produced [`EMBEDDED_MODEL`].
-const EMBEDDED_REPORT: &str = include_str!("../model/report.json");
-/// How the embedded report is named in error messages.
+/// How the built-in model's report is named in error messages.
 const EMBEDDED_REPORT_NAME: &str = "<built-in model>/report.json";
 
 /// Where the model comes from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum ModelSource {
-    /// The model built into the binary (`crates/infer/model/`).
+    /// The model built into the binary (`lenet::pretrained`).
     #[default]
     Embedded,
     /// A `model.mpk`, or an artifacts directory written by `train` holding `model.mpk` and
     /// `config.toml`. A `model.mpk` is read with the `config.toml` beside it if there is one;
     /// without it, the variant is read from the weights and the input form is that variant's
-    /// default (`experiment::default_input`).
+    /// default (`lenet::InputConfig::for_variant`).
     Path(PathBuf),
 }
 
@@ -52,13 +47,11 @@ impl ModelSource {
     pub fn report(&self) -> Result<Option<Report>, InferError> {
         let (text, file) = match self {
             ModelSource::Embedded => (
-                EMBEDDED_REPORT.to_owned(),
+                pretrained::REPORT.to_owned(),
                 PathBuf::from(EMBEDDED_REPORT_NAME),
             ),
             ModelSource::Path(path) => {
-                let file = model_files(path)?
-                    .1
-                    .with_file_name(train::training::files::REPORT);
+                let file = model_files(path)?.1.with_file_name(Artifacts::REPORT);
                 match std::fs::read_to_string(&file) {
                     Ok(text) => (text, file),
                     Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -79,47 +72,21 @@ impl ModelSource {
 /// artifacts directory).
 fn model_files(path: &Path) -> Result<(PathBuf, PathBuf), InferError> {
     if path.is_dir() {
-        let weights = path.join("model.mpk");
-        if !weights.is_file() {
+        let run = Artifacts::new(path);
+        if !run.model().is_file() {
             return Err(InferError::NoModelInDirectory { dir: path.into() });
         }
-        Ok((weights, path.join("config.toml")))
+        Ok((run.model(), run.config()))
     } else {
         let dir = path.parent().unwrap_or(Path::new(""));
-        Ok((path.into(), dir.join("config.toml")))
+        Ok((path.into(), dir.join(Artifacts::CONFIG)))
     }
 }
 
-/// What the model made of one image.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Classification {
-    /// The most probable digit.
-    pub digit: u8,
-    /// The probability of each digit 0..=9; they sum to 1.
-    pub probabilities: [f32; 10],
-}
-
-impl Classification {
-    /// The probability of [`Classification::digit`].
-    pub fn confidence(&self) -> f32 {
-        self.probabilities[usize::from(self.digit)]
-    }
-
-    /// The `k` most probable digits with their probabilities, most probable first.
-    pub fn top(&self, k: usize) -> Vec<(u8, f32)> {
-        let mut ranked: Vec<(u8, f32)> = (0u8..).zip(self.probabilities).collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        ranked.truncate(k);
-        ranked
-    }
-}
-
-/// A LeNet-5 with the input form it was trained on, ready to classify 28x28 images.
+/// A [`lenet::Classifier`] loaded from a [`ModelSource`], with its name for people.
 #[derive(Debug)]
 pub struct Classifier<B: Backend> {
-    model: LeNet5<B>,
-    input: InputConfig,
-    device: B::Device,
+    inner: lenet::Classifier<B>,
     name: String,
 }
 
@@ -129,9 +96,9 @@ impl<B: Backend> Classifier<B> {
         let (model, input) = match source {
             ModelSource::Embedded => {
                 let file = Path::new(EMBEDDED_NAME);
-                let (network, input) =
-                    network_and_input(ExperimentConfig::from_toml(EMBEDDED_CONFIG, file), file)?;
-                let model = lenet::load_bytes(EMBEDDED_MODEL, Some(&network), device)?;
+                let config = ExperimentConfig::from_toml(pretrained::CONFIG, file);
+                let (network, input) = network_and_input(config, file)?;
+                let model = lenet::load_bytes(pretrained::MODEL, Some(&network), device)?;
                 (model, input)
             }
             ModelSource::Path(path) => {
@@ -142,15 +109,13 @@ impl<B: Backend> Classifier<B> {
                     (lenet::load_file(&weights, Some(&network), device)?, input)
                 } else {
                     let model = lenet::load_file::<B>(&weights, None, device)?;
-                    let input = default_input(model.variant());
+                    let input = InputConfig::for_variant(model.variant());
                     (model, input)
                 }
             }
         };
         Ok(Self {
-            model,
-            input,
-            device: device.clone(),
+            inner: lenet::Classifier::new(model, input, device),
             name: match source {
                 ModelSource::Embedded => "the built-in model".into(),
                 ModelSource::Path(path) => path.display().to_string(),
@@ -160,7 +125,7 @@ impl<B: Backend> Classifier<B> {
 
     /// The model's variant.
     pub fn variant(&self) -> Variant {
-        self.model.variant()
+        self.inner.model().variant()
     }
 
     /// Which model this is, for people: "the built-in model" or the path it was loaded from.
@@ -170,26 +135,26 @@ impl<B: Backend> Classifier<B> {
 
     /// The lecture's table of the model's layers ([`LeNet5::summary`]).
     pub fn summary(&self) -> Summary {
-        self.model.summary()
+        self.inner.model().summary()
+    }
+
+    /// Which path the network's layers take on this backend (the fused CPU kernels or Burn's
+    /// operations).
+    pub fn kernel_route(&self) -> KernelRoute {
+        lenet::kernel_route::<B>()
     }
 
     /// Classifies 28x28 images in MNIST's form (see [`crate::preprocess::to_mnist`]) in one
-    /// batch: one [`Classification`] per image, in order.
+    /// batch: one [`Classification`] per image, in order ([`lenet::Classifier::classify`]).
     pub fn classify(&self, images: &[[u8; IMAGE_PIXELS]]) -> Vec<Classification> {
-        if images.is_empty() {
-            return Vec::new();
-        }
-        let batch = self.input.to_tensor::<B>(images, &self.device);
-        classifications(self.model.predict(batch))
+        self.inner.classify(images)
     }
 
     /// Classifies one 28x28 image in MNIST's form and keeps every layer's output on the way
     /// (from [`LeNet5::forward_layers`]), for pictures of what the network does.
     pub fn explain(&self, image: &[u8; IMAGE_PIXELS]) -> Explanation {
-        let batch = self
-            .input
-            .to_tensor::<B>(std::slice::from_ref(image), &self.device);
-        let layers = self.model.forward_layers(batch);
+        let batch = self.inner.to_input(std::slice::from_ref(image));
+        let layers = self.inner.model().forward_layers(batch);
         let maps = |maps: Tensor<B, 4>| {
             let [_, count, height, width] = maps.dims();
             Maps {
@@ -201,7 +166,8 @@ impl<B: Backend> Classifier<B> {
         };
         let units = |units: Tensor<B, 2>| units.into_data().iter::<f32>().collect();
         Explanation {
-            classification: classifications(Prediction::from_logits(layers.logits)).remove(0),
+            classification: Classification::from_prediction(Prediction::from_logits(layers.logits))
+                .remove(0),
             c1: maps(layers.c1),
             s2: maps(layers.s2),
             c3: maps(layers.c3),
@@ -210,29 +176,6 @@ impl<B: Backend> Classifier<B> {
             f6: units(layers.f6),
         }
     }
-}
-
-/// One [`Classification`] per row of `prediction`.
-fn classifications<B: Backend>(prediction: Prediction<B>) -> Vec<Classification> {
-    let probabilities: Vec<f32> = prediction.probabilities.into_data().iter::<f32>().collect();
-    probabilities
-        .chunks_exact(10)
-        .map(|row| {
-            let probabilities: [f32; 10] = std::array::from_fn(|digit| row[digit]);
-            // The first of equal maxima, as Burn's argmax picks it.
-            let digit =
-                (0u8..).zip(row).fold(
-                    (0u8, f32::MIN),
-                    |best, (digit, &p)| {
-                        if p > best.1 { (digit, p) } else { best }
-                    },
-                );
-            Classification {
-                digit: digit.0,
-                probabilities,
-            }
-        })
-        .collect()
 }
 
 /// A [`Classifier`] on the backend chosen at run time.
@@ -248,8 +191,8 @@ pub enum AnyClassifier {
 
 impl AnyClassifier {
     /// Loads the model from `source` onto `backend`'s default device. For wgpu, the device is
-    /// tried first with a tiny computation ([`train::probe_wgpu`]), so that a machine without
-    /// a usable GPU adapter gets [`InferError::Backend`] instead of a panic from inside wgpu.
+    /// tried first ([`backends::wgpu_device`]), so that a machine without a usable GPU adapter
+    /// gets [`InferError::Backend`] instead of a panic from inside wgpu.
     pub fn load(source: &ModelSource, backend: BackendKind) -> Result<Self, InferError> {
         Ok(match backend {
             BackendKind::Flex => {
@@ -259,8 +202,7 @@ impl AnyClassifier {
                 Self::Ndarray(Box::new(Classifier::load(source, &Default::default())?))
             }
             BackendKind::Wgpu => {
-                let device =
-                    train::probe_wgpu().map_err(|error| InferError::Backend(Box::new(error)))?;
+                let device = backends::wgpu_device()?;
                 Self::Wgpu(Box::new(Classifier::load(source, &device)?))
             }
         })
@@ -299,6 +241,15 @@ impl AnyClassifier {
             Self::Flex(classifier) => classifier.name(),
             Self::Ndarray(classifier) => classifier.name(),
             Self::Wgpu(classifier) => classifier.name(),
+        }
+    }
+
+    /// See [`Classifier::kernel_route`].
+    pub fn kernel_route(&self) -> KernelRoute {
+        match self {
+            Self::Flex(classifier) => classifier.kernel_route(),
+            Self::Ndarray(classifier) => classifier.kernel_route(),
+            Self::Wgpu(classifier) => classifier.kernel_route(),
         }
     }
 
@@ -341,7 +292,7 @@ mod tests {
         let (network, input) = read_config(text, Path::new("config.toml")).expect("valid");
         assert_eq!(network.variant, Variant::Keras);
         assert_eq!(input.padding, 0);
-        assert_eq!(input.normalization, mnist::Normalization::Paper);
+        assert_eq!(input.normalization, lenet::Normalization::Paper);
     }
 
     #[test]
@@ -350,7 +301,7 @@ mod tests {
             read_config("[model]\nvariant = \"keras\"\n", Path::new("c.toml")).expect("valid");
         assert_eq!(
             (network.variant, input),
-            (Variant::Keras, default_input(Variant::Keras))
+            (Variant::Keras, InputConfig::for_variant(Variant::Keras))
         );
 
         let text = "[model]\nvariant = \"classic\"\n[data.input]\npadding = 0\n\
@@ -364,8 +315,12 @@ mod tests {
     }
 
     #[test]
-    fn embedded_config_is_valid() {
-        read_config(EMBEDDED_CONFIG, Path::new(EMBEDDED_NAME)).expect("valid");
+    fn embedded_config_is_valid_and_its_input_is_the_variants_default() {
+        // `lenet::Classifier::pretrained` reads the weights without this file and takes the
+        // variant's default input: the two must agree.
+        let (network, input) =
+            read_config(pretrained::CONFIG, Path::new(EMBEDDED_NAME)).expect("valid");
+        assert_eq!(input, InputConfig::for_variant(network.variant));
     }
 
     #[test]
@@ -413,13 +368,13 @@ mod tests {
         assert!(embedded.test_accuracy >= 0.99, "{}", embedded.test_accuracy);
 
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("model.mpk"), EMBEDDED_MODEL).unwrap();
+        std::fs::write(dir.path().join("model.mpk"), pretrained::MODEL).unwrap();
         let as_dir = ModelSource::Path(dir.path().into());
         let as_file = ModelSource::Path(dir.path().join("model.mpk"));
         assert_eq!(as_dir.report().unwrap(), None);
         assert_eq!(as_file.report().unwrap(), None);
 
-        std::fs::write(dir.path().join("report.json"), EMBEDDED_REPORT).unwrap();
+        std::fs::write(dir.path().join("report.json"), pretrained::REPORT).unwrap();
         assert_eq!(as_dir.report().unwrap().as_ref(), Some(&embedded));
         assert_eq!(as_file.report().unwrap().as_ref(), Some(&embedded));
 
@@ -435,20 +390,5 @@ mod tests {
             ModelSource::Path(empty.path().into()).report(),
             Err(InferError::NoModelInDirectory { .. })
         ));
-    }
-
-    #[test]
-    fn top_ranks_by_probability_then_digit() {
-        let mut probabilities = [0.0; 10];
-        probabilities[3] = 0.5;
-        probabilities[8] = 0.25;
-        probabilities[1] = 0.25;
-        let classification = Classification {
-            digit: 3,
-            probabilities,
-        };
-        assert_eq!(classification.confidence(), 0.5);
-        assert_eq!(classification.top(3), vec![(3, 0.5), (1, 0.25), (8, 0.25)]);
-        assert_eq!(classification.top(0), vec![]);
     }
 }

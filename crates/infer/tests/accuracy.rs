@@ -31,7 +31,7 @@ fn built_in_model_scores_at_least_99_percent_on_the_mnist_test_set() {
     assert!(
         accuracy >= 0.99,
         "the built-in model scores {:.2}% on MNIST's test set, below 99%: put the weights and \
-         config.toml of the best trained model in crates/infer/model/",
+         config.toml of the best trained model in crates/lenet/pretrained/",
         100.0 * accuracy
     );
 }

@@ -414,8 +414,8 @@ fn model_option_takes_an_artifacts_directory_or_a_model_file() {
 }
 
 #[test]
-fn the_built_in_model_is_the_one_in_crates_infer_model() {
-    let dir: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("model");
+fn the_built_in_model_is_the_one_in_crates_lenet_pretrained() {
+    let dir: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../lenet/pretrained");
     let args = |model: Option<&str>| {
         let mut args = vec!["--json", "--top", "0"];
         args.extend(model.map(|m| ["--model", m]).into_iter().flatten());
@@ -529,6 +529,24 @@ fn wgpu_gives_the_same_answers_as_ndarray() {
 /// without an adapter, as on a machine without a GPU or Mesa's lavapipe.
 #[cfg(target_os = "linux")]
 #[test]
+fn verbose_names_the_model_the_backend_and_the_kernel_route() {
+    for (backend, route) in [
+        ("flex", "fused kernels (flex)"),
+        ("ndarray", "fused kernels (ndarray)"),
+    ] {
+        let output = infer(&["--verbose", "--backend", backend, &sample("7-mnist.png")]);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert_eq!(
+            stderr.trim(),
+            format!("infer: the built-in model (LeNet-5 \"classic\") on {backend}: {route}")
+        );
+    }
+    let quiet = infer(&[&sample("7-mnist.png")]);
+    assert!(text(&quiet.stderr).is_empty());
+}
+
+#[test]
 fn wgpu_without_an_adapter_is_a_clear_error_not_a_panic() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_infer"))
         .args(["--backend", "wgpu", &sample("7-mnist.png")])
@@ -540,7 +558,7 @@ fn wgpu_without_an_adapter_is_a_clear_error_not_a_panic() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.starts_with("infer: the wgpu backend cannot start"),
+        stderr.starts_with("infer: the wgpu backend found no usable GPU adapter"),
         "{stderr}"
     );
     assert!(stderr.contains("--backend ndarray"), "{stderr}");

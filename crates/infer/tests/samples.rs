@@ -86,7 +86,7 @@ fn built_in_model_reads_the_mnist_samples() {
     for (name, truth, digit) in answers(|form| matches!(form, Form::Mnist)) {
         assert_eq!(
             digit, truth,
-            "{name}: is the trained model in crates/infer/model?"
+            "{name}: is the trained model in crates/lenet/pretrained?"
         );
     }
 }
@@ -96,7 +96,7 @@ fn built_in_model_reads_the_paper_photo_and_drawing_samples() {
     for (name, truth, digit) in answers(|form| !matches!(form, Form::Mnist)) {
         assert_eq!(
             digit, truth,
-            "{name}: is the trained model in crates/infer/model?"
+            "{name}: is the trained model in crates/lenet/pretrained?"
         );
     }
 }

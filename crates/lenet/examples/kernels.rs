@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --example kernels -- artifacts/lenet5/model.mpk kernels.png
-//! cargo run --example kernels -- crates/infer/model/model.mpk kernels.png   # built-in
+//! cargo run --example kernels -- crates/lenet/pretrained/model.mpk kernels.png   # built-in
 //! ```
 
 use burn::backend::NdArray;

@@ -20,17 +20,25 @@
 //! [`LeNet5::summary`] derives the lecture's table of parameters and connections from the built
 //! network.
 //!
-//! Without features this crate does not depend on Burn's training crate: an application that
-//! only classifies digits pulls in the network and a backend, nothing else. The `train` feature
-//! adds Burn's `TrainStep` and `InferenceStep` for MNIST batches (from the `mnist` crate).
+//! # What an application needs
+//! [`Classifier`] pairs a network with the input step it was trained with ([`InputConfig`]:
+//! 28x28 u8 digits to the variant's input tensor, the same step `mnist`'s batcher uses in
+//! training) and classifies digits into [`Classification`]s. With the `pretrained` feature,
+//! [`Classifier::pretrained`] loads the weights this project trained ([`pretrained`]); any
+//! other `model.mpk` loads with [`load_file`]. The repository's `apps/classify-png` is such an
+//! application, outside the workspace.
 //!
-//! The `flex` and `ndarray` features make the network fast on Burn's two CPU backends: on
-//! `Flex` and `NdArray` (f32) and their `Autodiff` wrappers, the convolutions (with their bias
-//! and activation), the subsampling layers and tanh run fused kernels with hand-written
-//! backward passes, several times faster than Burn's generic operations there. Their values
-//! agree with Burn's to within 1e-5 (tanh is a rational approximation within 5e-7 of
-//! `f32::tanh`). The model's type and API do not change, and every other backend runs Burn's
-//! own operations.
+//! # Features
+//! - `pretrained`: the built-in weights, with their training configuration and test report.
+//! - `flex`, `ndarray`: fused kernels ([`lenet_kernels`]) on Burn's two CPU backends: on
+//!   `Flex` and `NdArray` (f32) and their `Autodiff` wrappers, the convolutions (with their
+//!   bias and activation), the subsampling layers and tanh run one pass each way, several
+//!   times faster than Burn's generic operations there, to within 1e-5 of them.
+//!   [`kernel_route`] says which path a backend takes. Every other backend, and these two
+//!   without the features, run Burn's own operations: the same values, at Burn's speed.
+//! - `train`: Burn's `TrainStep` and `InferenceStep` for [`MnistBatch`]es (burn-train). Off by
+//!   default, so that an application that only classifies digits does not build the
+//!   training stack.
 //!
 //! # Example
 //! Build the network on the ndarray backend and classify one 32x32 image:
@@ -59,18 +67,27 @@
 //! Trained weights are saved with [`LeNet5::save`] and read back with [`load_file`],
 //! which reports a missing, truncated or mismatched file as a [`LeNetError`].
 
+mod classify;
 mod config;
 mod error;
+mod input;
 mod model;
 mod paper;
+#[cfg(feature = "pretrained")]
+pub mod pretrained;
 mod record;
 mod summary;
 #[cfg(feature = "train")]
 mod training;
 
+/// Burn, as this crate uses it: an application names its backend through it
+/// (`lenet::burn::backend::NdArray`) without a Burn dependency of its own.
+pub use burn;
+pub use classify::{Classification, Classifier};
 pub use config::{C1Padding, LeNet5Config, Variant};
 pub use error::LeNetError;
-pub use lenet_kernels::{Activation, Pooling};
+pub use input::{IMAGE_PIXELS, IMAGE_SIDE, InputConfig, MnistBatch, Normalization};
+pub use lenet_kernels::{Activation, Pooling, Route as KernelRoute, route as kernel_route};
 pub use model::{C3, C5, LayerOutputs, LeNet5, Output, Prediction};
 pub use paper::{C3_TABLE, RBF_BITMAP, RBF_DIGITS, Rbf, Subsampling, TableConv2d, rbf_bitmaps};
 pub use record::{load_bytes, load_file};

@@ -8,12 +8,11 @@ use burn::{
         module::{avg_pool2d, conv2d},
         ops::ConvOptions,
     },
-    train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep},
 };
+use burn_train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use lenet_kernels::{SCALED_TANH_AMPLITUDE, SCALED_TANH_SLOPE};
-use mnist::MnistBatch;
 
-use crate::{C3, C5, LeNet5, LeNetError, Output, Subsampling};
+use crate::{C3, C5, LeNet5, LeNetError, MnistBatch, Output, Subsampling};
 
 impl<B: Backend> LeNet5<B> {
     /// Logits and loss of a labelled batch, in the form Burn's metrics read: cross-entropy,

@@ -10,10 +10,8 @@ use std::time::{Duration, Instant};
 use burn::backend::NdArray;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
-use mnist::{
-    AugmentConfig, AugmentedDataset, IMAGE_PIXELS, InputConfig, MnistBatch, MnistBatcher,
-    MnistDataset, MnistItem, MnistSplits,
-};
+use lenet::{IMAGE_PIXELS, InputConfig, MnistBatch};
+use mnist::{AugmentConfig, AugmentedDataset, MnistBatcher, MnistDataset, MnistItem, MnistSplits};
 
 const BATCH: usize = 128;
 const IMAGES: usize = 10_000;

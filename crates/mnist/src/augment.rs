@@ -11,7 +11,7 @@ use burn::data::dataset::Dataset;
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 
-use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
+use crate::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::{MnistError, MnistItem};
 
 /// Ranges of the random distortions; each parameter is drawn uniformly from `[-max, max]`.

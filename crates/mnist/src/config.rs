@@ -2,7 +2,9 @@
 
 use burn::config::Config;
 
-use crate::{AugmentConfig, InputConfig};
+use lenet::InputConfig;
+
+use crate::AugmentConfig;
 
 /// Everything about the data a training run chooses: the split, the input form, augmentation.
 #[derive(Config, Debug, PartialEq)]
@@ -21,7 +23,7 @@ pub struct DataConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Normalization;
+    use lenet::Normalization;
 
     #[test]
     fn defaults_round_trip_through_toml() {

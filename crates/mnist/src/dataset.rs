@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use burn::data::dataset::Dataset;
 
+use crate::IMAGE_PIXELS;
 use crate::MnistError;
-use crate::idx::{self, IMAGE_PIXELS};
+use crate::idx;
 use crate::source::{self, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
 
 /// One MNIST example: a 28x28 image, row-major, 0 = background, 255 = ink; and its digit.

@@ -12,10 +12,7 @@ use flate2::read::GzDecoder;
 
 use crate::MnistError;
 
-/// Side of an MNIST image in pixels.
-pub const IMAGE_SIDE: usize = 28;
-/// Pixels in one MNIST image.
-pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+use lenet::{IMAGE_PIXELS, IMAGE_SIDE};
 
 const LABELS_MAGIC: u32 = 0x0000_0801;
 const IMAGES_MAGIC: u32 = 0x0000_0803;

@@ -7,8 +7,8 @@
 //! 2. [`MnistSplits::load`] parses and validates them into train, validation and test
 //!    [`MnistDataset`]s of u8 images.
 //! 3. [`AugmentedDataset`] optionally distorts training images, reproducibly per seed.
-//! 4. [`MnistBatcher`] pads and normalises a batch into one tensor, using
-//!    [`InputConfig::to_tensor`], the same step inference uses for users' images.
+//! 4. [`MnistBatcher`] pads and normalises a batch into one tensor, using the model's input
+//!    step ([`lenet::InputConfig::to_tensor`]), the same step inference uses for users' images.
 //!
 //! # Example
 //!
@@ -16,7 +16,8 @@
 //! use burn::backend::NdArray;
 //! use burn::data::dataloader::batcher::Batcher;
 //! use burn::data::dataset::Dataset;
-//! use mnist::{InputConfig, MnistBatch, MnistBatcher, MnistDataset, MnistItem, MnistSplits};
+//! use lenet::{InputConfig, MnistBatch};
+//! use mnist::{MnistBatcher, MnistDataset, MnistItem, MnistSplits};
 //!
 //! // A tiny synthetic dataset; real code gets one from `MnistSplits::load(&locate(..)?, 5000)`.
 //! let items = (0..10u8).map(|label| MnistItem { image: [label * 25; 784], label });
@@ -43,9 +44,11 @@ mod idx;
 mod source;
 
 pub use augment::{AugmentConfig, AugmentedDataset};
-pub use batcher::{InputConfig, MnistBatch, MnistBatcher, Normalization};
+pub use batcher::MnistBatcher;
 pub use config::DataConfig;
 pub use dataset::{MnistDataset, MnistItem, MnistSplits};
 pub use error::MnistError;
-pub use idx::{IMAGE_PIXELS, IMAGE_SIDE, parse_images, parse_labels};
+pub use idx::{parse_images, parse_labels};
+/// The model's digit size, which MNIST's files must have.
+pub use lenet::{IMAGE_PIXELS, IMAGE_SIDE};
 pub use source::{Download, MNIST_FILES, MNIST_SHA256, locate};

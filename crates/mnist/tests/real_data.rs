@@ -9,9 +9,8 @@ use std::time::Instant;
 use burn::backend::NdArray;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
-use mnist::{
-    Download, InputConfig, MnistBatch, MnistBatcher, MnistItem, MnistSplits, Normalization, locate,
-};
+use lenet::{InputConfig, MnistBatch, Normalization};
+use mnist::{Download, MnistBatcher, MnistItem, MnistSplits, locate};
 
 /// Real MNIST, found as `train` finds it (`MNIST_DIR`, then the user cache), never downloaded.
 fn data_dir() -> PathBuf {

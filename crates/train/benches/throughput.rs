@@ -51,8 +51,9 @@ use burn::{
 };
 use clap::Parser;
 use experiment::{BackendKind, ExperimentConfig};
+use lenet::InputConfig;
 use lenet::{LeNet5Config, Variant};
-use mnist::{Download, InputConfig, MnistBatcher, MnistDataset, MnistSplits};
+use mnist::{Download, MnistBatcher, MnistDataset, MnistSplits};
 use thousands::Separable;
 use train::metrics_csv::read_metrics_csv;
 
@@ -320,7 +321,7 @@ fn measure_on_backend(
         BackendKind::Flex => measure::<Flex>(variant, splits, args, &Default::default(), row),
         BackendKind::Ndarray => measure::<NdArray>(variant, splits, args, &Default::default(), row),
         BackendKind::Wgpu => {
-            measure::<train::WgpuBackend>(variant, splits, args, &train::probe_wgpu()?, row)
+            measure::<backends::WgpuBackend>(variant, splits, args, &backends::wgpu_device()?, row)
         }
     }
     Ok(())
@@ -333,7 +334,7 @@ fn measure<B: Backend>(
     device: &B::Device,
     row: &mut Row,
 ) {
-    let input = experiment::default_input(variant);
+    let input = lenet::InputConfig::for_variant(variant);
     let model = LeNet5Config::new().with_variant(variant).init::<B>(device);
     let classify = |images: &Tensor<B, 4>| model.forward(images.clone()).argmax(1).into_data();
 

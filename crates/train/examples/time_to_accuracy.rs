@@ -18,11 +18,9 @@ use std::{
 
 use anyhow::{Context, bail};
 use burn::backend::Flex;
-use experiment::ExperimentConfig;
+use experiment::{Artifacts, ExperimentConfig};
 use mnist::{MnistBatcher, MnistSplits};
-use train::{
-    RunOptions, data::eval_loader, report::evaluate, train_on_configured_backend, training::files,
-};
+use train::{RunOptions, data::eval_loader, report::evaluate, train_on_configured_backend};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -52,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         limit_test: None,
         resume: false,
         dashboard: false,
+        interrupter: Default::default(),
     };
     let start = SystemTime::now();
     let report = train_on_configured_backend(&config, &options)?;
@@ -97,7 +96,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn checkpoint(artifacts: &Path, epoch: usize) -> PathBuf {
-    artifacts
-        .join(files::CHECKPOINTS)
+    Artifacts::new(artifacts)
+        .checkpoints()
         .join(format!("model-{epoch}.mpk"))
 }

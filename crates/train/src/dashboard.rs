@@ -15,7 +15,7 @@ use std::{
     time::Duration,
 };
 
-use burn::train::{
+use burn_train::{
     Interrupter, LearnerSummary,
     metric::MetricDefinition,
     renderer::{
@@ -31,10 +31,7 @@ use ratatui::{
     widgets::{Block, Gauge, Paragraph, Row, Table},
 };
 
-use crate::{
-    progress::{Phase, RunState},
-    training::STOP_REQUESTED,
-};
+use crate::progress::{Phase, RunState, STOP_REQUESTED};
 
 /// The time between two frames; also the longest the end of a run waits for the dashboard.
 const FRAME: Duration = Duration::from_millis(250);

@@ -1,9 +1,12 @@
-//! Batches for the Learner: shuffled per epoch from the seed alone, so that a resumed run sees
-//! exactly the batches an uninterrupted one would.
+//! A run's data and its batches for the Learner: shuffled per epoch from the seed alone, so
+//! that a resumed run sees exactly the batches an uninterrupted one would.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicUsize, Ordering},
+use std::{
+    num::NonZeroUsize,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use burn::{
@@ -14,9 +17,14 @@ use burn::{
         dataset::Dataset,
     },
     prelude::*,
+    tensor::backend::{AutodiffBackend, DeviceOps},
 };
-use mnist::{MnistBatch, MnistBatcher, MnistItem};
+use experiment::ExperimentConfig;
+use lenet::MnistBatch;
+use mnist::{AugmentedDataset, MnistBatcher, MnistDataset, MnistItem, MnistSplits};
 use rand::{SeedableRng, rngs::StdRng, seq::SliceRandom};
+
+use crate::{RunOptions, TrainError};
 
 /// A dataset of MNIST items shared between loaders.
 pub type SharedDataset = Arc<dyn Dataset<MnistItem>>;
@@ -184,4 +192,111 @@ pub fn eval_loader<B: Backend>(
         None,
         0,
     ))
+}
+
+/// Batch size for validation and test: larger is faster and changes no result.
+const EVAL_BATCH_SIZE: usize = 1000;
+
+/// A run's share of MNIST: its training set (augmented as configured), validation and test
+/// sets, and the batcher that turns them into the network's input.
+pub struct RunData {
+    /// The training images, augmented when the configuration says so.
+    pub train: SharedDataset,
+    /// The validation images.
+    pub valid: SharedDataset,
+    /// The test images (the report's mistakes index into it).
+    pub test: Arc<MnistDataset>,
+    /// Training images per epoch.
+    pub train_images: usize,
+    /// The configuration's input step, as a batcher.
+    pub batcher: MnistBatcher,
+}
+
+/// The run's three loaders.
+pub struct Loaders<B: AutodiffBackend> {
+    /// Shuffled per epoch from the seed.
+    pub train: Arc<dyn DataLoader<B, MnistBatch<B>>>,
+    /// In order, without autodiff.
+    pub valid: Arc<dyn DataLoader<B::InnerBackend, MnistBatch<B::InnerBackend>>>,
+    /// In order, without autodiff.
+    pub test: Arc<dyn DataLoader<B::InnerBackend, MnistBatch<B::InnerBackend>>>,
+}
+
+impl<B: AutodiffBackend> Clone for Loaders<B> {
+    fn clone(&self) -> Self {
+        Self {
+            train: self.train.clone(),
+            valid: self.valid.clone(),
+            test: self.test.clone(),
+        }
+    }
+}
+
+impl RunData {
+    /// Loads MNIST from `options.data_dir`, splits and limits it as `config` and `options`
+    /// say; `done` epochs already trained set where the augmentation's draws continue.
+    pub fn load(
+        config: &ExperimentConfig,
+        options: &RunOptions,
+        done: usize,
+    ) -> Result<Self, TrainError> {
+        let splits = MnistSplits::load(&options.data_dir, config.data.validation_size)?;
+        let limit = |dataset: MnistDataset, limit: Option<NonZeroUsize>| match limit {
+            Some(n) => dataset.limit(n.get()),
+            None => dataset,
+        };
+        let train_set = limit(splits.train, options.limit_train);
+        let train_images = train_set.len();
+        let augmentation = &config.data.augmentation;
+        let train: SharedDataset = if augmentation.enabled {
+            let seed = config.training.seed;
+            let augmented = AugmentedDataset::new(train_set, augmentation.clone(), seed)?;
+            Arc::new(augmented.with_start_epoch(done as u32))
+        } else {
+            Arc::new(train_set)
+        };
+        Ok(Self {
+            train,
+            valid: Arc::new(splits.valid),
+            test: Arc::new(limit(splits.test, options.limit_test)),
+            train_images,
+            batcher: MnistBatcher::new(config.data.input.clone()),
+        })
+    }
+
+    /// Validation images.
+    pub fn valid_images(&self) -> usize {
+        self.valid.len()
+    }
+
+    /// The loaders on `device`, the training one starting at epoch `done + 1`.
+    pub fn loaders<B: AutodiffBackend>(
+        &self,
+        config: &ExperimentConfig,
+        done: usize,
+        device: &B::Device,
+    ) -> Loaders<B> {
+        let training = &config.training;
+        let eval = |dataset: SharedDataset| {
+            eval_loader::<B::InnerBackend>(
+                dataset,
+                self.batcher.clone(),
+                EVAL_BATCH_SIZE,
+                device.inner(),
+            )
+        };
+        Loaders {
+            train: train_loader::<B>(
+                self.train.clone(),
+                self.batcher.clone(),
+                training.batch_size,
+                training.seed,
+                training.loader_workers,
+                done,
+                device,
+            ),
+            valid: eval(self.valid.clone()),
+            test: eval(self.test.clone()),
+        }
+    }
 }

@@ -48,14 +48,9 @@ pub enum TrainError {
         reason: String,
     },
 
-    /// The wgpu backend found no adapter.
-    #[error(
-        "the wgpu backend found no usable GPU adapter ({reason}); install a Vulkan, Metal or DirectX 12 driver (on Linux without a GPU, Mesa's lavapipe: apt install mesa-vulkan-drivers), or train on the CPU: --backend flex or --backend ndarray"
-    )]
-    NoAdapter {
-        /// What wgpu reported.
-        reason: String,
-    },
+    /// The configured backend cannot run here (wgpu without a usable adapter).
+    #[error(transparent)]
+    Backend(#[from] backends::BackendError),
 
     /// MNIST could not be found, downloaded or read.
     #[error(transparent)]

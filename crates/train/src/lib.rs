@@ -2,10 +2,16 @@
 //!
 //! The `train` binary reads an experiment from `configs/*.toml` (the `experiment` crate), finds
 //! or downloads MNIST, and calls [`train_on_configured_backend`], which runs [`train`] on the
-//! flex, ndarray or wgpu backend. A run leaves, in its artifacts directory, the weights
-//! (`model.mpk`, loadable with `lenet::load_file`), the effective `config.toml`, one
-//! `metrics.csv` row per epoch, Burn's epoch checkpoints (for `--resume`) and `report.json`
-//! with the test-set accuracy and confusion matrix.
+//! flex, ndarray or wgpu backend. [`train`] is a short list of steps: claim the artifacts
+//! directory (lock, resume point), load the data, build the loaders and the `Learner`, fit,
+//! evaluate on the test set, write the results. A run leaves, in its artifacts directory
+//! ([`experiment::Artifacts`]), the weights (`model.mpk`, loadable with `lenet::load_file`),
+//! the effective `config.toml`, one `metrics.csv` row per epoch, Burn's epoch checkpoints (for
+//! `--resume`) and `report.json` ([`experiment::Report`]) with the test-set accuracy and
+//! confusion matrix.
+//!
+//! The library installs no signal handler and no panic hook: a run stops through
+//! [`RunOptions::interrupter`], which the binary connects to Ctrl-C and SIGTERM.
 //!
 //! # Example
 //! Train the classic network for one epoch on the first 2,000 training images, on ndarray, as
@@ -27,6 +33,7 @@
 //!     limit_test: None,
 //!     resume: false,
 //!     dashboard: false,
+//!     interrupter: Default::default(),
 //! };
 //! let report = train::train_on_configured_backend(&config, &options)?;
 //! println!("test accuracy {:.2}%", 100.0 * report.test_accuracy);
@@ -42,11 +49,12 @@ pub mod optimizer;
 mod pictures;
 pub mod progress;
 pub mod report;
+mod run_dir;
 pub mod schedule;
 pub mod throughput;
-pub mod training;
+mod training;
 
-pub use backend::{WgpuBackend, probe_wgpu, train_on_configured_backend};
+pub use backend::train_on_configured_backend;
 pub use error::TrainError;
-pub use report::Report;
+pub use run_dir::{last_complete_checkpoint, write_atomically};
 pub use training::{RunOptions, train};

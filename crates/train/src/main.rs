@@ -2,9 +2,10 @@
 
 use std::{io::IsTerminal, num::NonZeroUsize, path::PathBuf, process::ExitCode};
 
+use burn_train::Interrupter;
 use clap::Parser;
-use experiment::{BackendKind, ExperimentConfig, default_artifacts_dir};
-use train::{RunOptions, TrainError, progress::say, training::files};
+use experiment::{Artifacts, BackendKind, ExperimentConfig, default_artifacts_dir};
+use train::{RunOptions, TrainError, progress::STOP_REQUESTED, progress::say};
 
 /// Train LeNet-5 on MNIST with Burn. Every option overrides the configuration file.
 #[derive(Parser, Debug)]
@@ -91,7 +92,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| default_artifacts_dir(&args.config));
     let config_path = if args.resume {
-        artifacts.join(files::CONFIG)
+        Artifacts::new(&artifacts).config()
     } else {
         args.config.clone()
     };
@@ -131,9 +132,10 @@ fn run(args: Args) -> anyhow::Result<()> {
         |stem| stem.to_string_lossy().into_owned(),
     );
     say(&format!(
-        "training LeNet-5 \"{}\" on {} for {} epochs (config {}, data {}, artifacts {})",
+        "training LeNet-5 \"{}\" on {} ({}) for {} epochs (config {}, data {}, artifacts {})",
         config.model.variant,
         config.training.backend,
+        backends::kernel_route(config.training.backend),
         config.training.epochs,
         config_path.display(),
         data_dir.display(),
@@ -147,19 +149,39 @@ fn run(args: Args) -> anyhow::Result<()> {
         limit_test: args.limit_test,
         resume: args.resume,
         dashboard: std::io::stdout().is_terminal(),
+        interrupter: Interrupter::new(),
     };
+    stop_on_signals(&options.interrupter);
     let report = train::train_on_configured_backend(&config, &options)?;
     say(&format!("\n{}", report.render()));
     say(&format!(
-        "wrote {} ({}, {}, {}, {}; pictures {}, {}, {})",
+        "wrote {} ({})",
         artifacts.display(),
-        files::MODEL,
-        files::CONFIG,
-        files::METRICS,
-        files::REPORT,
-        files::CURVES,
-        files::CONFUSION,
-        files::MISTAKES
+        Artifacts::OUTPUTS.join(", ")
     ));
     Ok(())
+}
+
+/// Ctrl-C and SIGTERM stop the run at the next batch, as the dashboard's keys do, instead of
+/// killing it mid-write; SIGHUP (the terminal closed) is ignored, so that the run goes on and
+/// writes everything, as under `nohup`. Without the handler (it could not be installed) the
+/// signals keep their default action; the last complete checkpoint survives that too.
+fn stop_on_signals(interrupter: &Interrupter) {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        let interrupter = interrupter.clone();
+        let _ = std::thread::Builder::new()
+            .name("train-signals".into())
+            .spawn(move || {
+                for signal in signals.forever() {
+                    if signal != SIGHUP {
+                        interrupter.stop(Some(STOP_REQUESTED));
+                    }
+                }
+            });
+    }
 }

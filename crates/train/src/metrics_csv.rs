@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, path::PathBuf};
 
-use burn::train::{
+use burn_train::{
     logger::MetricLogger,
     metric::{
         MetricDefinition, MetricId, NumericEntry,
@@ -114,7 +114,7 @@ impl CsvMetricLogger {
             text.push('\n');
         }
         // A failed write must not stop training; the final report says where the files are.
-        if let Err(error) = crate::report::write_atomically(&self.path, text.as_bytes()) {
+        if let Err(error) = crate::run_dir::write_atomically(&self.path, text.as_bytes()) {
             log::warn!("cannot write {}: {error}", self.path.display());
         }
         if let Some(dir) = self.path.parent() {

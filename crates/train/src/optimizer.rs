@@ -13,7 +13,8 @@ use burn::{
 };
 use experiment::{ExperimentConfig, OptimizerKind};
 use lenet::LeNet5;
-use mnist::{MnistBatch, MnistBatcher};
+use lenet::MnistBatch;
+use mnist::MnistBatcher;
 use rand::{SeedableRng, rngs::StdRng};
 use sdlm::{Curvature, Sdlm, SdlmConfig};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};

@@ -8,7 +8,9 @@ use std::path::Path;
 use figures::{EpochPoint, Mistake};
 use mnist::MnistDataset;
 
-use crate::{metrics_csv::EpochRow, report::Evaluation, training::files};
+use experiment::Artifacts;
+
+use crate::{metrics_csv::EpochRow, report::Evaluation};
 
 /// Redraws `curves.png` in `dir` from the rows of `metrics.csv`; a failure is logged.
 pub fn draw_curves(dir: &Path, title: &str, rows: &[EpochRow]) {
@@ -24,7 +26,7 @@ pub fn draw_curves(dir: &Path, title: &str, rows: &[EpochRow]) {
             learning_rate: known(row.learning_rate),
         })
         .collect();
-    let path = dir.join(files::CURVES);
+    let path = dir.join(Artifacts::CURVES);
     if let Err(error) = figures::curves(title, &points).and_then(|p| figures::save_png(&p, &path)) {
         log::warn!("{:#}", anyhow::Error::new(error));
     }
@@ -53,10 +55,10 @@ pub fn draw_test(
     let of = evaluation.total() as usize;
     let pictures = [
         (
-            files::CONFUSION,
+            Artifacts::CONFUSION,
             figures::confusion(title, &evaluation.confusion_matrix),
         ),
-        (files::MISTAKES, figures::mistakes(title, &mistakes, of)),
+        (Artifacts::MISTAKES, figures::mistakes(title, &mistakes, of)),
     ];
     pictures
         .into_iter()

@@ -8,7 +8,7 @@ use std::{
     sync::atomic::{AtomicBool, Ordering},
 };
 
-use burn::train::{
+use burn_train::{
     LearnerSummary,
     metric::{MetricDefinition, MetricId, NumericEntry},
     renderer::{
@@ -21,6 +21,10 @@ use crate::throughput::THROUGHPUT;
 
 /// Set once stdout has been closed (`train ... | head`); nothing is printed after that.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// The interrupter's message when the user stopped the run (a dashboard key, Ctrl-C or
+/// SIGTERM): a stop, not a failure.
+pub const STOP_REQUESTED: &str = "stopped at the user's request";
 
 /// Prints a line to stdout, or nothing once stdout is closed: a run never stops, and never
 /// panics, because whoever read its output went away.

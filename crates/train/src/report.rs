@@ -1,51 +1,17 @@
-//! The test-set evaluation and the files a run leaves behind.
-
-use std::{io::Write, path::Path};
+//! The test-set evaluation and the results a run leaves behind: the weights, `report.json`
+//! and the test pictures.
 
 use burn::{
     data::dataloader::DataLoader, nn::loss::CrossEntropyLossConfig, prelude::*,
     tensor::activation::softmax,
 };
-use lenet::LeNet5;
-use mnist::MnistBatch;
-use serde::{Deserialize, Serialize};
+use experiment::{Artifacts, ExperimentConfig, Report};
+use lenet::{LeNet5, MnistBatch};
 
-/// What `report.json` holds.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct Report {
-    /// The configuration file's name, e.g. `lenet5`.
-    pub config: String,
-    /// `classic` or `keras`.
-    pub variant: String,
-    /// `flex`, `ndarray` or `wgpu`.
-    pub backend: String,
-    /// Epochs completed, including any before a `--resume`.
-    pub epochs: usize,
-    /// Epochs that were already complete when this process started (a `--resume`, or a
-    /// finished run extended with `--resume --epochs N`); 0 for a run from the start.
-    #[serde(default)]
-    pub resumed_from: usize,
-    /// The run's seed.
-    pub seed: u64,
-    /// Training images per epoch.
-    pub train_images: usize,
-    /// Validation images.
-    pub valid_images: usize,
-    /// Test images evaluated.
-    pub test_images: usize,
-    /// Fraction of test images classified correctly, 0 to 1.
-    pub test_accuracy: f64,
-    /// Mean cross-entropy on the test images.
-    pub test_loss: f64,
-    /// Accuracy on the test images of each digit, 0 to 1.
-    pub per_class_accuracy: Vec<f64>,
-    /// `confusion_matrix[true][predicted]`: test image counts.
-    pub confusion_matrix: Vec<Vec<u64>>,
-    /// Wall time of the training loop in this process (validation included).
-    pub train_seconds: f64,
-    /// Training images processed per second of `train_seconds`.
-    pub train_images_per_second: f64,
-}
+use crate::{
+    RunOptions, TrainError, data::RunData, metrics_csv::read_metrics_csv, pictures, run_dir::write,
+    training::run_title,
+};
 
 /// Test-set results.
 #[derive(Clone, Debug, PartialEq)]
@@ -141,45 +107,57 @@ pub fn evaluate<B: Backend>(
     }
 }
 
-impl Report {
-    /// The confusion matrix and per-class accuracy as a small table.
-    pub fn render(&self) -> String {
-        let mut text = format!(
-            "test accuracy {:.2}% ({} images), test loss {:.4}; {} epochs on {} in {:.0} s ({:.0} training images/s)\n\n",
-            self.test_accuracy * 100.0,
-            self.test_images,
-            self.test_loss,
-            self.epochs,
-            self.backend,
-            self.train_seconds,
-            self.train_images_per_second,
-        );
-        text.push_str("confusion matrix (rows: true digit, columns: predicted)\n      ");
-        for digit in 0..10 {
-            text.push_str(&format!("{digit:>6}"));
-        }
-        text.push_str("   accuracy\n");
-        for (digit, row) in self.confusion_matrix.iter().enumerate() {
-            text.push_str(&format!("{digit:>6}"));
-            for count in row {
-                text.push_str(&format!("{count:>6}"));
-            }
-            text.push_str(&format!(
-                "   {:>7.2}%\n",
-                self.per_class_accuracy[digit] * 100.0
-            ));
-        }
-        text
+/// Writes the trained network, `report.json` and the test pictures into `artifacts`; the
+/// report, for the caller to show. `done` epochs were complete when this process started.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_results<B: Backend>(
+    config: &ExperimentConfig,
+    options: &RunOptions,
+    artifacts: &Artifacts,
+    data: &RunData,
+    done: usize,
+    train_seconds: f64,
+    model: &LeNet5<B>,
+    evaluation: &Evaluation,
+) -> Result<Report, TrainError> {
+    let epochs = read_metrics_csv(&artifacts.metrics())
+        .iter()
+        .map(|row| row.epoch)
+        .max()
+        .unwrap_or(done);
+    model.save(artifacts.model())?;
+    let report = Report {
+        config: options.config_name.clone(),
+        variant: config.model.variant.to_string(),
+        backend: config.training.backend.to_string(),
+        epochs,
+        resumed_from: done,
+        seed: config.training.seed,
+        train_images: data.train_images,
+        valid_images: data.valid_images(),
+        test_images: evaluation.total() as usize,
+        test_accuracy: evaluation.accuracy(),
+        test_loss: evaluation.loss,
+        per_class_accuracy: evaluation.per_class_accuracy(),
+        confusion_matrix: evaluation
+            .confusion_matrix
+            .iter()
+            .map(|row| row.to_vec())
+            .collect(),
+        train_seconds,
+        train_images_per_second: (epochs.saturating_sub(done) * data.train_images) as f64
+            / train_seconds.max(1e-9),
+    };
+    let json = serde_json::to_string_pretty(&report).expect("the report serialises to JSON");
+    write(&artifacts.report(), json.as_bytes())?;
+    let title = format!(
+        "{}: {epochs} epochs, MNIST test set",
+        run_title(config, options)
+    );
+    for warning in pictures::draw_test(artifacts.dir(), &title, evaluation, &data.test) {
+        crate::progress::say(&format!("warning: {warning}"));
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
-/// that an interrupted write never leaves a truncated file behind; the file gets the mode the
-/// umask allows, as any new file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = atomic_write_file::AtomicWriteFile::open(path)?;
-    file.write_all(bytes)?;
-    file.commit()
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -203,15 +181,5 @@ mod tests {
         assert!((per_class[3] - 0.8).abs() < 1e-12);
         assert_eq!(per_class[7], 1.0);
         assert!(per_class[0].is_nan());
-    }
-
-    #[test]
-    fn atomic_writes_replace_the_file_and_leave_nothing_else() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("report.json");
-        write_atomically(&path, b"first").unwrap();
-        write_atomically(&path, b"second").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"second");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

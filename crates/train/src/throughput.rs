@@ -2,7 +2,7 @@
 
 use std::{sync::Arc, time::Instant};
 
-use burn::train::metric::{
+use burn_train::metric::{
     Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes, NumericEntry,
     SerializedEntry,
     state::{FormatOptions, NumericMetricState},

@@ -278,7 +278,7 @@ fn same_seed_and_resumed_runs(backend: &str) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
         .unwrap();
     // Files appear before they are complete: wait until --resume would accept one.
     let start = Instant::now();
-    while train::training::last_complete_checkpoint(&resumed).is_err() {
+    while train::last_complete_checkpoint(&resumed).is_err() {
         assert!(
             start.elapsed() < Duration::from_secs(600),
             "no checkpoint after 10 minutes"

@@ -59,7 +59,7 @@ fn wait_for(what: &str, child: &mut Child, ready: impl Fn() -> bool) {
 }
 
 fn has_checkpoint(artifacts: &Path) -> bool {
-    train::training::last_complete_checkpoint(artifacts).is_ok()
+    train::last_complete_checkpoint(artifacts).is_ok()
 }
 
 fn model_bytes_equal(a: &Path, b: &Path) -> bool {

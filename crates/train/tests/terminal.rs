@@ -176,7 +176,7 @@ fn stop_with(key: &[u8]) {
     let (artifacts, typescript) = (dir.path().join("run"), dir.path().join("typescript"));
     let mut child = in_terminal(&artifacts, &typescript, &["--epochs", "30"]);
     let start = Instant::now();
-    while train::training::last_complete_checkpoint(&artifacts).is_err() {
+    while train::last_complete_checkpoint(&artifacts).is_err() {
         assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint");
         assert!(child.try_wait().unwrap().is_none(), "ended before the key");
         std::thread::sleep(Duration::from_millis(20));

@@ -5,8 +5,10 @@ use burn::{
     module::{ModuleVisitor, Param},
     nn::{Linear, conv::Conv2d},
     prelude::*,
-    record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder},
+    record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder},
 };
+
+mod tensors;
 
 use crate::config::WIDTHS;
 use crate::model::{C3Record, C5, C5Record, LeNet5, LeNet5Record, OutputRecord};
@@ -90,16 +92,15 @@ fn load<B: Backend>(
         origin: origin.to_string(),
         reason,
     };
-    // Burn's decoder trusts a tensor's bytes to fit its shape and type and panics when they do
-    // not (fuzzing found several such files), so a panic in it is a malformed file.
-    let malformed = || decode_error("its tensors do not fit their shapes or types".into());
-    let record = match decode::<B, LeNet5Record<B>>(bytes.clone(), device).ok_or_else(malformed)? {
+    let record = match decode::<B, LeNet5Record<B>>(&bytes, device) {
         Ok(record) => record,
+        Err(Failure::Tensors(reason)) => return Err(decode_error(reason)),
         // Files written before the paper's network existed hold C3 and the output layer as
         // plain layers rather than as one of their kinds.
-        Err(error) => match decode::<B, SavedRecord<B>>(bytes, device).ok_or_else(malformed)? {
+        Err(Failure::Format(error)) => match decode::<B, SavedRecord<B>>(&bytes, device) {
             Ok(record) => Saved::upgrade(record),
-            Err(_) => return Err(decode_error(error.to_string())),
+            Err(Failure::Tensors(reason)) => return Err(decode_error(reason)),
+            Err(Failure::Format(_)) => return Err(decode_error(error)),
         },
     };
     // The weights tell the network: C3 follows a connection table only in the paper's, C5 is
@@ -148,12 +149,26 @@ fn load<B: Backend>(
     Ok(loaded)
 }
 
-/// Decodes a record; `None` when Burn's decoder panicked on it.
-fn decode<B: Backend, R: burn::record::Record<B>>(
-    bytes: Vec<u8>,
-    device: &B::Device,
-) -> Option<Result<R, burn::record::RecorderError>> {
-    quietly(|| Recorder::<B>::load(&WeightsRecorder::default(), bytes, device))
+/// Why a file's bytes did not become a record.
+enum Failure {
+    /// Not the record's layout (another network, another kind of file): Burn's message.
+    Format(String),
+    /// The layout, with tensors that are not what they declare.
+    Tensors(String),
+}
+
+/// Decodes a record. Burn's decoder converts a tensor's bytes as it reads them, trusting them
+/// to fit the tensor's shape and type, and panics when they do not (fuzzing found such files),
+/// so those are refused first ([`tensors::check`]) and the panic hook, which belongs to the
+/// application, is never involved. Should Burn still panic on something the check does not
+/// know, the panic is caught on this thread as the last line of defence.
+fn decode<B: Backend, R: Record<B>>(bytes: &[u8], device: &B::Device) -> Result<R, Failure> {
+    tensors::check(bytes).map_err(Failure::Tensors)?;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Recorder::<B>::load(&WeightsRecorder::default(), bytes.to_vec(), device)
+    }))
+    .map_err(|_| Failure::Tensors("Burn could not decode its tensors".into()))?
+    .map_err(|error| Failure::Format(error.to_string()))
 }
 
 /// The layers of a network saved before the paper's variant was added: C3 always a full
@@ -212,26 +227,4 @@ impl<B: Backend> ModuleVisitor<B> for ParamShapes {
         self.shapes
             .push((self.path.join("."), param.lazy_shape().to_vec()));
     }
-}
-
-thread_local! {
-    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Runs `f`, returning `None` if it panics, without the panic being reported: the panic hook
-/// in place stays in charge of every other panic, on this thread and on others.
-fn quietly<T>(f: impl FnOnce() -> T) -> Option<T> {
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(std::cell::Cell::get) {
-                previous(info);
-            }
-        }));
-    });
-    QUIET.with(|quiet| quiet.set(true));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    QUIET.with(|quiet| quiet.set(false));
-    result.ok()
 }

@@ -8,6 +8,7 @@ mod common;
 #[cfg(all(feature = "flex", feature = "ndarray"))]
 mod kernels_ndarray;
 mod network;
+mod panic_hook;
 #[cfg(feature = "train")]
 mod paper;
 mod wgpu;
