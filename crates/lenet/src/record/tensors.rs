@@ -1,10 +1,12 @@
-//! A model file's tensors checked against their shapes and types before Burn decodes them.
+//! A model file checked, before Burn decodes it, for what Burn's decoder trusts and panics on.
 //!
-//! Burn's decoder converts each tensor's bytes to the record's float type as it reads them,
-//! trusting them to hold `shape`'s product of `dtype`'s elements, and panics when they do
-//! not. This reads the MessagePack document into a plain tree first, without building any
-//! tensor, finds every value that Burn would read as a `TensorData` (a map keyed by the
-//! field names or their indices, or an array of the three fields) and checks it.
+//! Burn converts each tensor's bytes to the record's float type as it reads them, trusting
+//! them to hold `shape`'s product of `dtype`'s elements, and decodes each parameter's id
+//! expecting base32 or a UUID. This reads the MessagePack document into a plain tree first,
+//! without building any tensor, and checks every value that Burn would read as a tensor
+//! (`TensorData`) or a parameter (`ParamSerde`). Files this crate writes name every field
+//! (string keys); a map keyed otherwise is refused, so that a struct can only be met by its
+//! field names or, for the two types above, as an array of its fields.
 
 use std::fmt;
 
@@ -46,10 +48,36 @@ impl Value {
         if let Some([bytes, shape, dtype]) = self.tensor_fields() {
             return check_tensor(bytes, shape, dtype);
         }
+        if let Some(id) = self.param_id() {
+            check_param_id(id)?;
+        }
         match self {
             Value::Seq(items) => items.iter().try_for_each(Value::check),
-            Value::Map(entries) => entries.iter().try_for_each(|(_, value)| value.check()),
+            Value::Map(entries) => entries.iter().try_for_each(|(key, value)| match key {
+                Value::Text(_) => value.check(),
+                _ => Err(format!("a field named {key:?}, not by a name")),
+            }),
             _ => Ok(()),
+        }
+    }
+
+    /// The id of a value Burn reads as a parameter: a map with the fields `id` and `param`,
+    /// or an array of two whose first is text.
+    fn param_id(&self) -> Option<&Value> {
+        match self {
+            Value::Map(entries) => {
+                let has = |name: &str| entries.iter().any(|(key, _)| key.names(name, -1));
+                if !has("param") {
+                    return None;
+                }
+                let id = entries.iter().find(|(key, _)| key.names("id", -1));
+                Some(id.map_or(&Value::Nil, |(_, id)| id))
+            }
+            Value::Seq(items) => match items.as_slice() {
+                [id @ (Value::Text(_) | Value::Bytes { .. }), _] => Some(id),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -95,6 +123,21 @@ impl Value {
             Value::Int(value) => *value == index,
             _ => false,
         }
+    }
+}
+
+/// A parameter's id decodes as Burn decodes it: base32 of at most 8 bytes, or else a UUID.
+fn check_param_id(id: &Value) -> Result<(), String> {
+    let valid = |text: &str| match data_encoding::BASE32_DNSSEC.decode(text.as_bytes()) {
+        Ok(bytes) => bytes.len() <= 8,
+        Err(_) => uuid::Uuid::try_parse(text).is_ok(),
+    };
+    match id {
+        Value::Text(text) if valid(text) => Ok(()),
+        Value::Bytes {
+            kept: Some(bytes), ..
+        } if std::str::from_utf8(bytes).is_ok_and(valid) => Ok(()),
+        _ => Err(format!("a parameter with the id {id:?}")),
     }
 }
 
@@ -302,6 +345,25 @@ mod tests {
             let error = tensor(bytes, shape, dtype).check().unwrap_err();
             assert!(error.contains("tensor"), "{error}");
         }
+    }
+
+    #[test]
+    fn parameter_ids_are_checked_as_burn_decodes_them() {
+        let param = |id: Value| {
+            Value::Map(vec![
+                (Value::Text("id".into()), id),
+                (Value::Text("param".into()), tensor(24, &[2, 3], "F32")),
+            ])
+        };
+        let fresh = burn::module::ParamId::new().serialize();
+        assert!(param(Value::Text(fresh)).check().is_ok());
+        let uuid = "67e55044-10b1-426f-9247-bb680e5fe0c8";
+        assert!(param(Value::Text(uuid.into())).check().is_ok());
+        for id in ["not base32!", "aaaaaaaaaaaaaaaaaaaaaaaaaaaa", ""] {
+            let error = param(Value::Text(id.into())).check();
+            assert!(error.is_err() || id.is_empty(), "{id:?}");
+        }
+        assert!(param(Value::Int(3)).check().is_err());
     }
 
     #[test]
