@@ -4,6 +4,8 @@ use std::io::IsTerminal;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
 
 use clap::Parser;
 use experiment::BackendKind;
@@ -17,7 +19,8 @@ use tracing_subscriber::prelude::*;
 /// POST /api/classify (an image file as the body), GET /api/model, GET /healthz.
 ///
 /// Requests are logged to the error stream (RUST_LOG=warn for less). Ctrl-C stops the server
-/// once the requests in progress are answered. Exit status: 0 after Ctrl-C or SIGTERM, 1 when
+/// once the requests in progress are answered. A client too slow to send a request loses its
+/// connection (see the limits below), so that silent or half-open connections cannot pile up. Exit status: 0 after Ctrl-C or SIGTERM, 1 when
 /// the address cannot be listened on, 2 for a usage error or a model that cannot be loaded.
 #[derive(Parser, Debug)]
 #[command(version)]
@@ -38,6 +41,55 @@ struct Cli {
     /// Where the model runs.
     #[arg(long, value_enum, default_value_t = BackendKind::Ndarray)]
     backend: BackendKind,
+
+    /// Seconds a request's headers may take to arrive; also how long an idle kept-alive
+    /// connection stays open. The connection is closed after it.
+    #[arg(long, value_name = "SECONDS", default_value_t = Seconds(web::Limits::DEFAULT.header_timeout))]
+    header_timeout: Seconds,
+
+    /// Seconds an uploaded image may take to arrive once its headers have; 408 after it.
+    #[arg(long, value_name = "SECONDS", default_value_t = Seconds(web::Limits::DEFAULT.body_timeout))]
+    body_timeout: Seconds,
+
+    /// The most connections open at once; more wait until one closes.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = web::Limits::DEFAULT.max_connections,
+        value_parser = at_least_one
+    )]
+    max_connections: usize,
+}
+
+/// A duration given in seconds, fractions allowed (`0.5`), more than zero.
+#[derive(Debug, Clone, Copy)]
+struct Seconds(Duration);
+
+impl FromStr for Seconds {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let seconds: f64 = text
+            .parse()
+            .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+        match Duration::try_from_secs_f64(seconds) {
+            Ok(duration) if !duration.is_zero() => Ok(Self(duration)),
+            _ => Err(format!("{text} s is not a duration above zero")),
+        }
+    }
+}
+
+impl std::fmt::Display for Seconds {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}", self.0.as_secs_f64())
+    }
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse() {
+        Ok(0) | Err(_) => Err(format!("{text:?} is not a whole number above zero")),
+        Ok(n) => Ok(n),
+    }
 }
 
 #[tokio::main]
@@ -72,7 +124,12 @@ async fn main() -> ExitCode {
         }
     };
     println!("{} at http://{address}/", model.description());
-    match web::serve(listener, model, web::stop_signal()).await {
+    let limits = web::Limits {
+        header_timeout: cli.header_timeout.0,
+        body_timeout: cli.body_timeout.0,
+        max_connections: cli.max_connections,
+    };
+    match web::serve_with(listener, model, limits, stop_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error, 1),
     }
@@ -93,4 +150,30 @@ fn log_filter() -> Targets {
 fn fail(error: &web::Error, code: u8) -> ExitCode {
     eprintln!("web: {}", describe(error));
     ExitCode::from(code)
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM: the binary's, since signal handlers belong to
+/// the process, not to the library.
+pub async fn stop_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!("cannot watch for Ctrl-C: {error}");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!("cannot watch for SIGTERM: {error}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
 }

@@ -94,3 +94,31 @@ fn a_model_that_cannot_be_loaded_is_status_2() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("holds no model.mpk"), "{stderr}");
 }
+
+#[test]
+fn the_limits_are_flags_with_their_defaults_in_help() {
+    let output = web(&["--help"]).output().expect("web runs");
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{help}");
+    for (flag, default) in [
+        ("--header-timeout <SECONDS>", "[default: 10]"),
+        ("--body-timeout <SECONDS>", "[default: 60]"),
+        ("--max-connections <N>", "[default: 256]"),
+    ] {
+        let at = help.find(flag).unwrap_or_else(|| panic!("{flag}: {help}"));
+        let text = &help[at..];
+        let next_flag = text[2..].find("\n  -").map_or(text.len(), |end| end + 2);
+        assert!(text[..next_flag].contains(default), "{flag}: {help}");
+    }
+
+    for bad in [
+        ["--max-connections", "0"],
+        ["--header-timeout", "0"],
+        ["--body-timeout", "soon"],
+    ] {
+        let output = web(&bad).output().expect("web runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(stderr.contains(bad[0]), "{bad:?}: {stderr}");
+    }
+}

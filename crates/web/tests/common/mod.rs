@@ -21,6 +21,11 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Self {
+        Self::start_with(web::Limits::default())
+    }
+
+    /// [`Server::start`] with `limits` (short timeouts, few connections).
+    pub fn start_with(limits: web::Limits) -> Self {
         let model = web::Model::load(&ModelSource::Embedded, BackendKind::Ndarray).expect("model");
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -31,7 +36,7 @@ impl Server {
                     .await
                     .expect("bind");
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                web::serve(listener, model, async {
+                web::serve_with(listener, model, limits, async {
                     stopped.await.ok();
                 })
                 .await
