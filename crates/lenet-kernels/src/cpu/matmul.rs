@@ -45,7 +45,7 @@ pub(super) fn matmul(a: View, b: View, dst: &mut [f32], accumulate: bool) {
     // SAFETY: the asserts above keep every index gemm computes from these sizes and strides
     // inside `a.data`, `b.data` and `dst`; `dst` is borrowed mutably, so it aliases neither.
     unsafe {
-        gemm::gemm(
+        gemm_f32::gemm::f32::get_gemm_fn()(
             m,
             n,
             k,
@@ -64,7 +64,7 @@ pub(super) fn matmul(a: View, b: View, dst: &mut [f32], accumulate: bool) {
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            gemm_common::Parallelism::None,
         );
     }
 }
