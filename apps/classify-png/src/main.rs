@@ -6,18 +6,10 @@ use image::imageops::FilterType;
 use lenet::{Classifier, burn::backend::NdArray};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args()
-        .nth(1)
-        .ok_or("usage: classify-png DIGIT.png")?;
-    let digit = image::open(&path)?
-        .resize_exact(28, 28, FilterType::Triangle)
-        .to_luma8();
+    let path = std::env::args().nth(1).ok_or("usage: classify-png DIGIT.png")?;
+    let digit = image::open(&path)?.resize_exact(28, 28, FilterType::Triangle).to_luma8();
     let classifier = Classifier::<NdArray>::pretrained(&Default::default())?;
     let result = &classifier.classify(&[digit.as_raw().as_slice().try_into()?])[0];
-    println!(
-        "{path}: {} ({:.1}%)",
-        result.digit,
-        100.0 * result.confidence()
-    );
+    println!("{path}: {} ({:.1}%)", result.digit, 100.0 * result.confidence());
     Ok(())
 }

@@ -212,8 +212,8 @@ impl<B: Backend> Prediction<B> {
 }
 
 /// A convolution whose kernel covers its whole (unpadded) input, as C5's 5x5 kernel on S4's
-/// 5x5 maps, is one matrix product of the flattened input with the flattened kernels: on flex,
-/// a quarter of the time of `conv2d` with its single output position (bench/README.md).
+/// 5x5 maps, is one matrix product of the flattened input with the flattened kernels, much
+/// faster than `conv2d` with its single output position (bench/README.md has the figures).
 fn full_convolution<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 2> {
     let [maps, channels, height, width] = conv.weight.dims();
     let kernels = conv.weight.val().reshape([maps, channels * height * width]);

@@ -53,7 +53,7 @@
 //! above), such as an MNIST digit, is returned unchanged, byte for byte.
 //!
 //! This crate is the image side alone (no model, no Burn), so that it is compiled fully
-//! optimised while the crates that instantiate Burn's generic code are not (README, "Build");
+//! optimised while the crates that instantiate Burn's generic code are not (docs/build.md);
 //! `infer` re-exports it.
 //!
 //! # Example
