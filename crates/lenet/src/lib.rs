@@ -70,6 +70,7 @@
 mod classify;
 mod config;
 mod error;
+mod init;
 mod input;
 mod model;
 mod paper;

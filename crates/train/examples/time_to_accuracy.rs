@@ -20,7 +20,7 @@ use anyhow::{Context, bail};
 use burn::backend::Flex;
 use experiment::{Artifacts, ExperimentConfig};
 use mnist::{MnistBatcher, MnistSplits};
-use train::{RunOptions, data::eval_loader, report::evaluate, train_on_configured_backend};
+use train::{RunOptions, data::eval_loader, evaluation::evaluate, train_on_configured_backend};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);

@@ -11,6 +11,8 @@ use burn_train::{
     },
 };
 
+use figures::EpochPoint;
+
 use crate::throughput::THROUGHPUT;
 
 /// One `metrics.csv` row: the epoch's means on the training and validation splits.
@@ -35,6 +37,19 @@ pub struct EpochRow {
 const CSV_HEADER: &str = "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,learning_rate,train_images_per_second";
 
 impl EpochRow {
+    /// The row as the curves plot it: what was not measured (NaN) is left out.
+    fn point(&self) -> EpochPoint {
+        let known = |v: f64| v.is_finite().then_some(v);
+        EpochPoint {
+            epoch: self.epoch,
+            train_loss: self.train_loss,
+            valid_loss: known(self.valid_loss),
+            train_accuracy: self.train_accuracy,
+            valid_accuracy: known(self.valid_accuracy),
+            learning_rate: known(self.learning_rate),
+        }
+    }
+
     fn to_csv(&self) -> String {
         format!(
             "{},{:.6},{:.6},{:.6},{:.6},{:.3e},{:.1}",
@@ -118,7 +133,8 @@ impl CsvMetricLogger {
             log::warn!("cannot write {}: {error}", self.path.display());
         }
         if let Some(dir) = self.path.parent() {
-            crate::pictures::draw_curves(dir, &self.title, &self.rows);
+            let points: Vec<EpochPoint> = self.rows.iter().map(EpochRow::point).collect();
+            crate::pictures::draw_curves(dir, &self.title, &points);
         }
     }
 }

@@ -10,24 +10,12 @@ use mnist::MnistDataset;
 
 use experiment::Artifacts;
 
-use crate::{metrics_csv::EpochRow, report::Evaluation};
+use crate::evaluation::Evaluation;
 
-/// Redraws `curves.png` in `dir` from the rows of `metrics.csv`; a failure is logged.
-pub fn draw_curves(dir: &Path, title: &str, rows: &[EpochRow]) {
-    let known = |v: f64| v.is_finite().then_some(v);
-    let points: Vec<EpochPoint> = rows
-        .iter()
-        .map(|row| EpochPoint {
-            epoch: row.epoch,
-            train_loss: row.train_loss,
-            valid_loss: known(row.valid_loss),
-            train_accuracy: row.train_accuracy,
-            valid_accuracy: known(row.valid_accuracy),
-            learning_rate: known(row.learning_rate),
-        })
-        .collect();
+/// Redraws `curves.png` in `dir` from the epochs so far; a failure is logged.
+pub fn draw_curves(dir: &Path, title: &str, points: &[EpochPoint]) {
     let path = dir.join(Artifacts::CURVES);
-    if let Err(error) = figures::curves(title, &points).and_then(|p| figures::save_png(&p, &path)) {
+    if let Err(error) = figures::curves(title, points).and_then(|p| figures::save_png(&p, &path)) {
         log::warn!("{:#}", anyhow::Error::new(error));
     }
 }

@@ -3,6 +3,7 @@
 
 use std::{num::NonZeroUsize, path::PathBuf, time::Instant};
 
+use burn::prelude::Backend;
 use burn::{
     record::{FullPrecisionSettings, NamedMpkFileRecorder},
     tensor::backend::AutodiffBackend,
@@ -24,10 +25,11 @@ use crate::{
     TrainError,
     dashboard::Dashboard,
     data::{Loaders, RunData},
+    evaluation::{Evaluation, evaluate},
     metrics_csv::{CsvMetricLogger, read_metrics_csv},
     optimizer::TrainOptimizer,
+    pictures,
     progress::{PlainRenderer, STOP_REQUESTED},
-    report::{evaluate, write_results},
     run_dir::{Claim, last_complete_checkpoint, write},
     schedule::LearningRateSchedule,
     throughput::ThroughputMetric,
@@ -192,8 +194,61 @@ fn fit<B: AutodiffBackend>(
     Ok((result.model, seconds))
 }
 
+/// Writes the trained network, `report.json` and the test pictures into `artifacts`; the
+/// report, for the caller to show. `done` epochs were complete when this process started.
+#[allow(clippy::too_many_arguments)]
+fn write_results<B: Backend>(
+    config: &ExperimentConfig,
+    options: &RunOptions,
+    artifacts: &Artifacts,
+    data: &RunData,
+    done: usize,
+    train_seconds: f64,
+    model: &LeNet5<B>,
+    evaluation: &Evaluation,
+) -> Result<Report, TrainError> {
+    let epochs = read_metrics_csv(&artifacts.metrics())
+        .iter()
+        .map(|row| row.epoch)
+        .max()
+        .unwrap_or(done);
+    model.save(artifacts.model())?;
+    let report = Report {
+        config: options.config_name.clone(),
+        variant: config.model.variant.to_string(),
+        backend: config.training.backend.to_string(),
+        epochs,
+        resumed_from: done,
+        seed: config.training.seed,
+        train_images: data.train_images,
+        valid_images: data.valid_images(),
+        test_images: evaluation.total() as usize,
+        test_accuracy: evaluation.accuracy(),
+        test_loss: evaluation.loss,
+        per_class_accuracy: evaluation.per_class_accuracy(),
+        confusion_matrix: evaluation
+            .confusion_matrix
+            .iter()
+            .map(|row| row.to_vec())
+            .collect(),
+        train_seconds,
+        train_images_per_second: (epochs.saturating_sub(done) * data.train_images) as f64
+            / train_seconds.max(1e-9),
+    };
+    let json = serde_json::to_string_pretty(&report).expect("the report serialises to JSON");
+    write(&artifacts.report(), json.as_bytes())?;
+    let title = format!(
+        "{}: {epochs} epochs, MNIST test set",
+        run_title(config, options)
+    );
+    for warning in pictures::draw_test(artifacts.dir(), &title, evaluation, &data.test) {
+        crate::progress::say(&format!("warning: {warning}"));
+    }
+    Ok(report)
+}
+
 /// Names the run on its pictures and its dashboard.
-pub(crate) fn run_title(config: &ExperimentConfig, options: &RunOptions) -> String {
+fn run_title(config: &ExperimentConfig, options: &RunOptions) -> String {
     format!(
         "LeNet-5 \"{}\" on {}, config {}",
         config.model.variant, config.training.backend, options.config_name

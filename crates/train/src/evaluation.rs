@@ -1,17 +1,10 @@
-//! The test-set evaluation and the results a run leaves behind: the weights, `report.json`
-//! and the test pictures.
+//! The test-set evaluation: the confusion matrix, the loss and the mistakes.
 
 use burn::{
     data::dataloader::DataLoader, nn::loss::CrossEntropyLossConfig, prelude::*,
     tensor::activation::softmax,
 };
-use experiment::{Artifacts, ExperimentConfig, Report};
 use lenet::{LeNet5, MnistBatch};
-
-use crate::{
-    RunOptions, TrainError, data::RunData, metrics_csv::read_metrics_csv, pictures, run_dir::write,
-    training::run_title,
-};
 
 /// Test-set results.
 #[derive(Clone, Debug, PartialEq)]
@@ -105,59 +98,6 @@ pub fn evaluate<B: Backend>(
         loss: loss_sum / count.max(1) as f64,
         mistakes,
     }
-}
-
-/// Writes the trained network, `report.json` and the test pictures into `artifacts`; the
-/// report, for the caller to show. `done` epochs were complete when this process started.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn write_results<B: Backend>(
-    config: &ExperimentConfig,
-    options: &RunOptions,
-    artifacts: &Artifacts,
-    data: &RunData,
-    done: usize,
-    train_seconds: f64,
-    model: &LeNet5<B>,
-    evaluation: &Evaluation,
-) -> Result<Report, TrainError> {
-    let epochs = read_metrics_csv(&artifacts.metrics())
-        .iter()
-        .map(|row| row.epoch)
-        .max()
-        .unwrap_or(done);
-    model.save(artifacts.model())?;
-    let report = Report {
-        config: options.config_name.clone(),
-        variant: config.model.variant.to_string(),
-        backend: config.training.backend.to_string(),
-        epochs,
-        resumed_from: done,
-        seed: config.training.seed,
-        train_images: data.train_images,
-        valid_images: data.valid_images(),
-        test_images: evaluation.total() as usize,
-        test_accuracy: evaluation.accuracy(),
-        test_loss: evaluation.loss,
-        per_class_accuracy: evaluation.per_class_accuracy(),
-        confusion_matrix: evaluation
-            .confusion_matrix
-            .iter()
-            .map(|row| row.to_vec())
-            .collect(),
-        train_seconds,
-        train_images_per_second: (epochs.saturating_sub(done) * data.train_images) as f64
-            / train_seconds.max(1e-9),
-    };
-    let json = serde_json::to_string_pretty(&report).expect("the report serialises to JSON");
-    write(&artifacts.report(), json.as_bytes())?;
-    let title = format!(
-        "{}: {epochs} epochs, MNIST test set",
-        run_title(config, options)
-    );
-    for warning in pictures::draw_test(artifacts.dir(), &title, evaluation, &data.test) {
-        crate::progress::say(&format!("warning: {warning}"));
-    }
-    Ok(report)
 }
 
 #[cfg(test)]
