@@ -132,11 +132,11 @@ fn run(args: Args) -> anyhow::Result<()> {
         |stem| stem.to_string_lossy().into_owned(),
     );
     say(&format!(
-        "training LeNet-5 \"{}\" on {} ({}) for {} epochs (config {}, data {}, artifacts {})",
+        "training LeNet-5 \"{}\" on {} for {} epochs, its layers on {} (config {}, data {}, artifacts {})",
         config.model.variant,
         config.training.backend,
-        backends::kernel_route(config.training.backend),
         config.training.epochs,
+        backends::kernel_route(config.training.backend),
         config_path.display(),
         data_dir.display(),
         artifacts.display()

@@ -102,6 +102,11 @@ fn a_closed_output_does_not_stop_the_run() {
         .read_line(&mut first)
         .unwrap();
     assert!(first.starts_with("training LeNet-5"), "{first}");
+    // The first line says which code computes the layers.
+    assert!(
+        first.contains("on flex for 2 epochs, its layers on fused kernels (flex)"),
+        "{first}"
+    );
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
