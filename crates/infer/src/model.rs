@@ -133,7 +133,7 @@ impl<B: Backend> Classifier<B> {
         &self.name
     }
 
-    /// The lecture's table of the model's layers ([`LeNet5::summary`]).
+    /// The lecture's table of the model's layers ([`lenet::LeNet5::summary`]).
     pub fn summary(&self) -> Summary {
         self.inner.model().summary()
     }
@@ -151,7 +151,7 @@ impl<B: Backend> Classifier<B> {
     }
 
     /// Classifies one 28x28 image in MNIST's form and keeps every layer's output on the way
-    /// (from [`LeNet5::forward_layers`]), for pictures of what the network does.
+    /// (from [`lenet::LeNet5::forward_layers`]), for pictures of what the network does.
     pub fn explain(&self, image: &[u8; IMAGE_PIXELS]) -> Explanation {
         let batch = self.inner.to_input(std::slice::from_ref(image));
         let layers = self.inner.model().forward_layers(batch);

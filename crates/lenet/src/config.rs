@@ -105,7 +105,8 @@ impl std::str::FromStr for Variant {
     }
 }
 
-/// Configuration of a [`LeNet5`] network. Build the network with [`LeNet5Config::init`].
+/// Configuration of a [`LeNet5`](crate::LeNet5) network. Build the network with
+/// [`LeNet5Config::init`].
 ///
 /// Initialisation is chosen by the variant, because a tanh network starts badly from the
 /// ReLU-oriented default that Burn uses:
