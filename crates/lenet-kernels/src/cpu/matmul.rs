@@ -42,6 +42,14 @@ pub(super) fn matmul(a: View, b: View, dst: &mut [f32], accumulate: bool) {
         let last = (view.rows - 1) * view.row_stride + (view.cols - 1) * view.col_stride;
         assert!(view.rows > 0 && view.cols > 0 && last < view.data.len());
     }
+    // gemm's microkernels want a column-major destination: as the `gemm` crate's own entry
+    // point does before it calls the f32 kernels, a row-major `dst = a · b` is computed as
+    // `dst^T = b^T · a^T` (the same products, summed in the same order as through `gemm`).
+    let (m, n, dst_cs, dst_rs, lhs, rhs) = if 1 < n {
+        (n, m, n, 1, b.t(), a.t())
+    } else {
+        (m, n, 1, n, a, b)
+    };
     // SAFETY: the asserts above keep every index gemm computes from these sizes and strides
     // inside `a.data`, `b.data` and `dst`; `dst` is borrowed mutably, so it aliases neither.
     unsafe {
@@ -50,15 +58,15 @@ pub(super) fn matmul(a: View, b: View, dst: &mut [f32], accumulate: bool) {
             n,
             k,
             dst.as_mut_ptr(),
-            1,
-            n as isize,
+            dst_cs as isize,
+            dst_rs as isize,
             accumulate,
-            a.data.as_ptr(),
-            a.col_stride as isize,
-            a.row_stride as isize,
-            b.data.as_ptr(),
-            b.col_stride as isize,
-            b.row_stride as isize,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
             1.0,
             1.0,
             false,
