@@ -80,26 +80,22 @@ fn load<B: Backend>(
     expected: Option<&LeNet5Config>,
     device: &B::Device,
 ) -> Result<LeNet5<B>, LeNetError> {
-    // A truncated or foreign file is told apart first: Burn's own message for it is about
-    // record formats of old Burn versions, which misleads.
-    if let Err(error) = rmp_serde::from_slice::<serde::de::IgnoredAny>(&bytes) {
-        return Err(LeNetError::Decode {
-            origin: origin.to_string(),
-            reason: format!("not a complete MessagePack file ({error})"),
-        });
-    }
     let decode_error = |reason: String| LeNetError::Decode {
         origin: origin.to_string(),
         reason,
     };
+    // Checked once, before Burn reads the file in either layout: a truncated or foreign file
+    // (Burn's own message for it is about record formats of old Burn versions, which
+    // misleads), and tensors or parameter ids that Burn's decoder would panic on.
+    tensors::check(&bytes).map_err(decode_error)?;
     let record = match decode::<B, LeNet5Record<B>>(&bytes, device) {
         Ok(record) => record,
-        Err(Failure::Tensors(reason)) => return Err(decode_error(reason)),
+        Err(Failure::Panicked) => return Err(decode_error(BURN_PANICKED.into())),
         // Files written before the paper's network existed hold C3 and the output layer as
         // plain layers rather than as one of their kinds.
         Err(Failure::Format(error)) => match decode::<B, SavedRecord<B>>(&bytes, device) {
             Ok(record) => Saved::upgrade(record),
-            Err(Failure::Tensors(reason)) => return Err(decode_error(reason)),
+            Err(Failure::Panicked) => return Err(decode_error(BURN_PANICKED.into())),
             Err(Failure::Format(_)) => return Err(decode_error(error)),
         },
     };
@@ -153,21 +149,23 @@ fn load<B: Backend>(
 enum Failure {
     /// Not the record's layout (another network, another kind of file): Burn's message.
     Format(String),
-    /// The layout, with tensors that are not what they declare.
-    Tensors(String),
+    /// Burn's decoder panicked on it (caught).
+    Panicked,
 }
 
-/// Decodes a record. Burn's decoder converts a tensor's bytes as it reads them, trusting them
-/// to fit the tensor's shape and type, and panics when they do not (fuzzing found such files),
-/// so those are refused first ([`tensors::check`]) and the panic hook, which belongs to the
-/// application, is never involved. Should Burn still panic on something the check does not
-/// know, the panic is caught on this thread as the last line of defence.
+/// What a file Burn's decoder panicked on is said to be.
+const BURN_PANICKED: &str = "Burn could not decode its tensors";
+
+/// Decodes a record from bytes that passed [`tensors::check`], so that Burn's decoder, which
+/// panics on tensors that do not fit their shape and type (fuzzing found such files), never
+/// involves the panic hook, which belongs to the application. Should Burn still panic on
+/// something the check does not know, the panic is caught on this thread as the last line of
+/// defence.
 fn decode<B: Backend, R: Record<B>>(bytes: &[u8], device: &B::Device) -> Result<R, Failure> {
-    tensors::check(bytes).map_err(Failure::Tensors)?;
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Recorder::<B>::load(&WeightsRecorder::default(), bytes.to_vec(), device)
     }))
-    .map_err(|_| Failure::Tensors("Burn could not decode its tensors".into()))?
+    .map_err(|_| Failure::Panicked)?
     .map_err(|error| Failure::Format(error.to_string()))
 }
 

@@ -25,7 +25,7 @@ const KEPT_BYTES: usize = 32;
 /// its shape and type; otherwise what is wrong, for [`crate::LeNetError::Decode`].
 pub(super) fn check(bytes: &[u8]) -> Result<(), String> {
     let document: Value = rmp_serde::from_slice(bytes)
-        .map_err(|error| format!("not a record of tensors ({error})"))?;
+        .map_err(|error| format!("not a complete MessagePack file ({error})"))?;
     document.check()
 }
 
