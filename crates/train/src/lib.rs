@@ -56,5 +56,5 @@ mod training;
 
 pub use backend::train_on_configured_backend;
 pub use error::TrainError;
-pub use run_dir::{last_complete_checkpoint, write_atomically};
+pub use run_dir::last_complete_checkpoint;
 pub use training::{RunOptions, train};

@@ -46,7 +46,7 @@ impl Claim {
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
 /// that an interrupted write never leaves a truncated file behind; the file gets the mode the
 /// umask allows, as any new file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = atomic_write_file::AtomicWriteFile::open(path)?;
     file.write_all(bytes)?;
     file.commit()
