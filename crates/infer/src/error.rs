@@ -92,6 +92,10 @@ pub enum InferError {
         source: ConfigError,
     },
 
+    /// The ONNX file cannot be written (`--export-onnx`).
+    #[error(transparent)]
+    Export(#[from] lenet_onnx::OnnxError),
+
     /// The wgpu backend has no usable device.
     #[error(transparent)]
     Backend(#[from] backends::BackendError),
@@ -111,6 +115,7 @@ impl InferError {
             | InferError::NoModelInDirectory { .. }
             | InferError::Model(_)
             | InferError::ModelConfig { .. }
+            | InferError::Export(_)
             | InferError::Backend(_) => None,
         }
     }

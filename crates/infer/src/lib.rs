@@ -45,6 +45,7 @@
 mod error;
 pub mod explain;
 mod model;
+mod onnx;
 pub mod output;
 mod run;
 
@@ -52,6 +53,7 @@ pub use error::InferError;
 pub use explain::Explanation;
 pub use lenet::Classification;
 pub use model::{AnyClassifier, Classifier, ModelSource};
+pub use onnx::export_onnx;
 /// From a file to MNIST's form: safe decoding, then the recipe MNIST's digits were made with;
 /// re-exported so that `infer` is the one entry point an application needs.
 pub use preprocess;

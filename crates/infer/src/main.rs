@@ -15,13 +15,14 @@ use infer::{AnyClassifier, ModelSource, Saves};
 /// 20x20 and centred in 28x28); --save-preprocessed shows the result.
 ///
 /// Exit status: 0 when every file was classified, 1 when any file failed (the others are still
-/// reported), 2 for a usage error or a model that cannot be loaded.
+/// reported), 2 for a usage error, a model that cannot be loaded or an ONNX file that cannot be
+/// written.
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Cli {
     /// Image files (PNG, JPEG, BMP, GIF, WebP, TIFF), or directories: every image in them,
     /// sorted by name.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "export_onnx", value_name = "FILE")]
     files: Vec<PathBuf>,
 
     /// The model: a model.mpk, or an artifacts directory written by train (model.mpk and
@@ -55,6 +56,13 @@ struct Cli {
     #[arg(long, value_name = "DIR")]
     explain: Option<PathBuf>,
 
+    /// Write the model as an ONNX file (opset 13) and exit: input "input" [batch, 1, side,
+    /// side] (the variant's input tensor: 28x28 digits padded and normalised as the metadata's
+    /// lenet.input says), outputs "logits" and "probabilities" [batch, 10]; the configuration
+    /// and test accuracy in the metadata (docs/onnx.md). Files given too are classified after.
+    #[arg(long, value_name = "OUT.onnx")]
+    export_onnx: Option<PathBuf>,
+
     /// Say on stderr which model runs where: its name and variant, the backend, and whether
     /// the fused CPU kernels or Burn's own operations compute its layers.
     #[arg(long)]
@@ -64,6 +72,15 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let source = cli.model.map_or(ModelSource::Embedded, ModelSource::Path);
+    if let Some(file) = &cli.export_onnx {
+        if let Err(error) = infer::export_onnx(&source, file) {
+            return fail(&error, 2);
+        }
+        eprintln!("infer: wrote {}", file.display());
+        if cli.files.is_empty() {
+            return ExitCode::SUCCESS;
+        }
+    }
     let classifier = match AnyClassifier::load(&source, cli.backend) {
         Ok(classifier) => classifier,
         Err(error) => return fail(&error, 2),

@@ -123,6 +123,11 @@ impl<B: Backend> Classifier<B> {
         })
     }
 
+    /// The model crate's classifier: the network and its input step.
+    pub fn network(&self) -> &lenet::Classifier<B> {
+        &self.inner
+    }
+
     /// The model's variant.
     pub fn variant(&self) -> Variant {
         self.inner.model().variant()

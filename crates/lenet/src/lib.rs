@@ -88,7 +88,10 @@ pub use classify::{Classification, Classifier};
 pub use config::{C1Padding, LeNet5Config, Variant};
 pub use error::LeNetError;
 pub use input::{IMAGE_PIXELS, IMAGE_SIDE, InputConfig, MnistBatch, Normalization};
-pub use lenet_kernels::{Activation, Pooling, Route as KernelRoute, route as kernel_route};
+pub use lenet_kernels::{
+    Activation, Pooling, Route as KernelRoute, SCALED_TANH_AMPLITUDE, SCALED_TANH_SLOPE,
+    route as kernel_route,
+};
 pub use model::{C3, C5, LayerOutputs, LeNet5, Output, Prediction};
 pub use paper::{C3_TABLE, RBF_BITMAP, RBF_DIGITS, Rbf, Subsampling, TableConv2d, rbf_bitmaps};
 pub use record::{load_bytes, load_file};
