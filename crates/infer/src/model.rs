@@ -231,6 +231,15 @@ impl AnyClassifier {
         }
     }
 
+    /// The input step the model was trained with ([`lenet::Classifier::input`]).
+    pub fn input(&self) -> &InputConfig {
+        match self {
+            Self::Flex(classifier) => classifier.network().input(),
+            Self::Ndarray(classifier) => classifier.network().input(),
+            Self::Wgpu(classifier) => classifier.network().input(),
+        }
+    }
+
     /// See [`Classifier::variant`].
     pub fn variant(&self) -> Variant {
         match self {

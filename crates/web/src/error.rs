@@ -75,6 +75,15 @@ pub enum Error {
         file: String,
     },
 
+    /// The static site cannot be written (`web --static`).
+    #[error("cannot write the static site in {}: {reason}", dir.display())]
+    StaticSite {
+        /// The site's directory.
+        dir: std::path::PathBuf,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
+
     /// No route has this path.
     #[error("no such page: {path}")]
     NotFound {
@@ -111,9 +120,10 @@ impl Error {
             Error::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Error::Body { .. } | Error::Query { .. } => StatusCode::BAD_REQUEST,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
-            Error::Model(_) | Error::Bind { .. } | Error::Internal { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::Model(_)
+            | Error::Bind { .. }
+            | Error::Internal { .. }
+            | Error::StaticSite { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

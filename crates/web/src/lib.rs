@@ -57,8 +57,10 @@ mod json;
 mod model;
 mod routes;
 mod server;
+mod site;
 
 pub use error::Error;
 pub use model::Model;
 pub use routes::{BODY_LIMIT, router};
 pub use server::{Limits, bind, serve, serve_with};
+pub use site::{ORT_FILES, default_ort_dir, write_static_site};

@@ -42,6 +42,17 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = BackendKind::Ndarray)]
     backend: BackendKind,
 
+    /// Write the page as a static site into DIR and exit, instead of serving: the same page,
+    /// its model running in the browser (onnxruntime-web, the model exported as ONNX), for any
+    /// static file host. Reading uploaded image files needs the server.
+    #[arg(long = "static", value_name = "DIR")]
+    static_site: Option<PathBuf>,
+
+    /// onnxruntime-web's dist directory, for --static. Default: the one
+    /// `npm ci --prefix crates/web/ort` installs in this repository.
+    #[arg(long, value_name = "DIR", requires = "static_site")]
+    ort: Option<PathBuf>,
+
     /// Seconds a request's headers may take to arrive; also how long an idle kept-alive
     /// connection stays open. The connection is closed after it.
     #[arg(long, value_name = "SECONDS", default_value_t = Seconds(web::Limits::DEFAULT.header_timeout))]
@@ -109,6 +120,22 @@ async fn main() -> ExitCode {
         Ok(model) => model,
         Err(error) => return fail(&error, 2),
     };
+    if let Some(dir) = &cli.static_site {
+        let ort = cli.ort.unwrap_or_else(web::default_ort_dir);
+        return match web::write_static_site(&model, dir, &ort) {
+            Ok(files) => {
+                println!(
+                    "wrote {} files into {}: put them on any static web host, or try them with \
+                     `python3 -m http.server -d {}`",
+                    files.len(),
+                    dir.display(),
+                    dir.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&error, 2),
+        };
+    }
     let listener = match web::bind(SocketAddr::new(cli.host, cli.port)).await {
         Ok(listener) => listener,
         Err(error) => return fail(&error, 1),

@@ -73,6 +73,16 @@ impl Model {
         })
     }
 
+    /// The model as ONNX, with its training report's figures in the metadata.
+    pub(crate) fn to_onnx(&self, config: &lenet_onnx::OnnxConfig) -> Vec<u8> {
+        self.classifier.to_onnx(config, self.report.as_ref())
+    }
+
+    /// The input step the model was trained with.
+    pub(crate) fn input(&self) -> &lenet::InputConfig {
+        self.classifier.input()
+    }
+
     /// `GET /api/model`'s answer.
     pub(crate) fn card(&self) -> ModelCard<'_> {
         let summary = self.classifier.summary();

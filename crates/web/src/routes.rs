@@ -32,9 +32,9 @@ const DRAIN_LIMIT: usize = 8 * BODY_LIMIT;
 /// The name an upload goes by in answers and errors when the request gives none (`?name=`).
 const DEFAULT_NAME: &str = "upload";
 
-const INDEX_HTML: &str = include_str!("../static/index.html");
-const STYLE_CSS: &str = include_str!("../static/style.css");
-const APP_JS: &str = include_str!("../static/app.js");
+pub(crate) const INDEX_HTML: &str = include_str!("../static/index.html");
+pub(crate) const STYLE_CSS: &str = include_str!("../static/style.css");
+pub(crate) const APP_JS: &str = include_str!("../static/app.js");
 
 #[derive(Deserialize)]
 struct ClassifyQuery {

@@ -12,6 +12,9 @@ const digitText = document.getElementById("digit");
 const confidenceText = document.getElementById("confidence");
 const sourceText = document.getElementById("source");
 const errorText = document.getElementById("error");
+// In the static site (web --static), onnx.js runs the model in the page; otherwise the
+// server's API does.
+const browserModel = window.browserModel ?? null;
 
 let inked = false;
 let stroke = null;
@@ -74,14 +77,30 @@ function readPad() {
     updateBusy();
     return;
   }
+  if (browserModel) {
+    classify("drawing.png", () => browserModel.classifyCanvas(pad));
+    return;
+  }
   reading += 1;
   pad.toBlob((blob) => {
     if (blob) {
-      classify(blob, "drawing.png");
+      classify("drawing.png", () => askServer(blob, "drawing.png"));
     }
     reading -= 1;
     updateBusy();
   }, "image/png");
+}
+
+/// Reads an image file: the server's work, which the static site has not.
+function classifyFile(file) {
+  if (browserModel) {
+    classify(file.name, async () => ({
+      ok: false,
+      answer: { error: "reading image files needs the server (cargo run -p web); this page reads drawings" },
+    }));
+    return;
+  }
+  classify(file.name, () => askServer(file, file.name));
 }
 
 pad.addEventListener("pointerdown", (event) => {
@@ -121,7 +140,7 @@ document.getElementById("clear").addEventListener("click", () => {
 document.getElementById("file").addEventListener("change", (event) => {
   const file = event.target.files[0];
   if (file) {
-    classify(file, file.name);
+    classifyFile(file);
   }
   event.target.value = "";
 });
@@ -141,11 +160,25 @@ document.addEventListener("drop", (event) => {
   document.body.classList.remove("dragging");
   const file = event.dataTransfer.files[0];
   if (file) {
-    classify(file, file.name);
+    classifyFile(file);
   }
 });
 
-async function classify(body, name) {
+/// The server's answer for an image file's bytes: {ok, answer}.
+async function askServer(body, name) {
+  try {
+    const response = await fetch(
+      "/api/classify?maps=true&name=" + encodeURIComponent(name),
+      { method: "POST", body, headers: { "Content-Type": "application/octet-stream" } },
+    );
+    return { ok: response.ok, answer: await response.json() };
+  } catch (error) {
+    return { ok: false, answer: { error: "cannot reach the server: " + error.message } };
+  }
+}
+
+/// Shows the answer that `ask` ({ok, answer}) gives for `name`, if no later one came first.
+async function classify(name, ask) {
   latest += 1;
   const request = latest;
   reading += 1;
@@ -153,15 +186,10 @@ async function classify(body, name) {
   let answer;
   let ok;
   try {
-    const response = await fetch(
-      "/api/classify?maps=true&name=" + encodeURIComponent(name),
-      { method: "POST", body, headers: { "Content-Type": "application/octet-stream" } },
-    );
-    ok = response.ok;
-    answer = await response.json();
+    ({ ok, answer } = await ask());
   } catch (error) {
     ok = false;
-    answer = { error: "cannot reach the server: " + error.message };
+    answer = { error: "the model failed: " + error.message };
   }
   reading -= 1;
   updateBusy();
@@ -273,8 +301,7 @@ function count(n) {
 async function loadModel() {
   const line = document.getElementById("model-line");
   try {
-    const response = await fetch("/api/model");
-    const model = await response.json();
+    const model = browserModel ? await browserModel.card() : await (await fetch("/api/model")).json();
     const report = model.report;
     const accuracy = report
       ? `test accuracy ${(100 * report.test_accuracy).toFixed(2)}% on ${count(report.test_images)} MNIST test images after ${report.epochs} epochs`
@@ -311,6 +338,10 @@ async function loadModel() {
   }
 }
 
+if (browserModel) {
+  document.getElementById("static-note").hidden = false;
+  document.getElementById("api-note").hidden = true;
+}
 clearPad();
 showNothing();
 loadModel();

@@ -2,10 +2,14 @@
 //! JSON over HTTP, spoken here with ureq). It draws MNIST digits with pointer events, uploads
 //! a photo, reads the page's answers, and checks that no JavaScript error was logged.
 //!
-//! `WEB_SCREENSHOT=PATH` saves a picture of the page at the end (a relative path is taken from
-//! `crates/web/`, where Cargo runs the test).
+//! `WEB_SCREENSHOT=PATH` (`WEB_STATIC_SCREENSHOT=PATH` for the static site) saves a picture
+//! of the page at the end (a relative path is taken from `crates/web/`, where Cargo runs the
+//! test).
 //! `CHROMIUM` and `CHROMEDRIVER` name the programs if they are not `/usr/bin/chromium` and
 //! `chromedriver`.
+//!
+//! The static site (`web --static`) is tested the same way, served by Python's plain
+//! `http.server`, with no project process running.
 
 mod common;
 
@@ -284,7 +288,181 @@ fn the_page_reads_drawn_and_uploaded_digits_without_javascript_errors() {
     );
     assert_eq!(drawn, json!([6, 16, 10, "2"]));
 
-    if let Ok(target) = std::env::var("WEB_SCREENSHOT") {
+    save_screenshot(&browser, "WEB_SCREENSHOT");
+
+    let errors = browser.script("return window.pageErrors;");
+    assert_eq!(errors, json!([]), "JavaScript errors on the page");
+}
+
+/// Python's `http.server` serving `dir` on a free port: a plain static file host.
+struct StaticHost {
+    process: Child,
+    url: String,
+}
+
+impl StaticHost {
+    fn start(dir: &Path) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let process = Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+                "-d",
+            ])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 -m http.server starts");
+        let url = format!("http://127.0.0.1:{port}/");
+        let agent = common::client();
+        let started = Instant::now();
+        while agent.get(&url).call().is_err() {
+            assert!(started.elapsed() < PATIENCE, "http.server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { process, url }
+    }
+}
+
+impl Drop for StaticHost {
+    fn drop(&mut self) {
+        self.process.kill().ok();
+        self.process.wait().ok();
+    }
+}
+
+/// The first `per_digit` images of each digit in MNIST's test set, as images to draw.
+fn mnist_test_digits(per_digit: usize) -> Vec<(u8, image::GrayImage)> {
+    let dir = mnist::locate(None, &mnist::Download::disabled())
+        .expect("this test needs MNIST: set MNIST_DIR to the directory holding the four files");
+    let test = mnist::MnistSplits::load(&dir, 0).expect("MNIST loads").test;
+    let mut digits = Vec::new();
+    for digit in 0..10u8 {
+        let indices = (0..test.len()).filter(|&i| test.labels()[i] == digit);
+        for i in indices.take(per_digit) {
+            let pixels = test.image(i).expect("an image").to_vec();
+            digits.push((
+                digit,
+                image::GrayImage::from_raw(28, 28, pixels).expect("28x28"),
+            ));
+        }
+    }
+    digits
+}
+
+#[test]
+#[ignore = "needs chromium and chromedriver, onnxruntime-web (npm ci --prefix crates/web/ort) and MNIST (MNIST_DIR)"]
+fn the_static_site_reads_drawn_digits_in_the_browser_with_no_server_of_ours() {
+    let site = tempfile::tempdir().expect("a directory");
+    let written = Command::new(env!("CARGO_BIN_EXE_web"))
+        .arg("--static")
+        .arg(site.path())
+        .output()
+        .expect("web runs");
+    assert!(
+        written.status.success(),
+        "web --static: {}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    // web has exited: only the static host serves the page.
+    let host = StaticHost::start(site.path());
+    let browser = Browser::start();
+    browser.command("POST", "/url", Some(json!({"url": host.url})));
+
+    let started = Instant::now();
+    while !browser
+        .script("return document.getElementById('model-line').textContent;")
+        .as_str()
+        .is_some_and(|line| line.contains("test accuracy") && line.contains("in your browser"))
+    {
+        assert!(started.elapsed() < PATIENCE, "no model card");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rows = browser.script("return document.querySelectorAll('#summary tbody tr').length;");
+    assert_eq!(rows, 7);
+    assert_eq!(
+        browser.script("return document.getElementById('static-note').hidden;"),
+        false
+    );
+
+    let pad = browser.find("#pad");
+    let clear = browser.find("#clear");
+    let mut seq = 0;
+    let mut draw = |digit: &image::GrayImage, pointer: &str| {
+        browser.command("POST", &format!("/element/{clear}/click"), None);
+        browser.draw(&pad, digit, pointer);
+        let (next, shown) = browser.answer_for("drawing.png", seq);
+        seq = next;
+        shown
+    };
+    for sample in ["7-mnist.png", "2-mnist.png", "0-mnist.png", "4-mnist.png"] {
+        let expected = &sample[..1];
+        assert_eq!(
+            draw(&mnist_sample(sample), "mouse"),
+            expected,
+            "a drawn {sample}"
+        );
+    }
+    let digits = mnist_test_digits(3);
+    let mut wrong = Vec::new();
+    for (digit, image) in &digits {
+        let shown = draw(image, "pen");
+        if shown != digit.to_string() {
+            wrong.push(format!("{digit} read as {shown}"));
+        }
+    }
+    println!(
+        "static site: {} of {} MNIST test digits drawn with a pen read right; wrong: {wrong:?}",
+        digits.len() - wrong.len(),
+        digits.len()
+    );
+    assert!(
+        wrong.len() <= digits.len() / 10,
+        "more than 10% of drawn MNIST digits misread: {wrong:?}"
+    );
+    let drawn = browser.script(
+        "return [document.querySelectorAll('#c1 canvas').length,\
+                 document.querySelectorAll('#c3 canvas').length,\
+                 document.querySelectorAll('#bars .bar-row').length];",
+    );
+    assert_eq!(drawn, json!([6, 16, 10]));
+
+    // An image file needs the server, and the page says so.
+    let photo = samples_dir()
+        .join("3-photo.jpg")
+        .canonicalize()
+        .expect("the sample");
+    let input = browser.find("#file");
+    browser.command(
+        "POST",
+        &format!("/element/{input}/value"),
+        Some(json!({"text": photo.to_str().expect("a UTF-8 path")})),
+    );
+    let started = Instant::now();
+    while !browser
+        .script("return document.getElementById('error').textContent;")
+        .as_str()
+        .is_some_and(|text| text.contains("needs the server"))
+    {
+        assert!(started.elapsed() < PATIENCE, "no message for the upload");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    save_screenshot(&browser, "WEB_STATIC_SCREENSHOT");
+    let errors = browser.script("return window.pageErrors;");
+    assert_eq!(errors, json!([]), "JavaScript errors on the page");
+}
+
+/// Saves a picture of the page where the environment variable `variable` says.
+fn save_screenshot(browser: &Browser, variable: &str) {
+    if let Ok(target) = std::env::var(variable) {
         let png = base64::engine::general_purpose::STANDARD
             .decode(
                 browser
@@ -300,7 +478,4 @@ fn the_page_reads_drawn_and_uploaded_digits_without_javascript_errors() {
         }
         std::fs::write(target, png).expect("the screenshot is written");
     }
-
-    let errors = browser.script("return window.pageErrors;");
-    assert_eq!(errors, json!([]), "JavaScript errors on the page");
 }

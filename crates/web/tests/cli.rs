@@ -122,3 +122,115 @@ fn the_limits_are_flags_with_their_defaults_in_help() {
         assert!(stderr.contains(bad[0]), "{bad:?}: {stderr}");
     }
 }
+
+/// A stand-in for onnxruntime-web's dist directory: the three files, with dummy contents.
+fn fake_ort() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a directory");
+    for name in web::ORT_FILES {
+        std::fs::write(dir.path().join(name), format!("// {name}")).expect("written");
+    }
+    dir
+}
+
+#[test]
+fn static_writes_the_site_and_exits_without_serving() {
+    let ort = fake_ort();
+    let site = tempfile::tempdir().expect("a directory");
+    let target = site.path().join("site");
+    let (site_arg, ort_arg) = (target.to_str().unwrap(), ort.path().to_str().unwrap());
+    let output = web(&["--static", site_arg, "--ort", ort_arg])
+        .output()
+        .expect("web runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("wrote 9 files") && stdout.contains("http.server"),
+        "{stdout}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&target)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "app.js",
+            "index.html",
+            "model.json",
+            "model.onnx",
+            "onnx.js",
+            "ort-wasm-simd-threaded.mjs",
+            "ort-wasm-simd-threaded.wasm",
+            "ort.wasm.min.js",
+            "style.css",
+        ]
+    );
+    let index = std::fs::read_to_string(target.join("index.html")).unwrap();
+    assert!(
+        index.contains("<script src=\"ort.wasm.min.js\"></script>"),
+        "{index}"
+    );
+    let model: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(target.join("model.json")).unwrap()).unwrap();
+    assert_eq!(model["variant"], "classic");
+    assert_eq!(model["input"]["side"], 32);
+    let values = model["input"]["values"].as_array().expect("256 values");
+    assert_eq!(values.len(), 256);
+    // The classic model's input is standardised: background (x - 0.1307) / 0.3081.
+    assert!((values[0].as_f64().unwrap() + 0.1307 / 0.3081).abs() < 1e-6);
+
+    // Written again into the same directory: the site's own files are replaced.
+    let again = web(&["--static", site_arg, "--ort", ort_arg])
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+#[test]
+fn static_refuses_a_directory_with_other_files_and_a_missing_onnxruntime_web() {
+    let ort = fake_ort();
+    let site = tempfile::tempdir().expect("a directory");
+    std::fs::write(site.path().join("notes.txt"), "the user's").unwrap();
+    let site_arg = site.path().to_str().unwrap();
+    let output = web(&["--static", site_arg, "--ort", ort.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("notes.txt") && stderr.contains("new or empty directory"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(site.path()).unwrap().count(),
+        1,
+        "nothing written"
+    );
+
+    let empty = tempfile::tempdir().expect("a directory");
+    let output = web(&[
+        "--static",
+        site_arg,
+        "--ort",
+        empty.path().to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("web: cannot write the static site")
+            && stderr.contains("npm ci --prefix crates/web/ort"),
+        "{stderr}"
+    );
+}
