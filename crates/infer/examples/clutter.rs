@@ -4,14 +4,18 @@
 //! ```text
 //! MNIST_DIR=/path/to/mnist cargo run --example clutter -- generate target/clutter
 //! cargo run --example clutter -- score target/clutter --limit 10 --floor 80
+//! MNIST_DIR=/path/to/mnist cargo run --example clutter -- generate target/held-out --held-out
 //! ```
 //!
 //! `generate` renders MNIST test digits (a different digit for every image, seeded) into
-//! `DIR/<condition>/<number>-<label>.png|jpg`. `score` classifies them through the crate's
+//! `DIR/<condition>/<number>-<label>.png|jpg`; `--held-out` draws the set nobody tunes on
+//! (other seeds, wider ranges: `tests/common/clutter/mod.rs`). `score` classifies them through the crate's
 //! public API as `infer` does (read, preprocess, classify), prints a markdown table of the
 //! accuracy per condition, and exits non-zero if any condition is below `--floor` percent.
 
-#[path = "../tests/common/clutter.rs"]
+// Shared with the tests, which also render single digits (`render`).
+#[allow(dead_code)]
+#[path = "../tests/common/clutter/mod.rs"]
 mod clutter;
 
 use std::fs::File;
@@ -22,7 +26,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use burn::backend::NdArray;
 use clap::{Parser, Subcommand};
-use clutter::{Condition, render};
+use clutter::{Condition, Draw, render_with};
 use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
 use infer::preprocess::{read_image, save_png, to_mnist};
@@ -46,6 +50,9 @@ enum Command {
         /// Seeds the choice of digits and every rendering.
         #[arg(long, default_value_t = 16)]
         seed: u64,
+        /// Render the held-out draw: its own seeds and wider ranges.
+        #[arg(long)]
+        held_out: bool,
     },
     /// Classify the set in DIR and print the accuracy per condition.
     Score {
@@ -59,28 +66,56 @@ enum Command {
         /// Save what the model saw for each image, and list the misread ones.
         #[arg(long, value_name = "DIR")]
         save_preprocessed: Option<PathBuf>,
+        /// Score only these conditions (comma-separated names); default: every one.
+        #[arg(long, value_delimiter = ',', value_parser = condition)]
+        conditions: Vec<Condition>,
     },
 }
 
 fn main() -> Result<ExitCode> {
     match Cli::parse().command {
-        Command::Generate { dir, per, seed } => {
-            generate(&dir, per, seed).map(|()| ExitCode::SUCCESS)
+        Command::Generate {
+            dir,
+            per,
+            seed,
+            held_out,
+        } => {
+            let draw = if held_out {
+                Draw::HeldOut
+            } else {
+                Draw::Tuning
+            };
+            generate(&dir, per, seed, draw).map(|()| ExitCode::SUCCESS)
         }
         Command::Score {
             dir,
             limit,
             floor,
             save_preprocessed,
-        } => score(&dir, limit, floor, save_preprocessed.as_deref()),
+            conditions,
+        } => {
+            let conditions = if conditions.is_empty() {
+                Condition::ALL.to_vec()
+            } else {
+                conditions
+            };
+            score(
+                &dir,
+                &conditions,
+                limit,
+                floor,
+                save_preprocessed.as_deref(),
+            )
+        }
     }
 }
 
-fn generate(dir: &Path, per: usize, seed: u64) -> Result<()> {
+fn generate(dir: &Path, per: usize, seed: u64, draw: Draw) -> Result<()> {
     let data = mnist::locate(None, &Download::disabled())
         .context("MNIST not found: set MNIST_DIR to a directory holding the four MNIST files")?;
     let test = MnistSplits::load(&data, 0)?.test;
-    let needed = per * Condition::ALL.len();
+    // Each image's digit, and two others for the writing around it.
+    let needed = 3 * per * Condition::ALL.len();
     anyhow::ensure!(needed <= test.len(), "at most {} images in all", test.len());
     // A seeded permutation of the test set: every image shows a different digit.
     let mut order: Vec<usize> = (0..test.len()).collect();
@@ -95,7 +130,10 @@ fn generate(dir: &Path, per: usize, seed: u64) -> Result<()> {
             let index = order[c * per + n];
             let digit = test.image(index).context("in range")?;
             let label = test.labels()[index];
-            let rendered = render(condition, digit, seed ^ (index as u64) << 8);
+            // The writing around it: two other digits, from the far end of the permutation.
+            let other = |k: usize| test.image(order[order.len() - 1 - 2 * (c * per + n) - k]);
+            let others = [other(0).context("in range")?, other(1).context("in range")?];
+            let rendered = render_with(condition, digit, others, seed ^ (index as u64) << 8, draw);
             let stem = format!("{n:03}-{label}");
             match rendered.jpeg {
                 Some(quality) => {
@@ -113,13 +151,26 @@ fn generate(dir: &Path, per: usize, seed: u64) -> Result<()> {
     Ok(())
 }
 
-fn score(dir: &Path, limit: Option<usize>, floor: f64, saves: Option<&Path>) -> Result<ExitCode> {
+fn condition(name: &str) -> Result<Condition, String> {
+    Condition::ALL
+        .into_iter()
+        .find(|c| c.name() == name)
+        .ok_or_else(|| format!("no condition {name:?}"))
+}
+
+fn score(
+    dir: &Path,
+    conditions: &[Condition],
+    limit: Option<usize>,
+    floor: f64,
+    saves: Option<&Path>,
+) -> Result<ExitCode> {
     let classifier = Classifier::<NdArray>::load(&ModelSource::Embedded, &Default::default())?;
     println!("| condition | right | no digit found | accuracy |");
     println!("|---|---:|---:|---:|");
     let (mut right_all, mut total_all, mut below) = (0, 0, Vec::new());
     let mut misread = Vec::new();
-    for condition in Condition::ALL {
+    for &condition in conditions {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(condition.name()))
             .with_context(|| format!("{}: run `generate` first", dir.display()))?
             .map(|entry| entry.map(|e| e.path()))

@@ -126,12 +126,13 @@ fn thick_marker_covering_a_third_of_the_picture_is_found_and_read() {
 
 #[test]
 #[ignore = "needs MNIST: set MNIST_DIR"]
-fn every_condition_scores_at_least_85_percent_on_mnist_test_digits() {
+fn the_first_conditions_score_at_least_85_percent_on_mnist_test_digits() {
     const DIGITS: usize = 40;
     let test = common::test_set();
     let classifier = Classifier::<NdArray>::load(&ModelSource::Embedded, &Default::default())
         .expect("the built-in model loads");
-    for condition in Condition::ALL {
+    // Issue #30's conditions (Condition::ALL's others) are scored by examples/clutter.rs.
+    for condition in Condition::FIRST {
         let right = (0..DIGITS)
             .filter(|&n| {
                 let index = 9_000 + n;
