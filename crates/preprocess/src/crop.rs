@@ -1,27 +1,88 @@
-//! Stage 5, crop: specks of noise (small connected components of ink) removed, and the
-//! picture cropped to the bounding box of the rest.
+//! Stage 5, the digit a person means, cropped: of the groups of ink left (connected
+//! components), specks of noise go, and so do the groups that are not the digit when a digit
+//! stands apart from them: pieces cut by the picture's border beside it (a neighbour in a
+//! number, a whiteboard's frame, an app's toolbar), a frame around it (a canvas border), and
+//! small marks far from it (buttons, stray dots). Then the picture is cropped to the rest.
 
-use std::collections::VecDeque;
+use image::{GrayImage, Luma};
+use imageproc::region_labelling::{Connectivity, connected_components};
 
 use crate::grey::Grey;
 
 /// Ink components with less than this fraction of the largest component's ink are noise.
 const SPECK_FRACTION: f32 = 0.1;
+/// A component with less than this fraction of the digit's ink, further from it than
+/// [`FAR`] times the digit's size, is a mark beside it, not part of it.
+const MARK_FRACTION: f32 = 0.35;
+const FAR: f32 = 0.3;
+
+/// One connected group of ink.
+#[derive(Clone, Copy, Debug)]
+struct Group {
+    mass: f32,
+    /// `[left, top, right, bottom]`, inclusive.
+    bounds: [usize; 4],
+    /// Whether it reaches the picture's border.
+    cut: bool,
+}
+
+impl Group {
+    fn union(self, other: Group) -> Group {
+        let [a, b] = [self.bounds, other.bounds];
+        Group {
+            mass: self.mass + other.mass,
+            bounds: [
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ],
+            cut: self.cut || other.cut,
+        }
+    }
+
+    /// The gap between the two boxes (0 where they overlap), along the wider of the axes.
+    fn gap(&self, other: &Group) -> usize {
+        let [a, b] = [self.bounds, other.bounds];
+        let dx = b[0].saturating_sub(a[2]).max(a[0].saturating_sub(b[2]));
+        let dy = b[1].saturating_sub(a[3]).max(a[1].saturating_sub(b[3]));
+        dx.max(dy)
+    }
+
+    /// Whether this group lies wholly beside `core` (left, right, above or below it).
+    fn beside(&self, core: &Group) -> bool {
+        let [a, c] = [self.bounds, core.bounds];
+        a[2] < c[0] || a[0] > c[2] || a[3] < c[1] || a[1] > c[3]
+    }
+
+    /// Whether this group's box holds `core`'s with room to spare: a frame around it.
+    fn around(&self, core: &Group) -> bool {
+        let [a, c] = [self.bounds, core.bounds];
+        a[0] < c[0] && a[1] < c[1] && a[2] > c[2] && a[3] > c[3]
+    }
+
+    fn size(&self) -> usize {
+        (self.bounds[2] - self.bounds[0]).max(self.bounds[3] - self.bounds[1]) + 1
+    }
+}
 
 impl Grey {
-    /// The bounding box of the ink without specks of noise; `None` if no ink is left.
+    /// The digit a person means (see the module's documentation), cropped to its bounding
+    /// box; `None` if no ink is left.
     pub(super) fn without_specks(mut self) -> Option<Grey> {
-        let (labels, masses) = components(&self);
-        let largest = masses.iter().copied().fold(0.0, f32::max);
+        let (labels, groups) = components(&self);
+        let largest = groups.iter().map(|g| g.mass).fold(0.0, f32::max);
         if largest <= 0.0 {
             return None;
         }
+        let keep = meant(&groups, largest);
         let (mut left, mut top, mut right, mut bottom) = (usize::MAX, usize::MAX, 0, 0);
         for y in 0..self.height {
             for x in 0..self.width {
                 let index = y * self.width + x;
                 match labels[index] as usize {
-                    label if masses[label] >= SPECK_FRACTION * largest => {
+                    0 => {}
+                    label if keep[label - 1] => {
                         (left, top) = (left.min(x), top.min(y));
                         (right, bottom) = (right.max(x), bottom.max(y));
                     }
@@ -43,40 +104,75 @@ impl Grey {
     }
 }
 
-/// The label of the pixels in no component.
-const BACKGROUND: u32 = 0;
+/// Which groups are the digit: not specks; and where some groups stay clear of the border,
+/// without the cut groups beside them or around them, and without small marks far from them.
+fn meant(groups: &[Group], largest: f32) -> Vec<bool> {
+    let mut keep: Vec<bool> = groups
+        .iter()
+        .map(|g| g.mass >= SPECK_FRACTION * largest)
+        .collect();
+    let inner = groups
+        .iter()
+        .zip(&keep)
+        .filter(|(g, kept)| **kept && !g.cut)
+        .map(|(g, _)| *g)
+        .reduce(Group::union);
+    let Some(inner) = inner else {
+        return keep;
+    };
+    for (group, kept) in groups.iter().zip(&mut keep) {
+        if *kept && group.cut && (group.beside(&inner) || group.around(&inner)) {
+            *kept = false;
+        }
+    }
+    // The digit: the heaviest group left, with what lies close to it.
+    let Some(main) = groups
+        .iter()
+        .zip(&keep)
+        .filter(|(_, kept)| **kept)
+        .map(|(g, _)| *g)
+        .max_by(|a, b| a.mass.total_cmp(&b.mass))
+    else {
+        return keep;
+    };
+    let reach = (FAR * main.size() as f32) as usize;
+    for (group, kept) in groups.iter().zip(&mut keep) {
+        if *kept && group.mass < MARK_FRACTION * main.mass && group.gap(&main) > reach {
+            *kept = false;
+        }
+    }
+    keep
+}
 
-/// 8-connected components of the non-zero pixels: each pixel's label (from 1; 32 bits, a
-/// quarter of the memory of a `usize` option) and each label's ink (0 for [`BACKGROUND`]).
-fn components(image: &Grey) -> (Vec<u32>, Vec<f32>) {
+/// 8-connected components of the non-zero pixels (imageproc's labelling): each pixel's label
+/// (0 for none, else 1 + the index of its group) and the groups.
+fn components(image: &Grey) -> (Vec<u32>, Vec<Group>) {
     let (w, h) = (image.width, image.height);
-    let mut labels = vec![BACKGROUND; image.pixels.len()];
-    let mut masses = vec![0.0];
-    let mut queue = VecDeque::new();
-    for start in 0..image.pixels.len() {
-        if image.pixels[start] <= 0.0 || labels[start] != BACKGROUND {
+    let mask = GrayImage::from_fn(w as u32, h as u32, |x, y| {
+        Luma([u8::from(image.pixels[y as usize * w + x as usize] > 0.0)])
+    });
+    let labels = connected_components(&mask, Connectivity::Eight, Luma([0u8])).into_raw();
+    let count = labels.iter().copied().max().unwrap_or(0) as usize;
+    let mut groups = vec![
+        Group {
+            mass: 0.0,
+            bounds: [usize::MAX, usize::MAX, 0, 0],
+            cut: false,
+        };
+        count
+    ];
+    for (index, &label) in labels.iter().enumerate() {
+        if label == 0 {
             continue;
         }
-        let label = masses.len() as u32;
-        let mut mass = 0.0;
-        labels[start] = label;
-        queue.push_back(start);
-        while let Some(index) = queue.pop_front() {
-            mass += image.pixels[index];
-            let (x, y) = (index % w, index / w);
-            for ny in y.saturating_sub(1)..(y + 2).min(h) {
-                for nx in x.saturating_sub(1)..(x + 2).min(w) {
-                    let neighbour = ny * w + nx;
-                    if image.pixels[neighbour] > 0.0 && labels[neighbour] == BACKGROUND {
-                        labels[neighbour] = label;
-                        queue.push_back(neighbour);
-                    }
-                }
-            }
-        }
-        masses.push(mass);
+        let (x, y) = (index % w, index / w);
+        let group = &mut groups[label as usize - 1];
+        group.mass += image.pixels[index];
+        let b = &mut group.bounds;
+        (b[0], b[1], b[2], b[3]) = (b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y));
+        group.cut |= x == 0 || y == 0 || x + 1 == w || y + 1 == h;
     }
-    (labels, masses)
+    (labels, groups)
 }
 
 #[cfg(test)]
