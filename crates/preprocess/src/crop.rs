@@ -15,6 +15,10 @@ const SPECK_FRACTION: f32 = 0.1;
 /// [`FAR`] times the digit's size, is a mark beside it, not part of it.
 const MARK_FRACTION: f32 = 0.35;
 const FAR: f32 = 0.3;
+/// A group within this fraction of the picture's side from an edge, running along at least
+/// [`ALONG`] of it, hugs the edge as a frame or a bar does, as if cut by the border.
+const EDGE: f32 = 0.08;
+const ALONG: f32 = 0.6;
 
 /// One connected group of ink.
 #[derive(Clone, Copy, Debug)]
@@ -22,7 +26,7 @@ struct Group {
     mass: f32,
     /// `[left, top, right, bottom]`, inclusive.
     bounds: [usize; 4],
-    /// Whether it reaches the picture's border.
+    /// Whether it reaches the picture's border, or hugs an edge.
     cut: bool,
 }
 
@@ -59,6 +63,16 @@ impl Group {
     fn around(&self, core: &Group) -> bool {
         let [a, c] = [self.bounds, core.bounds];
         a[0] < c[0] && a[1] < c[1] && a[2] > c[2] && a[3] > c[3]
+    }
+
+    /// Whether the group lies near an edge of a `w` x `h` picture and runs along most of it.
+    fn hugs_edge(&self, w: usize, h: usize) -> bool {
+        let [l, t, r, b] = self.bounds.map(|v| v as f32);
+        let (w, h) = (w as f32, h as f32);
+        let (near_x, near_y) = (EDGE * w, EDGE * h);
+        let (long_x, long_y) = (r - l + 1.0 >= ALONG * w, b - t + 1.0 >= ALONG * h);
+        (long_x && (b < near_y || t > h - 1.0 - near_y))
+            || (long_y && (r < near_x || l > w - 1.0 - near_x))
     }
 
     fn size(&self) -> usize {
@@ -171,6 +185,9 @@ fn components(image: &Grey) -> (Vec<u32>, Vec<Group>) {
         let b = &mut group.bounds;
         (b[0], b[1], b[2], b[3]) = (b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y));
         group.cut |= x == 0 || y == 0 || x + 1 == w || y + 1 == h;
+    }
+    for group in &mut groups {
+        group.cut |= group.hugs_edge(w, h);
     }
     (labels, groups)
 }

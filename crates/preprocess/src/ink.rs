@@ -11,6 +11,10 @@ const MIN_CONTRAST: f32 = 0.1;
 /// Differences from the background this small (0..1 scale) never count when judging the
 /// polarity, so that paper grain and JPEG noise cannot decide it.
 const POLARITY_NOISE: f32 = 0.02;
+/// The polarity is judged on the middle of the picture, this fraction of each side cut away
+/// at every edge: the digit is what a picture is taken of, while a desk around a sticky note or
+/// a bar along an edge would otherwise count as dark or light ink.
+const POLARITY_EDGE: usize = 5;
 
 impl Grey {
     /// The ink alone, light on a background of exactly 0; `None` if nothing stands out.
@@ -70,13 +74,22 @@ impl Grey {
     }
 
     /// With the paper's level and gradient gone, whether the darker side of 0 holds more
-    /// contrast than the lighter; differences within the noise do not count.
+    /// contrast than the lighter in the middle of the picture (all but a fifth of each side at
+    /// the edges); differences within the noise do not count.
     fn darker_has_more_contrast(&self, noise: f32) -> bool {
         let margin = (4.0 * noise).max(POLARITY_NOISE);
+        let (mx, my) = (self.width / POLARITY_EDGE, self.height / POLARITY_EDGE);
         let (mut lighter, mut darker) = (0.0f64, 0.0f64);
-        for &value in &self.pixels {
-            lighter += f64::from((value - margin).max(0.0));
-            darker += f64::from((-value - margin).max(0.0));
+        for row in self
+            .pixels
+            .chunks_exact(self.width)
+            .skip(my)
+            .take(self.height - 2 * my)
+        {
+            for &value in &row[mx..self.width - mx] {
+                lighter += f64::from((value - margin).max(0.0));
+                darker += f64::from((-value - margin).max(0.0));
+            }
         }
         darker > lighter
     }

@@ -155,7 +155,7 @@ pub(super) fn neighbours(digit: &[u8; 784], others: [&[u8; 784]; 2], rng: &mut R
 /// the board's frame along one edge.
 pub(super) fn whiteboard(digit: &[u8; 784], others: [&[u8; 784]; 2], rng: &mut Rng) -> Rendered {
     let scale = rng.between(5, 10);
-    let ink = ink_of(digit, scale, (0.2, 1.0), (0.3, 1.0), rng);
+    let ink = ink_of(digit, scale, (0.0, 0.7), (0.3, 1.0), rng);
     let (size, offset) = framed(&ink, (0.4, 1.2), rng);
     let (w, h) = (size.0 as f32, size.1 as f32);
     let ghosts: Vec<(Ink, (i64, i64), f32)> = others
@@ -193,8 +193,24 @@ pub(super) fn whiteboard(digit: &[u8; 784], others: [&[u8; 784]; 2], rng: &mut R
         &light,
         rng,
     );
-    // The glare: towards white, saturated in its core.
-    let glare = (rng.range(0.0, w), rng.range(0.0, h));
+    // The glare: towards white, saturated in its core; it may wash out an end of the digit, but
+    // its centre is off the digit's box, where a reader would have moved to see the digit.
+    let [l, t, r, b] = ink.bounds(0.3);
+    let digit_box = (
+        (l + offset.0) as f32,
+        (t + offset.1) as f32,
+        (r + offset.0) as f32,
+        (b + offset.1) as f32,
+    );
+    let mut glare = (rng.range(0.0, w), rng.range(0.0, h));
+    for _ in 0..20 {
+        let inside = (digit_box.0..digit_box.2).contains(&glare.0)
+            && (digit_box.1..digit_box.3).contains(&glare.1);
+        if !inside {
+            break;
+        }
+        glare = (rng.range(0.0, w), rng.range(0.0, h));
+    }
     let radius = (
         rng.range(0.1, 0.3) * w.max(h),
         rng.range(0.08, 0.2) * w.max(h),
