@@ -86,6 +86,7 @@ mod ink;
 mod lines;
 mod morphology;
 mod recipe;
+mod slanted;
 mod thicken;
 
 pub use composite::WORKING_SIDE;

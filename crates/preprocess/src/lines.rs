@@ -24,7 +24,7 @@ const THICKNESS: f64 = 0.04;
 const MIN_THICKNESS: f64 = 3.0;
 
 /// The thickest printed line in a `width` x `height` picture, in pixels.
-fn thickest(width: usize, height: usize) -> u32 {
+pub(super) fn thickest(width: usize, height: usize) -> u32 {
     (THICKNESS * width.min(height) as f64).max(MIN_THICKNESS) as u32
 }
 

@@ -45,7 +45,7 @@ fn preprocessed(
     let photo = u64::from(image.width()) * u64::from(image.height()) >= PHOTO_PIXELS;
     let (ink, light) = grey.ink(photo)?;
     let before = show.then(|| ink.clone());
-    let ink = ink.without_lines();
+    let ink = ink.without_lines().without_slanted_lines();
     let picture = before.map(|before| removal_picture(&before, &ink, &light));
     let ink = ink.without_specks()?;
     let radius = ink.thickening_radius();
