@@ -20,10 +20,24 @@ const FAR: f32 = 0.3;
 const EDGE: f32 = 0.08;
 const ALONG: f32 = 0.6;
 
+/// A group lighter at its brightest than this fraction of the digit's brightest is faint: a
+/// ghost of erased writing, not ink.
+const FAINT: f32 = 0.45;
+/// A group filling this much of its box, at least [`SHEET_SIDE`] of the picture each way, is
+/// a sheet (a sticky note lighter than the desk around it), not ink.
+const SHEET_FILL: f32 = 0.75;
+const SHEET_SIDE: f32 = 0.4;
+/// The fraction of a sheet's box's edges its ink covers.
+const SHEET_EDGE: f32 = 0.9;
+
 /// One connected group of ink.
 #[derive(Clone, Copy, Debug)]
 struct Group {
     mass: f32,
+    /// Its brightest value.
+    peak: f32,
+    /// How many pixels it has.
+    count: usize,
     /// `[left, top, right, bottom]`, inclusive.
     bounds: [usize; 4],
     /// Whether it reaches the picture's border, or hugs an edge.
@@ -35,6 +49,8 @@ impl Group {
         let [a, b] = [self.bounds, other.bounds];
         Group {
             mass: self.mass + other.mass,
+            peak: self.peak.max(other.peak),
+            count: self.count + other.count,
             bounds: [
                 a[0].min(b[0]),
                 a[1].min(b[1]),
@@ -81,6 +97,30 @@ impl Group {
 }
 
 impl Grey {
+    /// The box `[left, top, right, bottom]` (inclusive) of a sheet the digit is written on,
+    /// where the ink found is one: a solid group, lighter than what surrounds it, that fills
+    /// most of its box and is no smaller than [`SHEET_SIDE`] of the picture either way. The
+    /// digit is then a hole in it, and the sheet is where to look again.
+    pub(super) fn sheet(&self) -> Option<[usize; 4]> {
+        let (_, groups) = components(self);
+        let largest = groups.into_iter().max_by_key(|g| g.count)?;
+        let [l, t, r, b] = largest.bounds;
+        let (bw, bh) = (r + 1 - l, b + 1 - t);
+        let whole = bw == self.width && bh == self.height;
+        let large = bw as f32 >= SHEET_SIDE * self.width as f32
+            && bh as f32 >= SHEET_SIDE * self.height as f32;
+        let solid = largest.count as f32 >= SHEET_FILL * (bw * bh) as f32;
+        // A sheet's outline is its box: ink all along the box's edges (a blot of marker's is
+        // rounder).
+        let edge: Vec<usize> = (l..=r)
+            .flat_map(|x| [t * self.width + x, b * self.width + x])
+            .chain((t..=b).flat_map(|y| [y * self.width + l, y * self.width + r]))
+            .collect();
+        let outlined = edge.iter().filter(|&&i| self.pixels[i] > 0.0).count() as f32
+            >= SHEET_EDGE * edge.len() as f32;
+        (large && solid && outlined && !whole).then_some(largest.bounds)
+    }
+
     /// The digit a person means (see the module's documentation), cropped to its bounding
     /// box; `None` if no ink is left.
     pub(super) fn without_specks(mut self) -> Option<Grey> {
@@ -108,7 +148,7 @@ impl Grey {
     }
 
     /// The `width` x `height` rectangle whose top left pixel is (`left`, `top`).
-    fn cropped(&self, left: usize, top: usize, width: usize, height: usize) -> Grey {
+    pub(super) fn cropped(&self, left: usize, top: usize, width: usize, height: usize) -> Grey {
         let mut out = Grey::new(width, height);
         for y in 0..height {
             let row = (top + y) * self.width + left;
@@ -125,6 +165,13 @@ fn meant(groups: &[Group], largest: f32) -> Vec<bool> {
         .iter()
         .map(|g| g.mass >= SPECK_FRACTION * largest)
         .collect();
+    // Ghosts: far fainter than the strongest ink.
+    let brightest = groups.iter().map(|g| g.peak).fold(0.0, f32::max);
+    for (group, kept) in groups.iter().zip(&mut keep) {
+        if group.peak < FAINT * brightest {
+            *kept = false;
+        }
+    }
     let inner = groups
         .iter()
         .zip(&keep)
@@ -170,6 +217,8 @@ fn components(image: &Grey) -> (Vec<u32>, Vec<Group>) {
     let mut groups = vec![
         Group {
             mass: 0.0,
+            peak: 0.0,
+            count: 0,
             bounds: [usize::MAX, usize::MAX, 0, 0],
             cut: false,
         };
@@ -182,6 +231,8 @@ fn components(image: &Grey) -> (Vec<u32>, Vec<Group>) {
         let (x, y) = (index % w, index / w);
         let group = &mut groups[label as usize - 1];
         group.mass += image.pixels[index];
+        group.peak = group.peak.max(image.pixels[index]);
+        group.count += 1;
         let b = &mut group.bounds;
         (b[0], b[1], b[2], b[3]) = (b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y));
         group.cut |= x == 0 || y == 0 || x + 1 == w || y + 1 == h;

@@ -43,7 +43,21 @@ fn preprocessed(
         return Some((pixels, picture));
     }
     let photo = u64::from(image.width()) * u64::from(image.height()) >= PHOTO_PIXELS;
-    let (ink, light) = grey.ink(photo)?;
+    let (ink, light) = grey.clone().ink(photo)?;
+    // A sheet lighter than the desk around it (a sticky note) was taken for ink: look again
+    // within it, a little inside its edges.
+    let (ink, light) = match ink.sheet() {
+        Some([l, t, r, b]) => {
+            let inset = ((r - l).min(b - t) / 25).max(1);
+            let (l, t) = (l + inset, t + inset);
+            let (w, h) = (
+                (r - inset).saturating_sub(l) + 1,
+                (b - inset).saturating_sub(t) + 1,
+            );
+            grey.cropped(l, t, w, h).ink(photo)?
+        }
+        None => (ink, light),
+    };
     let before = show.then(|| ink.clone());
     let ink = ink.without_lines().without_slanted_lines();
     let picture = before.map(|before| removal_picture(&before, &ink, &light));
