@@ -42,6 +42,8 @@ struct Group {
     bounds: [usize; 4],
     /// Whether it reaches the picture's border, or hugs an edge.
     cut: bool,
+    /// Whether it hugs an edge (see [`Group::hugs_edge`]).
+    hugs: bool,
 }
 
 impl Group {
@@ -58,6 +60,7 @@ impl Group {
                 a[3].max(b[3]),
             ],
             cut: self.cut || other.cut,
+            hugs: self.hugs || other.hugs,
         }
     }
 
@@ -178,11 +181,27 @@ fn meant(groups: &[Group], largest: f32) -> Vec<bool> {
         .filter(|(g, kept)| **kept && !g.cut)
         .map(|(g, _)| *g)
         .reduce(Group::union);
-    let Some(inner) = inner else {
-        return keep;
+    // Where every group reaches the border (the digit too, joined to a ghost or cut by the
+    // frame of the picture), only frames and bars along an edge go, beside or around the
+    // heaviest group.
+    let (inner, only_edges) = match inner {
+        Some(inner) => (inner, false),
+        None => {
+            let heaviest = groups
+                .iter()
+                .zip(&keep)
+                .filter(|(_, kept)| **kept)
+                .map(|(g, _)| *g)
+                .max_by(|a, b| a.mass.total_cmp(&b.mass));
+            match heaviest {
+                Some(heaviest) => (heaviest, true),
+                None => return keep,
+            }
+        }
     };
     for (group, kept) in groups.iter().zip(&mut keep) {
-        if *kept && group.cut && (group.beside(&inner) || group.around(&inner)) {
+        let edge_like = if only_edges { group.hugs } else { group.cut };
+        if *kept && edge_like && (group.beside(&inner) || group.around(&inner)) {
             *kept = false;
         }
     }
@@ -221,6 +240,7 @@ fn components(image: &Grey) -> (Vec<u32>, Vec<Group>) {
             count: 0,
             bounds: [usize::MAX, usize::MAX, 0, 0],
             cut: false,
+            hugs: false,
         };
         count
     ];
@@ -238,7 +258,8 @@ fn components(image: &Grey) -> (Vec<u32>, Vec<Group>) {
         group.cut |= x == 0 || y == 0 || x + 1 == w || y + 1 == h;
     }
     for group in &mut groups {
-        group.cut |= group.hugs_edge(w, h);
+        group.hugs = group.hugs_edge(w, h);
+        group.cut |= group.hugs;
     }
     (labels, groups)
 }
