@@ -279,4 +279,86 @@ mod tests {
         assert_eq!((cropped.width, cropped.height), (5, 40));
         assert!(cropped.pixels.iter().all(|&v| v == 1.0));
     }
+
+    /// A stroke 6 wide, rows 20..80, in the middle of a 100x100 picture.
+    fn stroke(x: usize, y: usize) -> bool {
+        (47..53).contains(&x) && (20..80).contains(&y)
+    }
+
+    /// The crop of `image` is the stroke alone.
+    fn only_the_stroke(image: crate::grey::Grey, what: &str) {
+        let cropped = image.without_specks().expect("ink");
+        assert_eq!((cropped.width, cropped.height), (6, 60), "{what}");
+    }
+
+    #[test]
+    fn a_neighbours_piece_cut_by_the_border_goes() {
+        let image = grey(100, 100, |x, y| {
+            let piece = x < 12 && (30..70).contains(&y) && (x + y) % 7 < 4;
+            if stroke(x, y) || piece { 1.0 } else { 0.0 }
+        });
+        only_the_stroke(image, "a piece at the left border");
+    }
+
+    #[test]
+    fn a_frame_around_the_digit_and_a_bar_along_an_edge_go() {
+        let image = grey(100, 100, |x, y| {
+            let frame = x < 2 || y < 2 || x > 97 || y > 97;
+            if stroke(x, y) || frame { 1.0 } else { 0.0 }
+        });
+        only_the_stroke(image, "a canvas border");
+        // A frame's line near the right edge, not touching it, beside a digit that touches
+        // the top of the picture.
+        let image = grey(100, 100, |x, y| {
+            let digit = (47..53).contains(&x) && y < 80;
+            let bar = (93..95).contains(&x) && (5..95).contains(&y);
+            if digit || bar { 1.0 } else { 0.0 }
+        });
+        let cropped = image.without_specks().expect("ink");
+        assert_eq!(
+            (cropped.width, cropped.height),
+            (6, 80),
+            "a whiteboard's frame"
+        );
+    }
+
+    #[test]
+    fn far_off_marks_and_faint_ghosts_go_and_a_digits_parts_stay() {
+        let image = grey(100, 100, |x, y| {
+            let dot = (85..90).contains(&x) && (10..15).contains(&y);
+            let ghost = (15..30).contains(&x) && (40..60).contains(&y);
+            match () {
+                _ if stroke(x, y) || dot => 1.0,
+                _ if ghost => 0.2,
+                _ => 0.0,
+            }
+        });
+        only_the_stroke(image, "a button and a ghost");
+        // A 5's bar apart from its body, close to it, is part of the digit.
+        let five = grey(100, 100, |x, y| {
+            let bar = (47..70).contains(&x) && (14..18).contains(&y);
+            if stroke(x, y) || bar { 1.0 } else { 0.0 }
+        });
+        let cropped = five.without_specks().expect("ink");
+        assert_eq!((cropped.width, cropped.height), (23, 66));
+    }
+
+    #[test]
+    fn a_lighter_sheet_on_a_darker_desk_is_found() {
+        let note = |x: usize, y: usize| (20..90).contains(&x) && (10..95).contains(&y);
+        let image = grey(100, 100, |x, y| {
+            if note(x, y) && !stroke(x, y) {
+                1.0
+            } else {
+                0.0
+            }
+        });
+        assert_eq!(image.sheet(), Some([20, 10, 89, 94]));
+        // A blot of marker is no sheet.
+        let blot = grey(100, 100, |x, y| {
+            let (dx, dy) = (x as f32 - 50.0, y as f32 - 50.0);
+            if dx.hypot(dy) < 40.0 { 1.0 } else { 0.0 }
+        });
+        assert_eq!(blot.sheet(), None);
+    }
 }

@@ -19,7 +19,8 @@
 //!    by iterative clipping, starting from the values on the image's border, which is paper
 //!    even where thick marker covers a third of the picture or more) is subtracted, which
 //!    removes the paper's level and a lighting gradient or vignetting.
-//! 3. **Polarity.** The ink is on whichever side of the background holds more contrast: dark
+//! 3. **Polarity.** The ink is on whichever side of the background holds more contrast in the
+//!    middle of the picture (a fifth of each side left out at the edges): dark
 //!    ink on light paper is inverted, because MNIST's ink is light on dark. In a photo (at least
 //!    [`PHOTO_PIXELS`] pixels), where a shadow can cover most of the paper and outweigh the
 //!    ink, the ink is instead the polarity of the thin features (the background module's grey
@@ -34,9 +35,18 @@
 //!    straight runs of thin ink that span the picture, end on such lines at both ends (the
 //!    walls of boxes in a row) or make up a rectangle (a box). Their pixels are removed except
 //!    where a stroke crosses them (where the ink across is thicker than the line), so that the
-//!    digit is neither joined to them nor cut.
-//! 5. **Crop.** Connected ink components (8-connected) with less than a tenth of the largest
-//!    one's ink are specks of noise and are removed; the crop is the bounding box of the rest.
+//!    digit is neither joined to them nor cut. Lines at any angle (a hand-held photo of ruled or
+//!    squared paper, converging under perspective, bent with the paper) are proposed by a
+//!    Hough transform (imageproc's) and followed across the picture along the nearest ink; one
+//!    is printed where ink lies along 85% of the way, and removed the same way.
+//! 5. **The digit meant, cropped.** Connected ink components (8-connected, imageproc's
+//!    labelling) with less than a tenth of the largest one's ink are specks of noise; those
+//!    far fainter than the strongest ink are ghosts of erased writing; components cut by the
+//!    picture's border (or hugging an edge) beside or around the ink that stays clear of it are
+//!    a neighbour's piece, a frame, a toolbar; small marks far from the digit are buttons or
+//!    stray dots. All of them go; the crop is the bounding box of the rest. Where the ink
+//!    found is a solid lighter sheet with a rectangular outline (a sticky note on a darker
+//!    desk), the picture is looked into again within the sheet.
 //! 6. **Strokes.** A pen or a thin brush draws strokes far thinner, relative to the digit, than
 //!    MNIST's. The mean stroke width (twice the area over the perimeter of the half-peak
 //!    region) is measured; where it would be thinner than [`MIN_STROKE`] pixels in the 20x20
