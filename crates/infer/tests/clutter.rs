@@ -132,7 +132,7 @@ fn the_first_conditions_score_at_least_85_percent_on_mnist_test_digits() {
     let classifier = Classifier::<NdArray>::load(&ModelSource::Embedded, &Default::default())
         .expect("the built-in model loads");
     // Issue #30's conditions (Condition::ALL's others) are scored by examples/clutter.rs.
-    for condition in Condition::FIRST {
+    for &condition in Condition::FIRST {
         let right = (0..DIGITS)
             .filter(|&n| {
                 let index = 9_000 + n;

@@ -245,7 +245,7 @@ fn printed(
 impl Grey {
     /// The ink without printed lines; unchanged where there are none, or where removing them
     /// would leave almost nothing (a lone straight stroke spanning a tight crop).
-    pub(super) fn without_lines(mut self) -> Grey {
+    pub(super) fn without_lines(self) -> Grey {
         let (w, h) = (self.width, self.height);
         let long = ((LONG_RUN * w.min(h) as f64) as u32).max(8);
         let ink: Vec<bool> = self.pixels.iter().map(|&v| v > 0.0).collect();
@@ -270,7 +270,6 @@ impl Grey {
         if !printed_h.iter().chain(&printed_v).any(|&p| p) {
             return self;
         }
-        let before: f32 = self.pixels.iter().sum();
         let mut kept = ink.clone();
         let limit = |line: &Line| line.thickness + (line.thickness / 2).max(1);
         for (line, _) in horizontal.iter().zip(&printed_h).filter(|(_, p)| **p) {
@@ -292,14 +291,20 @@ impl Grey {
             }
         }
         let kept = transposed(&kept_t, h, w);
+        self.keeping(&kept)
+    }
+
+    /// The ink where `kept`, the rest set to 0; unchanged where that would leave almost
+    /// nothing (under 5% of the ink: a lone straight stroke spanning a tight crop).
+    pub(super) fn keeping(mut self, kept: &[bool]) -> Grey {
+        let before: f32 = self.pixels.iter().sum();
         let mut out = self.pixels.clone();
-        for (value, keep) in out.iter_mut().zip(&kept) {
+        for (value, keep) in out.iter_mut().zip(kept) {
             if !keep {
                 *value = 0.0;
             }
         }
-        let after: f32 = out.iter().sum();
-        if after >= 0.05 * before {
+        if out.iter().sum::<f32>() >= 0.05 * before {
             self.pixels = out;
         }
         self

@@ -38,7 +38,7 @@ struct Run {
 impl Grey {
     /// The ink without printed lines at any angle (see the module's documentation); unchanged
     /// where there are none, or where removing them would leave almost nothing.
-    pub(super) fn without_slanted_lines(mut self) -> Grey {
+    pub(super) fn without_slanted_lines(self) -> Grey {
         let (w, h) = (self.width, self.height);
         if w.min(h) < MIN_SIDE {
             return self;
@@ -72,20 +72,11 @@ impl Grey {
                 removed_any = true;
             }
         }
-        if !removed_any {
-            return self;
+        if removed_any {
+            self.keeping(&kept)
+        } else {
+            self
         }
-        let before: f32 = self.pixels.iter().sum();
-        let mut out = self.pixels.clone();
-        for (value, keep) in out.iter_mut().zip(&kept) {
-            if !keep {
-                *value = 0.0;
-            }
-        }
-        if out.iter().sum::<f32>() >= 0.05 * before {
-            self.pixels = out;
-        }
-        self
     }
 }
 

@@ -35,6 +35,15 @@ impl Warp {
     }
 }
 
+/// Paper coordinates of picture pixel `(x, y)`: through the hand-held photo's `warp`, or
+/// turned by `tilt` (a scan's, a small fraction of a degree).
+fn on_paper(warp: Option<Warp>, tilt: f32, (x, y): (f32, f32), size: (u32, u32)) -> (f32, f32) {
+    match warp {
+        Some(warp) => warp.map(x, y, size),
+        None => (x - tilt * y, y + tilt * x),
+    }
+}
+
 pub(super) fn clean(digit: &[u8; 784], rng: &mut Rng) -> Rendered {
     let scale = rng.between(4, 10);
     let ink = Ink::new(digit, scale, rng.range(-0.6, 0.6), rng.range(0.0, 1.2));
@@ -107,10 +116,7 @@ pub(super) fn ruled(digit: &[u8; 784], rng: &mut Rng, warp: Option<Warp>) -> Ren
     let image = paint(
         size,
         |x, y| {
-            let (u, v) = match warp {
-                Some(warp) => warp.map(x, y, size),
-                None => (x - tilt * y, y + tilt * x),
-            };
+            let (u, v) = on_paper(warp, tilt, (x, y), size);
             let mut c = paper;
             let a = line(periodic(v, spacing, phase), thickness);
             c = std::array::from_fn(|i| c[i] * (1.0 - a) + blue[i] * a);
@@ -156,10 +162,7 @@ pub(super) fn squared(digit: &[u8; 784], rng: &mut Rng, warp: Option<Warp>) -> R
     let image = paint(
         size,
         |x, y| {
-            let (u, v) = match warp {
-                Some(warp) => warp.map(x, y, size),
-                None => (x - tilt * y, y + tilt * x),
-            };
+            let (u, v) = on_paper(warp, tilt, (x, y), size);
             let across = line(periodic(v, spacing, phase.1), thickness);
             let down = line(periodic(u, spacing, phase.0), thickness);
             let a = across.max(down);
