@@ -149,7 +149,8 @@ const IMAGES: usize = 1000;
 fn prepare(root: &Path, name: &str, source: &ModelSource, images: &[[u8; 784]]) {
     let dir = root.join(name);
     fs::create_dir_all(&dir).unwrap();
-    infer::export_onnx(source, &dir.join("model.onnx")).unwrap_or_else(|e| panic!("{name}: {e}"));
+    infer::export_onnx(source, &dir.join("model.onnx"))
+        .unwrap_or_else(|e| panic!("{name}: {}", infer::output::describe(&e)));
     let classifier = Classifier::<NdArray>::load(source, &Default::default()).expect("loads");
     let network = classifier.network();
     let input = network.to_input(images);
@@ -204,7 +205,8 @@ fn onnxruntime_gives_burns_logits_for_every_variant() {
             &images,
         );
     }
-    // Trained models from elsewhere (CI's training runs): artifacts directories, ':'-separated.
+    // Trained models from elsewhere (CI's training runs): artifacts directories, ':'-separated,
+    // absolute or relative to crates/infer/ (where Cargo runs the test).
     let trained = std::env::var("LENET_ONNX_MODELS").unwrap_or_default();
     for (i, dir) in trained.split(':').filter(|d| !d.is_empty()).enumerate() {
         let name = format!(
