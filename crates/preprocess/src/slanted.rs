@@ -13,6 +13,8 @@ use imageproc::hough::{LineDetectionOptions, PolarLine, detect_lines};
 use crate::grey::Grey;
 use crate::lines::thickest;
 
+/// The longer side, in pixels, of the reduced copy candidates are looked for on.
+const COARSE_SIDE: usize = 320;
 /// Hough votes a candidate needs, as a fraction of the picture's shorter side (the followed
 /// ink decides, so this only bounds the work).
 const VOTES: f32 = 0.25;
@@ -44,17 +46,36 @@ impl Grey {
             return self;
         }
         let ink: Vec<bool> = self.pixels.iter().map(|&v| v > 0.0).collect();
-        let mask = GrayImage::from_fn(w as u32, h as u32, |x, y| {
-            Luma([u8::from(ink[y as usize * w + x as usize])])
-        });
+        // Candidates are looked for on a copy reduced to about [`COARSE_SIDE`] (a block is ink
+        // where any of its pixels is), which bounds the transform's work; they are followed at
+        // full resolution.
+        let factor = w.max(h).div_ceil(COARSE_SIDE).max(1);
+        let (cw, ch) = (w.div_ceil(factor), h.div_ceil(factor));
+        let mut mask = GrayImage::new(cw as u32, ch as u32);
+        for (i, _) in ink.iter().enumerate().filter(|(_, ink)| **ink) {
+            mask.put_pixel(
+                ((i % w) / factor) as u32,
+                ((i / w) / factor) as u32,
+                Luma([1]),
+            );
+        }
         let options = LineDetectionOptions {
-            vote_threshold: ((VOTES * w.min(h) as f32) as u32).max(8),
+            vote_threshold: ((VOTES * cw.min(ch) as f32) as u32).max(8),
             suppression_radius: 4,
+        };
+        let scale = |line: PolarLine| {
+            let angle = (line.angle_in_degrees as f32).to_radians();
+            // A block's centre is `factor * x + (factor - 1) / 2` at full resolution.
+            let centre = (factor as f32 - 1.0) / 2.0 * (angle.cos() + angle.sin());
+            PolarLine {
+                r: line.r * factor as f32 + centre,
+                ..line
+            }
         };
         let thick = thickest(w, h) as usize;
         let mut kept = ink.clone();
         let mut removed_any = false;
-        for line in detect_lines(&mask, options) {
+        for line in detect_lines(&mask, options).into_iter().map(scale) {
             let Some(runs) = follow(&ink, w, h, line, thick) else {
                 continue;
             };
@@ -95,6 +116,22 @@ fn follow(ink: &[bool], w: usize, h: usize, line: PolarLine, thick: usize) -> Op
         (x >= 0.0 && y >= 0.0 && (x as usize) < w && (y as usize) < h)
             .then(|| y as usize * w + x as usize)
     };
+    // The steps the straight line takes inside the picture, so that a candidate is given up as
+    // soon as it has missed more ink than a printed line may (most candidates in a photo).
+    let inside = {
+        let mut count = 0usize;
+        let mut t = -reach;
+        while t <= reach {
+            let point = (
+                line.r * normal.0 + t * along.0,
+                line.r * normal.1 + t * along.1,
+            );
+            count += usize::from(pixel(point.0, point.1).is_some());
+            t += STEP;
+        }
+        count
+    };
+    let allowed_misses = ((1.0 - SPAN) * inside as f32).ceil() as usize;
     let (mut steps, mut covered, mut offset) = (0usize, 0usize, 0.0f32);
     let mut runs = Vec::new();
     let mut t = -reach;
@@ -115,6 +152,9 @@ fn follow(ink: &[bool], w: usize, h: usize, line: PolarLine, thick: usize) -> Op
         let is_ink = |s: i64| at(s).is_some_and(|i| ink[i]);
         // The ink nearest the way, then its run across.
         let Some(found) = (0..=search).flat_map(|d| [d, -d]).find(|&s| is_ink(s)) else {
+            if steps - covered > allowed_misses {
+                return None;
+            }
             continue;
         };
         covered += 1;
