@@ -38,7 +38,8 @@ pub struct Sheet<'a> {
     /// The image as the user gave it.
     pub original: &'a RgbImage,
     /// What preprocessing kept and removed on the way to the 28x28 image (the ink in grey,
-    /// printed lines in red, light too broad to be a stroke in blue).
+    /// printed lines in red, ink that is not the digit in orange, light too broad to be a
+    /// stroke in blue).
     pub removed: &'a RgbImage,
     /// The 28x28 image the model saw, in MNIST's form (light ink on black).
     pub seen: &'a [u8; 784],
@@ -182,7 +183,7 @@ pub fn sheet(title: &str, source: &str, look: &Sheet<'_>) -> Result<RgbImage, Fi
         picture(Panel::Original, "as given", 16, look.original)?;
         picture(
             Panel::Removed,
-            "removed: lines red, light blue",
+            "removed: lines red, not the digit orange, light blue",
             14,
             look.removed,
         )?;

@@ -5,6 +5,7 @@
 //! small marks far from it (buttons, stray dots). Then the picture is cropped to the rest.
 
 use image::{GrayImage, Luma};
+use imageproc::contrast::otsu_level;
 use imageproc::region_labelling::{Connectivity, connected_components};
 
 use crate::grey::Grey;
@@ -124,9 +125,58 @@ impl Grey {
         (large && solid && outlined && !whole).then_some(largest.bounds)
     }
 
+    /// The box `[left, top, right, bottom]` (inclusive) of a lighter sheet with a darker desk
+    /// showing along some of the picture's edges: Otsu's split of the picture's levels, and
+    /// the largest lighter group, where it is no smaller than [`SHEET_SIDE`] of the picture
+    /// either way, fills most of its box (the digit is a hole in it), holds the picture's
+    /// centre, and leaves the desk showing beyond at least one edge. Where such a desk bends
+    /// the fitted background so far that no ink stands out, the sheet is where to look again.
+    pub(super) fn lighter_sheet(&self) -> Option<[usize; 4]> {
+        let (w, h) = (self.width, self.height);
+        let levels = GrayImage::from_fn(w as u32, h as u32, |x, y| {
+            Luma([(self.at(x as usize, y as usize).clamp(0.0, 1.0) * 255.0).round() as u8])
+        });
+        let split = otsu_level(&levels);
+        let lighter = GrayImage::from_fn(w as u32, h as u32, |x, y| {
+            Luma([u8::from(levels.get_pixel(x, y).0[0] > split)])
+        });
+        let labels = connected_components(&lighter, Connectivity::Eight, Luma([0u8])).into_raw();
+        let mut counts = vec![0usize; labels.iter().copied().max()? as usize + 1];
+        labels.iter().for_each(|&label| counts[label as usize] += 1);
+        let largest = (1..counts.len()).max_by_key(|&label| counts[label])? as u32;
+        let (mut l, mut t, mut r, mut b) = (usize::MAX, usize::MAX, 0, 0);
+        for (index, _) in labels
+            .iter()
+            .enumerate()
+            .filter(|&(_, &label)| label == largest)
+        {
+            let (x, y) = (index % w, index / w);
+            (l, t, r, b) = (l.min(x), t.min(y), r.max(x), b.max(y));
+        }
+        let (bw, bh) = (r + 1 - l, b + 1 - t);
+        let large = bw as f32 >= SHEET_SIDE * w as f32 && bh as f32 >= SHEET_SIDE * h as f32;
+        let solid = counts[largest as usize] as f32 >= SHEET_FILL * (bw * bh) as f32;
+        let central = (l..=r).contains(&(w / 2)) && (t..=b).contains(&(h / 2));
+        let desk = l > 0 || t > 0 || r + 1 < w || b + 1 < h;
+        (large && solid && central && desk).then_some([l, t, r, b])
+    }
+
+    /// The part of the picture a little inside `sheet`'s box (a twenty-fifth of its shorter
+    /// side, at least a pixel), clear of the sheet's edge.
+    pub(super) fn inside(&self, sheet: [usize; 4]) -> Grey {
+        let [l, t, r, b] = sheet;
+        let inset = ((r - l).min(b - t) / 25).max(1);
+        let (l, t) = (l + inset, t + inset);
+        let (w, h) = (
+            (r.saturating_sub(inset) + 1).saturating_sub(l).max(1),
+            (b.saturating_sub(inset) + 1).saturating_sub(t).max(1),
+        );
+        self.cropped(l.min(self.width - 1), t.min(self.height - 1), w, h)
+    }
+
     /// The digit a person means (see the module's documentation), cropped to its bounding
-    /// box; `None` if no ink is left.
-    pub(super) fn without_specks(mut self) -> Option<Grey> {
+    /// box, and where that box's top left corner lies in `self`; `None` if no ink is left.
+    pub(super) fn the_digit(mut self) -> Option<(Grey, [usize; 2])> {
         let (labels, groups) = components(&self);
         let largest = groups.iter().map(|g| g.mass).fold(0.0, f32::max);
         if largest <= 0.0 {
@@ -147,7 +197,8 @@ impl Grey {
                 }
             }
         }
-        Some(self.cropped(left, top, right + 1 - left, bottom + 1 - top))
+        let digit = self.cropped(left, top, right + 1 - left, bottom + 1 - top);
+        Some((digit, [left, top]))
     }
 
     /// The `width` x `height` rectangle whose top left pixel is (`left`, `top`).
@@ -275,9 +326,39 @@ mod tests {
             let speck = (x, y) == (55, 3);
             if bar || speck { 1.0 } else { 0.0 }
         });
-        let cropped = image.without_specks().expect("ink");
+        let cropped = image.the_digit().expect("ink").0;
         assert_eq!((cropped.width, cropped.height), (5, 40));
         assert!(cropped.pixels.iter().all(|&v| v == 1.0));
+    }
+
+    #[test]
+    fn a_lighter_sheet_with_the_desk_at_two_edges_is_found_and_plain_paper_is_no_sheet() {
+        // A light note (0.9) on a dark desk (0.3) showing at the right and the bottom, a dark
+        // stroke on the note.
+        let note = |x: usize, y: usize| x < 80 && y < 85;
+        let stroke = |x: usize, y: usize| (38..44).contains(&x) && (20..70).contains(&y);
+        let image = grey(100, 100, |x, y| match (note(x, y), stroke(x, y)) {
+            (true, true) => 0.1,
+            (true, false) => 0.9,
+            (false, _) => 0.3,
+        });
+        assert_eq!(image.lighter_sheet(), Some([0, 0, 79, 84]));
+        let inside = image.inside([0, 0, 79, 84]);
+        assert_eq!(
+            (inside.width, inside.height),
+            (74, 79),
+            "3 pixels in at every edge"
+        );
+        // The same note filling the picture, and a dark digit alone: no desk, no sheet.
+        let paper = grey(100, 100, |x, y| if stroke(x, y) { 0.1 } else { 0.9 });
+        assert_eq!(paper.lighter_sheet(), None);
+        // A light digit on a dark background is no sheet either: it fills little of its box.
+        let screen = grey(
+            100,
+            100,
+            |x, y| if stroke(x, y) || y == 20 { 0.9 } else { 0.1 },
+        );
+        assert_eq!(screen.lighter_sheet(), None);
     }
 
     /// A stroke 6 wide, rows 20..80, in the middle of a 100x100 picture.
@@ -287,7 +368,7 @@ mod tests {
 
     /// The crop of `image` is the stroke alone.
     fn only_the_stroke(image: crate::grey::Grey, what: &str) {
-        let cropped = image.without_specks().expect("ink");
+        let cropped = image.the_digit().expect("ink").0;
         assert_eq!((cropped.width, cropped.height), (6, 60), "{what}");
     }
 
@@ -314,7 +395,7 @@ mod tests {
             let bar = (93..95).contains(&x) && (5..95).contains(&y);
             if digit || bar { 1.0 } else { 0.0 }
         });
-        let cropped = image.without_specks().expect("ink");
+        let cropped = image.the_digit().expect("ink").0;
         assert_eq!(
             (cropped.width, cropped.height),
             (6, 80),
@@ -339,7 +420,7 @@ mod tests {
             let bar = (47..70).contains(&x) && (14..18).contains(&y);
             if stroke(x, y) || bar { 1.0 } else { 0.0 }
         });
-        let cropped = five.without_specks().expect("ink");
+        let cropped = five.the_digit().expect("ink").0;
         assert_eq!((cropped.width, cropped.height), (23, 66));
     }
 

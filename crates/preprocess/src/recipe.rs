@@ -22,7 +22,8 @@ pub fn to_mnist(image: &DynamicImage) -> Option<[u8; IMAGE_PIXELS]> {
 
 /// [`to_mnist`], and a picture of what was removed on the way, at the working resolution
 /// (see [`WORKING_SIDE`](crate::WORKING_SIDE)): the ink kept in grey, printed lines removed
-/// in red, light too broad to be a stroke (a shadow's edge) in blue. An image already in
+/// in red, ink that is not the digit (a neighbour's piece, a frame, a ghost, a speck) in
+/// orange, light too broad to be a stroke (a shadow's edge) in blue. An image already in
 /// MNIST's form is its own picture.
 pub fn to_mnist_showing_removed(image: &DynamicImage) -> Option<([u8; IMAGE_PIXELS], RgbImage)> {
     let (pixels, removed) = preprocessed(image, true)?;
@@ -39,45 +40,60 @@ fn preprocessed(
     }
     let grey = Grey::composited(image);
     if let Some(pixels) = grey.mnist_form() {
-        let picture = show.then(|| removal_picture(&grey, &grey, &[]));
+        let picture = show.then(|| removal_picture(&grey, &grey, (&grey, [0, 0]), &[]));
         return Some((pixels, picture));
     }
     let photo = u64::from(image.width()) * u64::from(image.height()) >= PHOTO_PIXELS;
-    let (ink, light) = grey.clone().ink(photo)?;
-    // A sheet lighter than the desk around it (a sticky note) was taken for ink: look again
-    // within it, a little inside its edges.
+    // A sheet on a desk (a sticky note) can hide the digit two ways: a desk darker than the
+    // sheet bends the fitted background until nothing stands out, and a sheet lighter than the
+    // desk around it is taken for ink. Either way, look again within the sheet.
+    let (ink, light) = match grey.clone().ink(photo) {
+        Some(found) => found,
+        None => grey.inside(grey.lighter_sheet()?).ink(photo)?,
+    };
     let (ink, light) = match ink.sheet() {
-        Some([l, t, r, b]) => {
-            let inset = ((r - l).min(b - t) / 25).max(1);
-            let (l, t) = (l + inset, t + inset);
-            let (w, h) = (
-                (r - inset).saturating_sub(l) + 1,
-                (b - inset).saturating_sub(t) + 1,
-            );
-            grey.cropped(l, t, w, h).ink(photo)?
-        }
+        Some(sheet) => grey.inside(sheet).ink(photo)?,
         None => (ink, light),
     };
     let before = show.then(|| ink.clone());
     let ink = ink.without_lines().without_slanted_lines();
-    let picture = before.map(|before| removal_picture(&before, &ink, &light));
-    let ink = ink.without_specks()?;
+    let lines_gone = show.then(|| ink.clone());
+    let (ink, origin) = ink.the_digit()?;
+    let picture = before
+        .zip(lines_gone)
+        .map(|(before, lines_gone)| removal_picture(&before, &lines_gone, (&ink, origin), &light));
     let radius = ink.thickening_radius();
     let ink = ink.thickened(radius);
     Some((centred(&ink.fitted_to_box()), picture))
 }
 
-/// The ink `kept` in grey over what was ink `before` the printed lines went (red) and what was
-/// removed as `light` (blue).
-fn removal_picture(before: &Grey, kept: &Grey, light: &[bool]) -> RgbImage {
-    RgbImage::from_fn(kept.width as u32, kept.height as u32, |x, y| {
-        let index = y as usize * kept.width + x as usize;
-        let value = kept.pixels[index];
+/// The ink `kept` in grey (a crop of the picture whose top left corner lies at the given
+/// point) over what was ink `before` the printed lines went (red), the groups of ink left after
+/// them that are not the digit (in `lines_gone` but not kept: a neighbour's piece, a frame, a
+/// ghost, a speck; orange), and what was removed as `light` (blue).
+fn removal_picture(
+    before: &Grey,
+    lines_gone: &Grey,
+    (kept, [left, top]): (&Grey, [usize; 2]),
+    light: &[bool],
+) -> RgbImage {
+    RgbImage::from_fn(before.width as u32, before.height as u32, |x, y| {
+        let (x, y) = (x as usize, y as usize);
+        let index = y * before.width + x;
+        let inside =
+            (left..left + kept.width).contains(&x) && (top..top + kept.height).contains(&y);
+        let value = if inside {
+            kept.at(x - left, y - top)
+        } else {
+            0.0
+        };
         if value > 0.0 {
             let level = (value.min(1.0) * 255.0).round() as u8;
             Rgb([level; 3])
+        } else if lines_gone.pixels[index] > 0.0 {
+            Rgb(NOT_THE_DIGIT)
         } else if before.pixels[index] > 0.0 {
-            Rgb([220, 40, 40])
+            Rgb(LINE)
         } else if light.get(index).copied().unwrap_or(false) {
             Rgb([40, 90, 220])
         } else {
@@ -85,6 +101,10 @@ fn removal_picture(before: &Grey, kept: &Grey, light: &[bool]) -> RgbImage {
         }
     })
 }
+
+/// The colours of the picture of what was removed: printed lines, and ink that is not the digit.
+const LINE: [u8; 3] = [220, 40, 40];
+const NOT_THE_DIGIT: [u8; 3] = [240, 160, 20];
 
 /// Writes a 28x28 image as a greyscale PNG.
 pub fn save_png(pixels: &[u8; IMAGE_PIXELS], path: &Path) -> Result<(), ImageError> {
@@ -124,6 +144,23 @@ mod tests {
             crossing.0[0] > 200 && crossing.0 == [crossing.0[0]; 3],
             "where the bar crosses a rule: {crossing:?}"
         );
+    }
+
+    #[test]
+    fn the_picture_of_what_was_removed_shows_a_neighbours_piece_apart_from_the_digit() {
+        // A dark bar (a 1) in the middle, and a neighbour's stroke cut by the left border.
+        let bar = |x: u32, y: u32| (57..63).contains(&x) && (20..96).contains(&y);
+        let piece = |x: u32, y: u32| x < 6 && (40..80).contains(&y);
+        let image = DynamicImage::ImageLuma8(image::GrayImage::from_fn(120, 120, |x, y| {
+            Luma([if bar(x, y) || piece(x, y) { 30 } else { 245 }])
+        }));
+        let (pixels, removed) = to_mnist_showing_removed(&image).expect("a digit");
+        assert_eq!(*removed.get_pixel(2, 60), Rgb(NOT_THE_DIGIT), "the piece");
+        assert!(removed.get_pixel(60, 60).0[0] > 200, "the bar, kept");
+        assert_eq!(*removed.get_pixel(30, 60), Rgb([0; 3]), "paper");
+        // The piece is not in what the model sees: the bar alone is centred.
+        let column_ink = |x: usize| (0..28).map(|y| u32::from(pixels[y * 28 + x])).sum::<u32>();
+        assert_eq!((0..8).map(column_ink).sum::<u32>(), 0);
     }
 
     #[test]
