@@ -6,6 +6,7 @@
 
 use image::{GrayImage, Luma};
 use imageproc::contrast::otsu_level;
+use imageproc::distance_transform::{Norm, distance_transform};
 use imageproc::region_labelling::{Connectivity, connected_components};
 
 use crate::grey::Grey;
@@ -177,28 +178,72 @@ impl Grey {
     /// The digit a person means (see the module's documentation), cropped to its bounding
     /// box, and where that box's top left corner lies in `self`; `None` if no ink is left.
     pub(super) fn the_digit(mut self) -> Option<(Grey, [usize; 2])> {
-        let (labels, groups) = components(&self);
+        self.keep_the_meant_groups()?;
+        // A ghost can join the digit to what is not the digit (a frame it touches): where one
+        // went, the groups left are judged again.
+        if self.without_ghosts_touching() {
+            self.keep_the_meant_groups()?;
+        }
+        let (mut left, mut top, mut right, mut bottom) = (usize::MAX, usize::MAX, 0, 0);
+        for (index, _) in self.pixels.iter().enumerate().filter(|(_, v)| **v > 0.0) {
+            let (x, y) = (index % self.width, index / self.width);
+            (left, top) = (left.min(x), top.min(y));
+            (right, bottom) = (right.max(x), bottom.max(y));
+        }
+        let digit = self.cropped(left, top, right + 1 - left, bottom + 1 - top);
+        Some((digit, [left, top]))
+    }
+
+    /// Zeroes the groups of ink that are not the digit ([`meant`]); `None` if there is no ink.
+    fn keep_the_meant_groups(&mut self) -> Option<()> {
+        let (labels, groups) = components(self);
         let largest = groups.iter().map(|g| g.mass).fold(0.0, f32::max);
         if largest <= 0.0 {
             return None;
         }
         let keep = meant(&groups, largest);
-        let (mut left, mut top, mut right, mut bottom) = (usize::MAX, usize::MAX, 0, 0);
-        for y in 0..self.height {
-            for x in 0..self.width {
-                let index = y * self.width + x;
-                match labels[index] as usize {
-                    0 => {}
-                    label if keep[label - 1] => {
-                        (left, top) = (left.min(x), top.min(y));
-                        (right, bottom) = (right.max(x), bottom.max(y));
-                    }
-                    _ => self.pixels[index] = 0.0,
+        for (value, &label) in self.pixels.iter_mut().zip(&labels) {
+            if label > 0 && !keep[label as usize - 1] {
+                *value = 0.0;
+            }
+        }
+        Some(())
+    }
+
+    /// Removes faint ink (below [`FAINT`] of the brightest) further than half a stroke's
+    /// width from strong ink: a ghost of erased writing that touches the digit, which the
+    /// faint-group rule cannot tell apart because the two are one group. A stroke's own soft
+    /// edge lies within half its width of its core and stays. Returns whether any went.
+    fn without_ghosts_touching(&mut self) -> bool {
+        let (w, h) = (self.width, self.height);
+        let strong_level = FAINT * self.pixels.iter().copied().fold(0.0, f32::max);
+        let strong = |x: usize, y: usize| self.at(x, y) >= strong_level;
+        // The strong ink's mean width: twice its area over its perimeter.
+        let (mut area, mut perimeter) = (0usize, 0usize);
+        for y in 0..h {
+            for x in 0..w {
+                if strong(x, y) {
+                    area += 1;
+                    perimeter += usize::from(x == 0 || !strong(x - 1, y))
+                        + usize::from(x + 1 == w || !strong(x + 1, y))
+                        + usize::from(y == 0 || !strong(x, y - 1))
+                        + usize::from(y + 1 == h || !strong(x, y + 1));
                 }
             }
         }
-        let digit = self.cropped(left, top, right + 1 - left, bottom + 1 - top);
-        Some((digit, [left, top]))
+        let reach = (area as f32 / perimeter.max(1) as f32).round().max(1.0) as u8;
+        let mask = GrayImage::from_fn(w as u32, h as u32, |x, y| {
+            Luma([u8::from(strong(x as usize, y as usize))])
+        });
+        let distance = distance_transform(&mask, Norm::LInf).into_raw();
+        let mut removed = false;
+        for (value, far) in self.pixels.iter_mut().zip(distance) {
+            if *value > 0.0 && *value < strong_level && far > reach {
+                *value = 0.0;
+                removed = true;
+            }
+        }
+        removed
     }
 
     /// The `width` x `height` rectangle whose top left pixel is (`left`, `top`).
@@ -359,6 +404,40 @@ mod tests {
             |x, y| if stroke(x, y) || y == 20 { 0.9 } else { 0.1 },
         );
         assert_eq!(screen.lighter_sheet(), None);
+    }
+
+    #[test]
+    fn a_ghost_touching_the_digit_goes_and_with_it_the_frame_it_joined() {
+        // A strong bar (a 1), a faint ghost's stroke from its middle to the right border, and
+        // the board's frame along that border: one group until the ghost goes.
+        let image = grey(100, 100, |x, y| {
+            let bar = (40..46).contains(&x) && (20..80).contains(&y);
+            let ghost = (46..96).contains(&x) && (48..53).contains(&y);
+            let frame = x >= 96;
+            match (bar || frame, ghost) {
+                (true, _) => 1.0,
+                (false, true) => 0.3,
+                _ => 0.0,
+            }
+        });
+        let (digit, origin) = image.the_digit().expect("ink");
+        assert_eq!(origin, [40, 20]);
+        // The bar, and the ghost's first two pixels: within half a stroke of the bar, where a
+        // soft edge would be.
+        assert_eq!((digit.width, digit.height), (8, 60), "the bar alone");
+    }
+
+    #[test]
+    fn a_strokes_soft_edge_is_not_a_ghost() {
+        // A bar whose edges fade over two pixels, as a photographed pen stroke does.
+        let image = grey(100, 100, |x, y| match (x, (20..80).contains(&y)) {
+            (40..46, true) => 1.0,
+            (38 | 47, true) => 0.2,
+            (39 | 46, true) => 0.4,
+            _ => 0.0,
+        });
+        let (digit, _) = image.the_digit().expect("ink");
+        assert_eq!(digit.width, 10, "the soft edges stay");
     }
 
     /// A stroke 6 wide, rows 20..80, in the middle of a 100x100 picture.
