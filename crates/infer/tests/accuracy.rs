@@ -1,4 +1,5 @@
-//! The model built into the binary is the trained one: at least 99% on MNIST's test set.
+//! The model built into the binary is the trained one: at least 99.3% on MNIST's test set
+//! (issue #30's floor for weights trained with clutter's leftovers).
 
 mod common;
 
@@ -7,7 +8,7 @@ use infer::{Classifier, ModelSource};
 
 #[test]
 #[ignore = "needs MNIST: set MNIST_DIR"]
-fn built_in_model_scores_at_least_99_percent_on_the_mnist_test_set() {
+fn built_in_model_scores_at_least_99_3_percent_on_the_mnist_test_set() {
     let test = common::test_set();
     let classifier = Classifier::<NdArray>::load(&ModelSource::Embedded, &Default::default())
         .expect("the built-in model loads");
@@ -29,8 +30,8 @@ fn built_in_model_scores_at_least_99_percent_on_the_mnist_test_set() {
     let accuracy = correct as f64 / test.len() as f64;
     println!("built-in model: {correct}/{} correct", test.len());
     assert!(
-        accuracy >= 0.99,
-        "the built-in model scores {:.2}% on MNIST's test set, below 99%: put the weights and \
+        accuracy >= 0.993,
+        "the built-in model scores {:.2}% on MNIST's test set, below 99.3%: put the weights and \
          config.toml of the best trained model in crates/lenet/pretrained/",
         100.0 * accuracy
     );

@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 
 use crate::{IMAGE_PIXELS, IMAGE_SIDE};
-use crate::{MnistError, MnistItem};
+use crate::{LeftoverConfig, MnistError, MnistItem};
 
 /// Ranges of the random distortions; each parameter is drawn uniformly from `[-max, max]`.
 #[derive(Config, Debug, PartialEq)]
@@ -37,6 +37,10 @@ pub struct AugmentConfig {
     /// Below 1.
     #[config(default = 0.0)]
     pub max_squeeze: f32,
+    /// What preprocessing a photo leaves beside a digit, added after the distortion
+    /// (`[data.augmentation.leftovers]`; none by default).
+    #[config(default = "LeftoverConfig::new()")]
+    pub leftovers: LeftoverConfig,
 }
 
 impl AugmentConfig {
@@ -70,7 +74,7 @@ impl AugmentConfig {
                 });
             }
         }
-        Ok(())
+        self.leftovers.validate()
     }
 
     /// A randomly distorted copy of `image` (28x28, row-major).
@@ -190,6 +194,7 @@ impl<D: Dataset<MnistItem>> AugmentedDataset<D> {
         if self.config.enabled {
             let mut rng = StdRng::seed_from_u64(item_seed(self.seed, index, epoch));
             item.image = self.config.distort(&item.image, &mut rng);
+            self.config.leftovers.apply(&mut item.image, &mut rng);
         }
         Some(item)
     }

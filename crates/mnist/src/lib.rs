@@ -6,7 +6,8 @@
 //!    per-user cache, Burn's cache), downloading and verifying them if needed ([`Download`]).
 //! 2. [`MnistSplits::load`] parses and validates them into train, validation and test
 //!    [`MnistDataset`]s of u8 images.
-//! 3. [`AugmentedDataset`] optionally distorts training images, reproducibly per seed.
+//! 3. [`AugmentedDataset`] optionally distorts training images, reproducibly per seed, and
+//!    adds what preprocessing a photo leaves beside a digit ([`LeftoverConfig`]).
 //! 4. [`MnistBatcher`] pads and normalises a batch into one tensor, using the model's input
 //!    step ([`lenet::InputConfig::to_tensor`]), the same step inference uses for users' images.
 //!
@@ -41,6 +42,7 @@ mod config;
 mod dataset;
 mod error;
 mod idx;
+mod leftovers;
 mod source;
 
 pub use augment::{AugmentConfig, AugmentedDataset};
@@ -49,6 +51,7 @@ pub use config::DataConfig;
 pub use dataset::{MnistDataset, MnistItem, MnistSplits};
 pub use error::MnistError;
 pub use idx::{parse_images, parse_labels};
+pub use leftovers::LeftoverConfig;
 /// The model's digit size, which MNIST's files must have.
 pub use lenet::{IMAGE_PIXELS, IMAGE_SIDE};
 pub use source::{Download, MNIST_FILES, MNIST_SHA256, locate};
