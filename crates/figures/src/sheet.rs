@@ -172,18 +172,25 @@ pub fn sheet(title: &str, source: &str, look: &Sheet<'_>) -> Result<RgbImage, Fi
         label(title.into(), (width / 2, 24), text(22, HPos::Center))?;
         label(source.into(), (width / 2, 52), text(15, HPos::Center))?;
 
-        // A picture fitted into its square panel, under its caption.
-        let picture = |panel: Panel, caption: &str, size: u32, picture: &RgbImage| {
+        // A picture fitted into its square panel, under its caption (the last line just above
+        // the panel).
+        let picture = |panel: Panel, caption: &[&str], size: u32, picture: &RgbImage| {
             let area = sheet_panel(panel);
-            label(caption.into(), (area[0], ROW1 - 16), text(size, HPos::Left))?;
+            for (n, line) in caption.iter().rev().enumerate() {
+                let y = ROW1 - 16 - n as u32 * (size + 2);
+                label((*line).into(), (area[0], y), text(size, HPos::Left))?;
+            }
             let (fitted, at) = fit(picture, PHOTO);
             bitmap(fitted, (area[0] + at.0, area[1] + at.1))?;
             frame(area)
         };
-        picture(Panel::Original, "as given", 16, look.original)?;
+        picture(Panel::Original, &["as given"], 16, look.original)?;
         picture(
             Panel::Removed,
-            "removed: lines red, not the digit orange, light blue",
+            &[
+                "removed: lines red, light blue,",
+                "ink not the digit orange",
+            ],
             14,
             look.removed,
         )?;
