@@ -3,6 +3,7 @@ input step of crates/mnist, and the table they print."""
 
 import argparse
 import gzip
+import json
 import os
 
 import numpy as np
@@ -20,6 +21,8 @@ def parse_args(description):
     parser.add_argument("--warmup-epochs", type=int, default=1, help="unmeasured epochs first")
     parser.add_argument("--limit", type=int, default=60000, help="training images per epoch")
     parser.add_argument("--latency-calls", type=int, default=200)
+    parser.add_argument("--json", help="also write the figures as JSON to this file "
+                        "(read by bench/compare)")
     args = parser.parse_args()
     if not args.data_dir:
         parser.error("set --data-dir or MNIST_DIR")
@@ -61,15 +64,21 @@ LATENCY_COLUMNS = [("latency median ms", "latency_median", ".3f"),
                    ("test accuracy", "accuracy", ".4f")]
 
 
-def report(framework, columns, data, args, measure):
+def report(framework, columns, data, args, measure, version=""):
     """Prints the run's conditions and a Markdown table with one row per variant, measuring
-    each with `measure(variant, data, args)`."""
+    each with `measure(variant, data, args)`; with --json, writes the figures there too."""
     print(f"training: {args.epochs} epoch(s) of {min(args.limit, len(data[0]))} images after "
           f"{args.warmup_epochs} warm-up epoch(s); load average {os.getloadavg()}\n")
     print("| framework | variant | " + " | ".join(title for title, _, _ in columns) + " |")
     print("|---|---|" + "---:|" * len(columns))
+    results = {}
     for variant in args.variants.split(","):
         result = measure(variant.strip(), data, args)
+        results[variant.strip()] = result
         cells = " | ".join(format(result[key], spec) for _, key, spec in columns)
         print(f"| {framework} | {variant} | {cells} |", flush=True)
     print(f"\nload average at the end {os.getloadavg()}")
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump({"framework": framework, "version": version, "variants": results}, file,
+                      indent=2)

@@ -144,7 +144,8 @@ def main():
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python "
           f"{platform.python_version()}, NumPy {np.__version__}; intra-op {THREADS}, inter-op 1")
     columns = TRAIN_COLUMNS + [("model.predict images/s", "predict", ",.0f")] + LATENCY_COLUMNS
-    report("keras", columns, data, args, measure)
+    report("keras", columns, data, args, measure,
+           version=f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
 
 if __name__ == "__main__":
     main()

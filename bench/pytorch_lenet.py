@@ -135,7 +135,8 @@ def main():
           f"{np.__version__}; {torch.get_num_threads()} threads, "
           f"{torch.backends.cpu.get_cpu_capability()} kernels, "
           f"mkldnn {torch.backends.mkldnn.is_available()}")
-    report("pytorch", TRAIN_COLUMNS + LATENCY_COLUMNS, data, args, measure)
+    report("pytorch", TRAIN_COLUMNS + LATENCY_COLUMNS, data, args, measure,
+           version=f"PyTorch {torch.__version__}")
 
 if __name__ == "__main__":
     main()

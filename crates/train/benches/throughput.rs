@@ -36,6 +36,7 @@
 mod common;
 
 use common::load_average;
+use common::peak::peak_gflops;
 
 use std::{
     path::Path,
@@ -79,6 +80,9 @@ struct Args {
     /// 20 with --quick].
     #[arg(long)]
     train_batches: Option<usize>,
+    /// Also write the figures as JSON to this file (read by `bench/compare`).
+    #[arg(long, value_name = "FILE")]
+    json: Option<std::path::PathBuf>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -163,7 +167,9 @@ fn main() -> anyhow::Result<()> {
         .context("MNIST not found: set MNIST_DIR to the directory holding the four IDX files")?;
 
     println!("# LeNet-5 throughput\n");
-    print_machine(&args);
+    let threads = rayon::current_num_threads();
+    let peak = peak_gflops(threads);
+    print_machine(&args, peak);
     let splits = MnistSplits::load(&data_dir, 5000)?;
     let mut rows = Vec::new();
     for &backend in &args.backends {
@@ -178,14 +184,19 @@ fn main() -> anyhow::Result<()> {
             rows.push((backend, variant, row));
         }
     }
-    print_table(&rows, &args);
+    print_table(&rows, &args, peak.0);
+    if let Some(path) = &args.json {
+        let json = json_figures(&rows, peak, threads);
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(())
 }
 
 // ----------------------------------------------------------------------------------------
 // The machine
 
-fn print_machine(args: &Args) {
+fn print_machine(args: &Args, (gflops, isa): (f64, &str)) {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let field = |name: &str| {
         cpuinfo
@@ -210,6 +221,10 @@ fn print_machine(args: &Args) {
     println!("| CPU | {} ({}) |", field("model name"), simd.join(", "));
     println!("| logical cores | {cores} |");
     println!("| rayon threads | {} |", rayon::current_num_threads());
+    println!(
+        "| f32 arithmetic limit, measured | {gflops:.0} GFLOP/s ({isa}, {} threads of FMA chains) |",
+        rayon::current_num_threads()
+    );
     println!("| load average at start | {} |", load_average());
     println!(
         "| model | lenet's fused kernels (features flex, ndarray): im2col + gemm 0.19 (x86-v4), element-wise loops in AVX2 (pulp), on rayon |"
@@ -433,13 +448,13 @@ fn median(mut values: Vec<f64>) -> f64 {
 // ----------------------------------------------------------------------------------------
 // The table
 
-fn print_table(rows: &[(BackendKind, Variant, Row)], args: &Args) {
+fn print_table(rows: &[(BackendKind, Variant, Row)], args: &Args, peak_gflops: f64) {
     println!(
-        "| backend | variant | training images/s | inference images/s (batch {INFERENCE_BATCH}) \
+        "| backend | variant | training images/s | share of the limit | inference images/s (batch {INFERENCE_BATCH}) \
          | latency median ms (batch 1) | latency p95 ms | data pipeline images/s (batch {TRAIN_BATCH}) \
          | training peak RSS MB |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for (backend, variant, row) in rows {
         let (train_rate, train_peak) = match &row.train {
             Some(figures) => (
@@ -452,9 +467,11 @@ fn print_table(rows: &[(BackendKind, Variant, Row)], args: &Args) {
             ),
             None => (f64::NAN, f64::NAN),
         };
+        let share = train_rate * training_flop(*variant) / (peak_gflops * 1e9);
         println!(
-            "| {backend} | {variant} | {} | {} | {:.3} | {:.3} | {} | {train_peak:.0} |",
+            "| {backend} | {variant} | {} | {:.1}% | {} | {:.3} | {:.3} | {} | {train_peak:.0} |",
             thousands(train_rate),
+            100.0 * share,
             thousands(row.inference_images_per_second),
             row.latency_median_ms,
             row.latency_p95_ms,
@@ -481,6 +498,48 @@ fn print_table(rows: &[(BackendKind, Variant, Row)], args: &Args) {
         peak_kib("self").unwrap_or(0) as f64 / 1024.0,
         load_average()
     );
+}
+
+/// Arithmetic of one training image: 6 floating-point operations per connection of the
+/// lecture's table (a multiply and an add in the forward pass, twice that in the backward
+/// pass for the input's and the weights' gradients), the usual count for a network trained by
+/// backpropagation. Activations, pooling and the optimizer are not counted.
+fn training_flop(variant: Variant) -> f64 {
+    let model = LeNet5Config::new()
+        .with_variant(variant)
+        .init::<NdArray>(&Default::default());
+    6.0 * model.summary().total_connections() as f64
+}
+
+/// The figures as `bench/compare` reads them.
+fn json_figures(
+    rows: &[(BackendKind, Variant, Row)],
+    (gflops, isa): (f64, &str),
+    threads: usize,
+) -> serde_json::Value {
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(backend, variant, row)| {
+            let train = row
+                .train
+                .as_ref()
+                .and_then(|figures| figures.epoch_images_per_second.last().copied());
+            serde_json::json!({
+                "backend": backend.to_string(),
+                "variant": variant.to_string(),
+                "train": train,
+                "infer": row.inference_images_per_second,
+                "latency_median": row.latency_median_ms,
+                "training_flop": training_flop(*variant),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "peak_gflops": gflops,
+        "peak_isa": isa,
+        "threads": threads,
+        "rows": rows,
+    })
 }
 
 /// `12345.6` as `12,346`.

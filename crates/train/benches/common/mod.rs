@@ -1,5 +1,7 @@
 //! Helpers shared by the benchmarks.
 
+pub mod peak;
+
 /// The 1, 5 and 15-minute load averages, printed with the figures because the machines are
 /// shared and a loaded machine skews every timing.
 pub fn load_average() -> String {

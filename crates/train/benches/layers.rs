@@ -1,0 +1,293 @@
+//! Where a LeNet-5 training step's time goes on flex, per layer and per pass, printed as a
+//! markdown table.
+//!
+//! ```text
+//! cargo bench -p train --profile dev --bench layers
+//! cargo bench -p train --profile dev --bench layers -- --batch 1000 --variants classic
+//! ```
+//!
+//! For each network (`classic`, `keras`) at `--batch` images (128, the training batch):
+//! - **forward**, per layer: the layer's operation (`lenet_kernels`' fused kernels, Burn's
+//!   `Linear` for the dense layers) on `Flex`, the inner backend inference runs on;
+//! - **backward**, per layer: on `Autodiff<Flex>`, the layer alone on an input that needs a
+//!   gradient (C1's, the images, needs none, as in training), its output summed and the
+//!   gradients computed, less that layer's forward on `Autodiff<Flex>`: what the layer adds to
+//!   a training step's backward pass;
+//! - **a whole step** without the Learner: forward, cross-entropy, backward, Adam's update,
+//!   timed together and as their parts. Set beside the `throughput` bench's training figure
+//!   (the Learner with its loader and metrics), the difference is the Learner's own cost.
+//!
+//! Medians of `--reps` (50) runs after 5 warm-up runs; inputs are random, weights freshly
+//! initialised (the arithmetic does not depend on the values).
+
+mod common;
+
+use std::time::Instant;
+
+use burn::backend::{Autodiff, Flex};
+use burn::module::AutodiffModule;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use clap::Parser;
+use common::load_average;
+use common::peak::peak_gflops;
+use lenet::{C3, C5, LeNet5, LeNet5Config, Output, Variant};
+use lenet_kernels::{activate, conv2d, subsample};
+
+type Train = Autodiff<Flex>;
+
+#[derive(Parser, Debug)]
+#[command(about = "LeNet-5's time per layer and per pass on flex")]
+struct Args {
+    /// Images per batch.
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Networks, comma-separated: classic, keras.
+    #[arg(long, value_delimiter = ',', default_value = "classic,keras")]
+    variants: Vec<Variant>,
+    /// Timed runs of each measurement (the median is printed).
+    #[arg(long, default_value_t = 50)]
+    reps: usize,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+/// What flows between layers: feature maps, or units after C5.
+#[derive(Clone)]
+enum Act<B: Backend> {
+    Maps(Tensor<B, 4>),
+    Units(Tensor<B, 2>),
+}
+
+impl<B: Backend> Act<B> {
+    fn maps(self) -> Tensor<B, 4> {
+        match self {
+            Act::Maps(maps) => maps,
+            Act::Units(_) => unreachable!("a layer before C5 gets maps"),
+        }
+    }
+
+    fn units(self) -> Tensor<B, 2> {
+        match self {
+            Act::Units(units) => units,
+            Act::Maps(maps) => maps.flatten(1, 3),
+        }
+    }
+
+    fn sum(self) -> Tensor<B, 1> {
+        match self {
+            Act::Maps(maps) => maps.sum(),
+            Act::Units(units) => units.sum(),
+        }
+    }
+
+    fn detached_with_grad(self) -> Self {
+        match self {
+            Act::Maps(maps) => Act::Maps(maps.detach().require_grad()),
+            Act::Units(units) => Act::Units(units.detach().require_grad()),
+        }
+    }
+
+    /// Waits for the backend: reads one value back.
+    fn sync(&self) {
+        let _ = self.clone().sum().into_data();
+    }
+}
+
+const LAYERS: [&str; 7] = ["C1", "S2", "C3", "S4", "C5", "F6", "output"];
+
+/// Layer `index` of `model` (the order of [`LAYERS`]), as `LeNet5::forward` runs it.
+fn layer<B: Backend>(model: &LeNet5<B>, index: usize, x: Act<B>) -> Act<B> {
+    let variant = model.variant();
+    let (activation, pooling) = (variant.activation(), variant.pooling());
+    match index {
+        0 => Act::Maps(conv2d(&model.c1, x.maps(), activation)),
+        1 | 3 => Act::Maps(subsample(x.maps(), pooling)),
+        2 => match &model.c3 {
+            C3::Full(conv) => Act::Maps(conv2d(conv, x.maps(), activation)),
+            C3::Table(_) => unimplemented!("the paper's network is not measured here"),
+        },
+        4 => {
+            let units = match &model.c5 {
+                C5::Conv(conv) => {
+                    let [maps, channels, height, width] = conv.weight.dims();
+                    let kernels = conv.weight.val().reshape([maps, channels * height * width]);
+                    let bias = conv.bias.as_ref().expect("C5 has a bias").val();
+                    x.units().matmul(kernels.transpose()) + bias.unsqueeze()
+                }
+                C5::Dense(dense) => dense.forward(x.units()),
+            };
+            Act::Units(activate(units, activation))
+        }
+        5 => Act::Units(activate(model.f6.forward(x.units()), activation)),
+        _ => match &model.output {
+            Output::Dense(dense) => Act::Units(dense.forward(x.units())),
+            Output::Rbf(_) => unimplemented!("the paper's network is not measured here"),
+        },
+    }
+}
+
+/// Median seconds of `run` over `reps` runs after 5 warm-up runs.
+fn median_seconds(reps: usize, mut run: impl FnMut()) -> f64 {
+    for _ in 0..5 {
+        run();
+    }
+    let mut times: Vec<f64> = (0..reps)
+        .map(|_| {
+            let start = Instant::now();
+            run();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn main() {
+    let args = Args::parse();
+    println!(
+        "# LeNet-5 per layer and per pass, flex, batch {}\n",
+        args.batch
+    );
+    let (limit, isa) = peak_gflops(rayon::current_num_threads());
+    println!(
+        "Medians of {} runs, milliseconds per batch; GFLOP/s from 2 FLOP per connection of the \
+         lecture's table forward and 4 backward, against the measured limit of {limit:.0} \
+         GFLOP/s ({isa}, {} threads); load average at start {}.\n",
+        args.reps,
+        rayon::current_num_threads(),
+        load_average()
+    );
+    for &variant in &args.variants {
+        measure(variant, &args, limit);
+    }
+    println!("Load average at the end: {}.", load_average());
+}
+
+fn measure(variant: Variant, args: &Args, limit: f64) {
+    let device = Default::default();
+    let model: LeNet5<Train> = LeNet5Config::new().with_variant(variant).init(&device);
+    let inner = model.valid();
+    let side = variant.input_size();
+    let images = Tensor::<Train, 4>::random(
+        [args.batch, 1, side, side],
+        Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let targets = Tensor::<Train, 1, Int>::from_data(
+        TensorData::new(
+            (0..args.batch as i64).map(|i| i % 10).collect::<Vec<_>>(),
+            [args.batch],
+        ),
+        &device,
+    );
+
+    // Each layer's input, on both backends.
+    let mut inputs = vec![Act::Maps(images.clone())];
+    for index in 0..LAYERS.len() - 1 {
+        let next = layer(&model, index, inputs[index].clone());
+        inputs.push(next);
+    }
+    let ms = |seconds: f64| 1e3 * seconds;
+    println!("## {variant}\n");
+    let connections: Vec<f64> = model
+        .summary()
+        .layers
+        .iter()
+        .map(|layer| layer.connections as f64 * args.batch as f64)
+        .collect();
+    let share = |flop: f64, seconds: f64| {
+        let gflops = flop / seconds / 1e9;
+        format!("{gflops:.1} ({:.0}%)", 100.0 * gflops / limit)
+    };
+    println!(
+        "| layer | forward (flex) | GFLOP/s (share) | backward (autodiff) | GFLOP/s (share) | forward on autodiff |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let (mut forward_total, mut backward_total) = (0.0, 0.0);
+    for (index, name) in LAYERS.iter().enumerate() {
+        let input = inputs[index].clone();
+        let inner_input = match &input {
+            Act::Maps(maps) => Act::Maps(maps.clone().inner()),
+            Act::Units(units) => Act::Units(units.clone().inner()),
+        };
+        let forward = median_seconds(args.reps, || {
+            layer(&inner, index, inner_input.clone()).sync();
+        });
+        // The images need no gradient; every later layer's input does.
+        let tracked = |x: Act<Train>| {
+            if index == 0 {
+                x
+            } else {
+                x.detached_with_grad()
+            }
+        };
+        let forward_autodiff = median_seconds(args.reps, || {
+            layer(&model, index, tracked(input.clone())).sync();
+        });
+        let both = median_seconds(args.reps, || {
+            let y = layer(&model, index, tracked(input.clone()));
+            let _grads = y.sum().backward();
+        });
+        let backward = (both - forward_autodiff).max(0.0);
+        forward_total += forward;
+        backward_total += backward;
+        println!(
+            "| {name} | {:.3} | {} | {:.3} | {} | {:.3} |",
+            ms(forward),
+            share(2.0 * connections[index], forward),
+            ms(backward),
+            share(4.0 * connections[index], backward),
+            ms(forward_autodiff)
+        );
+    }
+    let total: f64 = connections.iter().sum();
+    println!(
+        "| **layers** | **{:.3}** | {} | **{:.3}** | {} | |\n",
+        ms(forward_total),
+        share(2.0 * total, forward_total),
+        ms(backward_total),
+        share(4.0 * total, backward_total)
+    );
+
+    // A whole step, without the Learner, and its parts.
+    let loss_fn = CrossEntropyLossConfig::new().init(&device);
+    let mut optimizer = AdamConfig::new().init::<Train, LeNet5<Train>>();
+    let mut model = model;
+    let forward = median_seconds(args.reps, || {
+        let _ = loss_fn
+            .forward(model.forward(images.clone()), targets.clone())
+            .into_data();
+    });
+    let backward_and_forward = median_seconds(args.reps, || {
+        let loss = loss_fn.forward(model.forward(images.clone()), targets.clone());
+        let _grads = loss.backward();
+    });
+    let step = median_seconds(args.reps, || {
+        let loss = loss_fn.forward(model.forward(images.clone()), targets.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(1e-3, model.clone(), grads);
+    });
+    let update = (step - backward_and_forward).max(0.0);
+    println!("| a training step (autodiff, no Learner) | ms | share |");
+    println!("|---|---:|---:|");
+    for (part, seconds) in [
+        ("forward and loss", forward),
+        ("backward", (backward_and_forward - forward).max(0.0)),
+        ("Adam's update", update),
+    ] {
+        println!(
+            "| {part} | {:.3} | {:.0}% |",
+            ms(seconds),
+            100.0 * seconds / step
+        );
+    }
+    println!(
+        "| **step** | **{:.3}** | {} images/s |\n",
+        ms(step),
+        (args.batch as f64 / step).round()
+    );
+}
