@@ -109,16 +109,13 @@ pub(crate) fn conv_backward(
                             *b += sum(pre);
                         }
                         let pre_view = View::row_major(&pre, shape.maps, wide);
-                        let padded_image = shape.pad(image, &mut padded);
-                        if !direct::backward_weight(shape, &pre, padded_image, &mut weight_grad) {
-                            shape.unfold(padded_image, &mut col);
-                            matmul(
-                                pre_view,
-                                View::row_major(&col, patch, wide).t(),
-                                &mut weight_grad,
-                                true,
-                            );
-                        }
+                        shape.unfold(shape.pad(image, &mut padded), &mut col);
+                        matmul(
+                            pre_view,
+                            View::row_major(&col, patch, wide).t(),
+                            &mut weight_grad,
+                            true,
+                        );
                         if let Some(input) = &mut input {
                             let image_grad = &mut input[i * image_len..][..image_len];
                             let target = if shape.padding == 0 {

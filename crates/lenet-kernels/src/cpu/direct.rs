@@ -53,35 +53,6 @@ pub(super) fn backward_input(
     false
 }
 
-/// Wide positions up to which gemm sums the weight gradient's products of a 16-map
-/// convolution one after another from zero. Beyond it, and for other numbers of maps (C1's
-/// six), gemm's microkernels split or reorder the sum, and [`backward_weight`] declines.
-const SEQUENTIAL_SUM: usize = 256;
-
-/// `weight_grad += pre · unfold(padded)ᵀ` (`pre` `[maps, wide]`, `weight_grad`
-/// `[maps, patch]`) where the CPU has AVX-512F and the convolution has 16 maps and at most
-/// [`SEQUENTIAL_SUM`] wide positions (C3 in both networks): for each weight, the products over
-/// the positions summed in order from zero and then added, as gemm does, from the padded
-/// image itself. `false` (nothing touched) otherwise.
-pub(super) fn backward_weight(
-    shape: &ConvShape,
-    pre: &[f32],
-    padded: &[f32],
-    weight_grad: &mut [f32],
-) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if shape.maps == LANES
-        && shape.wide() <= SEQUENTIAL_SUM
-        && std::arch::is_x86_feature_detected!("avx512f")
-    {
-        // SAFETY: the CPU has AVX-512F (checked just above).
-        unsafe { avx512::backward_weight(shape, pre, padded, weight_grad) };
-        return true;
-    }
-    let _ = (shape, pre, padded, weight_grad);
-    false
-}
-
 /// Each tap's offset in the padded image, in the unfolding's row order `(c, ky, kx)`.
 fn tap_offsets(shape: &ConvShape, padded_len: usize) -> Vec<usize> {
     let (plane, width) = (padded_len / shape.channels, shape.padded_width());
@@ -176,47 +147,6 @@ mod avx512 {
     }
 
     #[target_feature(enable = "avx512f")]
-    pub(super) fn backward_weight(
-        shape: &ConvShape,
-        pre: &[f32],
-        padded: &[f32],
-        weight_grad: &mut [f32],
-    ) {
-        let (patch, wide, maps) = (shape.patch(), shape.wide(), shape.maps);
-        let taps = tap_offsets(shape, padded.len());
-        // `pre` transposed, one vector of the maps per position (lanes past `maps` zero).
-        let mut by_position = vec![0.0f32; wide * LANES];
-        for (m, row) in pre.chunks(wide).enumerate().take(maps) {
-            for (p, &value) in row.iter().enumerate() {
-                by_position[p * LANES + m] = value;
-            }
-        }
-        // Eight taps at a time, each position's vector of `pre` loaded once for all eight.
-        const T: usize = 8;
-        for (block, offsets) in taps.chunks(T).enumerate() {
-            let mut acc = [_mm512_setzero_ps(); T];
-            for p in 0..wide {
-                // SAFETY: `by_position` holds LANES values per position.
-                let row = unsafe { _mm512_loadu_ps(by_position.as_ptr().add(p * LANES)) };
-                for (a, &offset) in acc.iter_mut().zip(offsets) {
-                    // Past the image's end the unfolding holds zeros.
-                    let x = padded.get(offset + p).copied().unwrap_or(0.0);
-                    *a = _mm512_fmadd_ps(row, _mm512_set1_ps(x), *a);
-                }
-            }
-            for (t, a) in acc.iter().enumerate().take(offsets.len()) {
-                let mut lanes = [0.0f32; LANES];
-                // SAFETY: `lanes` holds 16 f32s.
-                unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), *a) };
-                let tap = block * T + t;
-                for (m, value) in lanes.iter().enumerate().take(maps) {
-                    weight_grad[m * patch + tap] += value;
-                }
-            }
-        }
-    }
-
-    #[target_feature(enable = "avx512f")]
     pub(super) fn backward_input(
         shape: &ConvShape,
         pre: &[f32],
@@ -287,8 +217,6 @@ mod tests {
             shape(3, 7, 9, 0),
             shape(2, 3, 11, 2),
             shape(1, 17, 5, 0),
-            shape(2, 16, 9, 1),
-            shape(3, 16, 7, 0),
         ]
     }
 
@@ -326,42 +254,6 @@ mod tests {
 
     fn bits(values: &[f32]) -> Vec<u32> {
         values.iter().map(|x| x.to_bits()).collect()
-    }
-
-    #[test]
-    fn the_direct_weight_gradient_has_gemms_bits_or_declines() {
-        let avx512 = cfg!(target_arch = "x86_64") && std::arch::is_x86_feature_detected!("avx512f");
-        let mut engaged = 0;
-        for shape in shapes() {
-            let (patch, wide) = (shape.patch(), shape.wide());
-            let pre = pattern(shape.maps * wide, 0.7);
-            let image = pattern(shape.image_len(), 0.3);
-            let mut buffer = Vec::new();
-            let padded = shape.pad(&image, &mut buffer).to_vec();
-            let start = pattern(shape.maps * patch, 2.1);
-            let mut grad = start.clone();
-            let done = backward_weight(&shape, &pre, &padded, &mut grad);
-            let fits = shape.maps == LANES && wide <= SEQUENTIAL_SUM;
-            assert_eq!(done, avx512 && fits, "{shape:?}");
-            if !done {
-                assert_eq!(grad, start, "declined: untouched");
-                continue;
-            }
-            engaged += 1;
-            let mut col = vec![0.0; patch * wide];
-            shape.unfold(&padded, &mut col);
-            let mut reference = start;
-            let pre = View::row_major(&pre, shape.maps, wide);
-            matmul(
-                pre,
-                View::row_major(&col, patch, wide).t(),
-                &mut reference,
-                true,
-            );
-            assert_eq!(bits(&grad), bits(&reference), "{shape:?}");
-        }
-        // LeNet-5's C3 (both networks) and two odd 16-map shapes.
-        assert!(!avx512 || engaged == 4, "{engaged}");
     }
 
     #[test]
