@@ -3,7 +3,6 @@
 
 use rayon::prelude::*;
 
-use super::direct;
 use super::matmul::{View, matmul};
 use super::{ConvShape, sum, with_avx2};
 use crate::Activation;
@@ -23,7 +22,6 @@ pub(crate) fn conv_forward(
 ) -> Vec<f32> {
     let (patch, wide) = (shape.patch(), shape.wide());
     let (width, out_width) = (shape.padded_width(), shape.out_width());
-    let weights = weight;
     let weight = View::row_major(weight, shape.maps, patch);
     let mut y = vec![0.0; shape.batch * shape.output_len()];
     y.par_chunks_mut(shape.output_len())
@@ -40,11 +38,8 @@ pub(crate) fn conv_forward(
                 with_avx2(
                     #[inline(always)]
                     || {
-                        let padded = shape.pad(image, padded);
-                        if !direct::forward_wide(shape, padded, weights, z) {
-                            shape.unfold(padded, col);
-                            matmul(weight, View::row_major(col, patch, wide), z, false);
-                        }
+                        shape.unfold(shape.pad(image, padded), col);
+                        matmul(weight, View::row_major(col, patch, wide), z, false);
                         let maps = y.chunks_mut(shape.positions()).zip(z.chunks(wide));
                         for ((map, z), &b) in maps.zip(bias) {
                             for (out, z) in map.chunks_mut(out_width).zip(z.chunks(width)) {
@@ -79,7 +74,6 @@ pub(crate) fn conv_backward(
     let (patch, wide) = (shape.patch(), shape.wide());
     let (width, out_width) = (shape.padded_width(), shape.out_width());
     let (image_len, output_len) = (shape.image_len(), shape.output_len());
-    let weights = weight;
     let weight = View::row_major(weight, shape.maps, patch);
     let partials: Vec<_> = x
         .par_chunks(image_len * CHUNK)
@@ -108,29 +102,23 @@ pub(crate) fn conv_backward(
                             }
                             *b += sum(pre);
                         }
-                        let pre_view = View::row_major(&pre, shape.maps, wide);
+                        let pre = View::row_major(&pre, shape.maps, wide);
                         shape.unfold(shape.pad(image, &mut padded), &mut col);
                         matmul(
-                            pre_view,
+                            pre,
                             View::row_major(&col, patch, wide).t(),
                             &mut weight_grad,
                             true,
                         );
                         if let Some(input) = &mut input {
+                            matmul(weight.t(), pre, &mut col, false);
                             let image_grad = &mut input[i * image_len..][..image_len];
-                            let target = if shape.padding == 0 {
-                                image_grad
+                            if shape.padding == 0 {
+                                shape.fold(&col, image_grad);
                             } else {
                                 padded_grad.clear();
                                 padded_grad.resize(shape.padded_len(), 0.0);
-                                &mut padded_grad[..]
-                            };
-                            if !direct::backward_input(shape, &pre, weights, target) {
-                                matmul(weight.t(), pre_view, &mut col, false);
-                                shape.fold(&col, target);
-                            }
-                            if shape.padding != 0 {
-                                let image_grad = &mut input[i * image_len..][..image_len];
+                                shape.fold(&col, &mut padded_grad);
                                 shape.unpad_into(&padded_grad, image_grad);
                             }
                         }

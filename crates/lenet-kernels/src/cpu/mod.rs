@@ -8,17 +8,13 @@
 //! the CPU allows. Not AVX-512: the classic network's rows, 5 to 32 values, are too short to
 //! fill 16 lanes (`docs/kernels.md` has the measurements). Without fast-math the compiler never
 //! reorders float operations, so the results are bit-identical whatever the instruction set.
-//! The one AVX-512 kernel, the convolution's forward product ([`direct`]), runs across the
-//! wide rows of whole images, and gives gemm's bits.
 //!
 //! One file per layer: [`activation`] (the rational tanh and the activations' rows), [`conv`]
-//! (over the wide unfolding of [`unfold`] and the matrix products of [`matmul`], or forward
-//! the direct product of [`direct`]), [`pool`], [`subsample`] (the paper's trainable
-//! subsampling) and [`rbf`].
+//! (over the wide unfolding of [`unfold`] and the matrix products of [`matmul`]), [`pool`],
+//! [`subsample`] (the paper's trainable subsampling) and [`rbf`].
 
 mod activation;
 mod conv;
-mod direct;
 mod matmul;
 mod pool;
 mod rbf;
