@@ -29,6 +29,10 @@ const FAINT: f32 = 0.45;
 /// a sheet (a sticky note lighter than the desk around it), not ink.
 const SHEET_FILL: f32 = 0.75;
 const SHEET_SIDE: f32 = 0.4;
+/// The side, in pixels, of the reduced copy a sheet is looked for on.
+const SHEET_WORK: usize = 160;
+/// How much darker than a sheet, on the whole, the desk around it is (0..1 scale).
+const DESK_CONTRAST: f64 = 0.15;
 /// The fraction of a sheet's box's edges its ink covers.
 const SHEET_EDGE: f32 = 0.9;
 
@@ -133,6 +137,19 @@ impl Grey {
     /// centre, and leaves the desk showing beyond at least one edge. Where such a desk bends
     /// the fitted background so far that no ink stands out, the sheet is where to look again.
     pub(super) fn lighter_sheet(&self) -> Option<[usize; 4]> {
+        // Judged on a copy reduced to about SHEET_WORK pixels a side: a sheet is large, and
+        // its box need not be exact (it is looked into a little inside its edges).
+        let factor = (self.width.max(self.height) / SHEET_WORK).max(1);
+        if factor > 1 {
+            let [l, t, r, b] = self.block_mean(factor).lighter_sheet()?;
+            let (right, bottom) = ((r + 1) * factor - 1, (b + 1) * factor - 1);
+            return Some([
+                l * factor,
+                t * factor,
+                right.min(self.width - 1),
+                bottom.min(self.height - 1),
+            ]);
+        }
         let (w, h) = (self.width, self.height);
         let levels = GrayImage::from_fn(w as u32, h as u32, |x, y| {
             Luma([(self.at(x as usize, y as usize).clamp(0.0, 1.0) * 255.0).round() as u8])
@@ -158,7 +175,19 @@ impl Grey {
         let large = bw as f32 >= SHEET_SIDE * w as f32 && bh as f32 >= SHEET_SIDE * h as f32;
         let solid = counts[largest as usize] as f32 >= SHEET_FILL * (bw * bh) as f32;
         let central = (l..=r).contains(&(w / 2)) && (t..=b).contains(&(h / 2));
-        let desk = l > 0 || t > 0 || r + 1 < w || b + 1 < h;
+        // The desk: what lies outside the box, clearly darker on the whole than the sheet.
+        let (mut inside, mut outside) = ((0.0f64, 0usize), (0.0f64, 0usize));
+        for (index, &value) in self.pixels.iter().enumerate() {
+            let (x, y) = (index % w, index / w);
+            let sum = if (l..=r).contains(&x) && (t..=b).contains(&y) {
+                &mut inside
+            } else {
+                &mut outside
+            };
+            *sum = (sum.0 + f64::from(value), sum.1 + 1);
+        }
+        let mean = |(sum, count): (f64, usize)| sum / count.max(1) as f64;
+        let desk = outside.1 > 0 && mean(outside) < mean(inside) - DESK_CONTRAST;
         (large && solid && central && desk).then_some([l, t, r, b])
     }
 
@@ -397,6 +426,13 @@ mod tests {
         // The same note filling the picture, and a dark digit alone: no desk, no sheet.
         let paper = grey(100, 100, |x, y| if stroke(x, y) { 0.1 } else { 0.9 });
         assert_eq!(paper.lighter_sheet(), None);
+        // Paper whose margin line cuts off a strip: the strip is paper, not a darker desk.
+        let margin = grey(100, 100, |x, y| match (x, stroke(x, y)) {
+            (10, _) => 0.5,
+            (_, true) => 0.1,
+            _ => 0.9,
+        });
+        assert_eq!(margin.lighter_sheet(), None);
         // A light digit on a dark background is no sheet either: it fills little of its box.
         let screen = grey(
             100,

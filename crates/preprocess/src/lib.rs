@@ -46,11 +46,11 @@
 //!    a neighbour's piece, a frame, a toolbar; small marks far from the digit are buttons or
 //!    stray dots. All of them go. Faint ink further than half a stroke's width from strong ink
 //!    is a ghost touching the digit (imageproc's distance transform); where one went, the
-//!    components are judged again. The crop is the bounding box of the rest. Where the ink
-//!    found is a solid lighter sheet with a rectangular outline (a sticky note on a darker
-//!    desk), or where nothing stood out but a lighter sheet fills the middle of the picture
-//!    with a darker desk beyond some edges (Otsu's split, imageproc's), the picture is looked
-//!    into again within the sheet.
+//!    components are judged again. The crop is the bounding box of the rest. A sheet on a
+//!    desk (a sticky note) is looked into: in a picture smaller than a photo, a lighter sheet
+//!    that fills the middle, with a clearly darker desk beyond some edges (Otsu's split,
+//!    imageproc's), before the ink is looked for; in a photo, only where no ink stood out; and
+//!    wherever the ink found is a solid lighter sheet with a rectangular outline.
 //! 6. **Strokes.** A pen or a thin brush draws strokes far thinner, relative to the digit, than
 //!    MNIST's. The mean stroke width (twice the area over the perimeter of the half-peak
 //!    region) is measured; where it would be thinner than [`MIN_STROKE`] pixels in the 20x20

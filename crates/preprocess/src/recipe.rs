@@ -44,9 +44,16 @@ fn preprocessed(
         return Some((pixels, picture));
     }
     let photo = u64::from(image.width()) * u64::from(image.height()) >= PHOTO_PIXELS;
-    // A sheet on a desk (a sticky note) can hide the digit two ways: a desk darker than the
-    // sheet bends the fitted background until nothing stands out, and a sheet lighter than the
-    // desk around it is taken for ink. Either way, look again within the sheet.
+    // A sheet on a desk (a sticky note) can hide the digit: a desk darker than the sheet is
+    // taken for ink, or bends the fitted background until nothing stands out; a sheet lighter
+    // than the desk around it is taken for ink. So look within the sheet: at once where the
+    // picture is no photo (in a photo, a shadow's band would pass for a desk), and in a photo
+    // where no ink stood out.
+    let sheet = if photo { None } else { grey.lighter_sheet() };
+    let grey = match sheet {
+        Some(sheet) => grey.inside(sheet),
+        None => grey,
+    };
     let (ink, light) = match grey.clone().ink(photo) {
         Some(found) => found,
         None => grey.inside(grey.lighter_sheet()?).ink(photo)?,
