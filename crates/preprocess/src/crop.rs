@@ -247,20 +247,8 @@ impl Grey {
         let (w, h) = (self.width, self.height);
         let strong_level = FAINT * self.pixels.iter().copied().fold(0.0, f32::max);
         let strong = |x: usize, y: usize| self.at(x, y) >= strong_level;
-        // The strong ink's mean width: twice its area over its perimeter.
-        let (mut area, mut perimeter) = (0usize, 0usize);
-        for y in 0..h {
-            for x in 0..w {
-                if strong(x, y) {
-                    area += 1;
-                    perimeter += usize::from(x == 0 || !strong(x - 1, y))
-                        + usize::from(x + 1 == w || !strong(x + 1, y))
-                        + usize::from(y == 0 || !strong(x, y - 1))
-                        + usize::from(y + 1 == h || !strong(x, y + 1));
-                }
-            }
-        }
-        let reach = (area as f32 / perimeter.max(1) as f32).round().max(1.0) as u8;
+        // Half the strong ink's mean width.
+        let reach = (self.mean_width(strong_level) / 2.0).round().max(1.0) as u8;
         let mask = GrayImage::from_fn(w as u32, h as u32, |x, y| {
             Luma([u8::from(strong(x as usize, y as usize))])
         });

@@ -13,12 +13,23 @@ impl Grey {
     /// the longer side is [`BOX_SIDE`] pixels.
     pub(super) fn thickening_radius(&self) -> usize {
         let peak = self.pixels.iter().copied().fold(0.0, f32::max);
+        let scale = self.width.max(self.height) as f64 / BOX_SIDE as f64;
+        let width_in_box = self.mean_width(0.5 * peak) / scale;
+        if width_in_box >= MIN_STROKE {
+            return 0;
+        }
+        ((MIN_STROKE - width_in_box) / 2.0 * scale).round() as usize
+    }
+
+    /// The mean width, in pixels, of the region at least `level` bright: twice its area over
+    /// its perimeter (the picture's edge counts as outside).
+    pub(super) fn mean_width(&self, level: f32) -> f64 {
         let inside = |x: isize, y: isize| {
             x >= 0
                 && y >= 0
                 && (x as usize) < self.width
                 && (y as usize) < self.height
-                && self.at(x as usize, y as usize) >= 0.5 * peak
+                && self.at(x as usize, y as usize) >= level
         };
         let (mut area, mut perimeter) = (0usize, 0usize);
         for y in 0..self.height as isize {
@@ -32,12 +43,7 @@ impl Grey {
                 }
             }
         }
-        let scale = self.width.max(self.height) as f64 / BOX_SIDE as f64;
-        let width_in_box = 2.0 * area as f64 / perimeter.max(1) as f64 / scale;
-        if width_in_box >= MIN_STROKE {
-            return 0;
-        }
-        ((MIN_STROKE - width_in_box) / 2.0 * scale).round() as usize
+        2.0 * area as f64 / perimeter.max(1) as f64
     }
 
     /// Grey dilation by a square of side `2 * radius + 1`, on a canvas grown by `radius`.
