@@ -178,6 +178,51 @@ pub fn subsample<B: Backend>(x: Tensor<B, 4>, pooling: Pooling) -> Tensor<B, 4> 
     }
 }
 
+/// C1, S2, C3 and S4 of a network whose subsampling layers have no parameters, for
+/// inference: `subsample(conv2d(c3, subsample(conv2d(c1, x, activation), pooling),
+/// activation), pooling)`.
+///
+/// On `Flex` and `NdArray` (the backends themselves; their autodiff wrappers keep each layer's
+/// output for the backward pass) the fused kernels take all four layers in one pass per image,
+/// whose maps stay in cache from layer to layer: the same values to the bit as the layers one
+/// after the other, without writing the whole batch's maps to memory between them. Elsewhere,
+/// and for convolutions the kernels do not cover, it is that composition.
+///
+/// # Example
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::nn::conv::Conv2dConfig;
+/// use burn::tensor::Tensor;
+/// use lenet_kernels::{Activation, Pooling, conv2d, features, subsample};
+///
+/// let device = Default::default();
+/// let c1 = Conv2dConfig::new([1, 6], [5, 5]).init::<NdArray>(&device);
+/// let c3 = Conv2dConfig::new([6, 16], [5, 5]).init::<NdArray>(&device);
+/// let images = Tensor::<NdArray, 4>::random([3, 1, 32, 32], burn::tensor::Distribution::Default, &device);
+/// let s4 = features(images.clone(), &c1, &c3, Activation::Tanh, Pooling::Average);
+/// assert_eq!(s4.dims(), [3, 16, 5, 5]);
+/// let s2 = subsample(conv2d(&c1, images, Activation::Tanh), Pooling::Average);
+/// let layers = subsample(conv2d(&c3, s2, Activation::Tanh), Pooling::Average);
+/// assert_eq!(s4.into_data(), layers.into_data());
+/// ```
+pub fn features<B: Backend>(
+    x: Tensor<B, 4>,
+    c1: &Conv2d<B>,
+    c3: &Conv2d<B>,
+    activation: Activation,
+    pooling: Pooling,
+) -> Tensor<B, 4> {
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
+    if let Some(fused) = Fused::of::<B>(&[x.dtype(), c1.weight.dtype(), c3.weight.dtype()])
+        && let Some(convs) = host::feature_convs(c1, c3, x.dims())
+        && let Some(maps) = fused.features(convs, activation, pooling, x.clone())
+    {
+        return maps;
+    }
+    let s2 = subsample(conv2d(c1, x, activation), pooling);
+    subsample(conv2d(c3, s2, activation), pooling)
+}
+
 /// The paper's subsampling layer (S2, S4): each unit adds its 2x2 inputs, multiplies the sum
 /// by its map's trainable `coefficient`, adds its map's trainable `bias` (both `[maps]`), and
 /// applies `activation`. Windows do not overlap (stride 2).
@@ -237,6 +282,7 @@ pub fn activate<B: Backend, const D: usize>(
 #[cfg(all(test, feature = "flex", feature = "ndarray"))]
 mod tests {
     use burn::backend::{Autodiff, Flex, NdArray};
+    use burn::tensor::Distribution;
 
     use super::*;
 
@@ -284,6 +330,47 @@ mod tests {
         );
         assert_eq!(route::<NdArray>().to_string(), "fused kernels (ndarray)");
         assert_eq!(Route::Burn.to_string(), "Burn's operations");
+    }
+
+    /// `features` against the layers one after another on `B`, for each variant's shapes:
+    /// the classic network, and the Keras code's with C1 valid and "same".
+    fn features_match_the_layers_on<B: Backend>() {
+        use burn::nn::{
+            PaddingConfig2d::{Explicit, Valid},
+            conv::Conv2dConfig,
+        };
+        let device = Default::default();
+        let networks = [
+            (32, Valid, Activation::Tanh, Pooling::Average),
+            (28, Valid, Activation::Relu, Pooling::Max),
+            (
+                28,
+                Explicit(2, 2, 2, 2),
+                Activation::ScaledTanh,
+                Pooling::Max,
+            ),
+        ];
+        for (side, padding, activation, pooling) in networks {
+            let c1 = Conv2dConfig::new([1, 6], [5, 5])
+                .with_padding(padding.clone())
+                .init::<B>(&device);
+            let c3 = Conv2dConfig::new([6, 16], [5, 5]).init::<B>(&device);
+            let shape = [5, 1, side, side];
+            // The one-pass kernels cover these layers (so they, not the composition, ran).
+            assert!(host::feature_convs(&c1, &c3, shape).is_some());
+            let images = Tensor::<B, 4>::random(shape, Distribution::Default, &device);
+            let s2 = subsample(conv2d(&c1, images.clone(), activation), pooling);
+            let layers = subsample(conv2d(&c3, s2, activation), pooling);
+            let fused = features(images, &c1, &c3, activation, pooling);
+            assert_eq!(fused.dims(), layers.dims());
+            assert_eq!(fused.into_data(), layers.into_data(), "{side} {padding:?}");
+        }
+    }
+
+    #[test]
+    fn features_give_the_layers_bits_on_both_hosts() {
+        features_match_the_layers_on::<Flex>();
+        features_match_the_layers_on::<NdArray>();
     }
 
     #[test]

@@ -4,7 +4,7 @@ use burn::{
     tensor::activation::softmax,
 };
 
-use lenet_kernels::{activate, conv2d, subsample};
+use lenet_kernels::{Activation, activate, conv2d, features, subsample};
 
 use crate::paper::{Rbf, Subsampling, TableConv2d};
 use crate::{C1Padding, LeNet5Config, LeNetError, config::Variant};
@@ -135,6 +135,13 @@ impl<B: Backend> LeNet5<B> {
         Ok(())
     }
 
+    /// [`LeNet5::check_input`], its error as the panic that [`LeNet5::forward`] documents.
+    fn expect_input(&self, dims: [usize; 4]) {
+        if let Err(error) = self.check_input(dims) {
+            panic!("{error}");
+        }
+    }
+
     /// Logits `[batch, 10]` for images `[batch, 1, side, side]`.
     ///
     /// # Panics
@@ -142,6 +149,14 @@ impl<B: Backend> LeNet5<B> {
     /// [`Variant::input_size`]; the message names the expected and the actual shape. Call
     /// [`LeNet5::check_input`] first to get the error as a value instead.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        // Without trainable subsampling, C1 to S4 can run as one pass per image: on the CPU
+        // backends that pass keeps each image's maps in cache (`lenet_kernels::features`).
+        if let (None, C3::Full(c3), None) = (&self.s2, &self.c3, &self.s4) {
+            self.expect_input(images.dims());
+            let activation = self.variant.activation();
+            let s4 = features(images, &self.c1, c3, activation, self.variant.pooling());
+            return self.dense_layers(s4, activation).2;
+        }
         self.forward_layers(images).logits
     }
 
@@ -152,9 +167,7 @@ impl<B: Backend> LeNet5<B> {
     /// # Panics
     /// Like [`LeNet5::forward`], on a wrongly shaped input.
     pub fn forward_layers(&self, images: Tensor<B, 4>) -> LayerOutputs<B> {
-        if let Err(error) = self.check_input(images.dims()) {
-            panic!("{error}");
-        }
+        self.expect_input(images.dims());
         let activation = self.variant.activation();
         let pooling = self.variant.pooling();
         let subsampling = |layer: &Option<Subsampling<B>>, x| match layer {
@@ -168,16 +181,7 @@ impl<B: Backend> LeNet5<B> {
             C3::Table(table) => table.forward(s2.clone(), activation),
         };
         let s4 = subsampling(&self.s4, c3.clone());
-        let c5 = match &self.c5 {
-            C5::Conv(conv) => full_convolution(conv, s4.clone()),
-            C5::Dense(dense) => dense.forward(s4.clone().flatten(1, 3)),
-        };
-        let c5 = activate(c5, activation);
-        let f6 = activate(self.f6.forward(c5.clone()), activation);
-        let logits = match &self.output {
-            Output::Dense(dense) => dense.forward(f6.clone()),
-            Output::Rbf(rbf) => -rbf.forward(f6.clone()),
-        };
+        let (c5, f6, logits) = self.dense_layers(s4.clone(), activation);
         LayerOutputs {
             c1,
             s2,
@@ -187,6 +191,25 @@ impl<B: Backend> LeNet5<B> {
             f6,
             logits,
         }
+    }
+
+    /// C5, F6 and the output layer's outputs from S4's maps.
+    fn dense_layers(
+        &self,
+        s4: Tensor<B, 4>,
+        activation: Activation,
+    ) -> (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 2>) {
+        let c5 = match &self.c5 {
+            C5::Conv(conv) => full_convolution(conv, s4),
+            C5::Dense(dense) => dense.forward(s4.flatten(1, 3)),
+        };
+        let c5 = activate(c5, activation);
+        let f6 = activate(self.f6.forward(c5.clone()), activation);
+        let logits = match &self.output {
+            Output::Dense(dense) => dense.forward(f6.clone()),
+            Output::Rbf(rbf) => -rbf.forward(f6.clone()),
+        };
+        (c5, f6, logits)
     }
 
     /// Softmax probabilities and arg-max class for images `[batch, 1, side, side]`.

@@ -13,6 +13,8 @@
 //!   gradient (C1's, the images, needs none, as in training), its output summed and the
 //!   gradients computed, less that layer's forward on `Autodiff<Flex>`: what the layer adds to
 //!   a training step's backward pass;
+//! - **inference** on `Flex`: C1 to S4 in one pass per image (`lenet_kernels::features`, what
+//!   `LeNet5::forward` runs for them), and the whole forward pass;
 //! - **a whole step** without the Learner: forward, cross-entropy, backward, Adam's update,
 //!   timed together and as their parts. Set beside the `throughput` bench's training figure
 //!   (the Learner with its loader and metrics), the difference is the Learner's own cost.
@@ -34,7 +36,7 @@ use clap::Parser;
 use common::load_average;
 use common::peak::peak_gflops;
 use lenet::{C3, C5, LeNet5, LeNet5Config, Output, Variant};
-use lenet_kernels::{activate, conv2d, subsample};
+use lenet_kernels::{activate, conv2d, features, subsample};
 
 type Train = Autodiff<Flex>;
 
@@ -251,6 +253,37 @@ fn measure(variant: Variant, args: &Args, limit: f64) {
         share(2.0 * total, forward_total),
         ms(backward_total),
         share(4.0 * total, backward_total)
+    );
+
+    // Inference: C1 to S4 in one pass per image, and the whole forward pass.
+    let inner_images = images.clone().inner();
+    println!("| inference (flex) | ms | GFLOP/s (share) |\n|---|---:|---:|");
+    if let C3::Full(c3) = &inner.c3 {
+        let one_pass = median_seconds(args.reps, || {
+            let (activation, pooling) = (variant.activation(), variant.pooling());
+            Act::Maps(features(
+                inner_images.clone(),
+                &inner.c1,
+                c3,
+                activation,
+                pooling,
+            ))
+            .sync();
+        });
+        let feature_connections: f64 = connections[..4].iter().sum();
+        println!(
+            "| C1 to S4, one pass per image (`lenet_kernels::features`) | {:.3} | {} |",
+            ms(one_pass),
+            share(2.0 * feature_connections, one_pass)
+        );
+    }
+    let whole = median_seconds(args.reps, || {
+        Act::Units(inner.forward(inner_images.clone())).sync();
+    });
+    println!(
+        "| the whole forward pass (`LeNet5::forward`) | {:.3} | {} |\n",
+        ms(whole),
+        share(2.0 * total, whole)
     );
 
     // A whole step, without the Learner, and its parts.

@@ -15,6 +15,17 @@ impl Activation {
         }
     }
 
+    /// `out = activation(z + bias)` with a bias per element.
+    #[inline(always)]
+    pub(super) fn apply_each(self, out: &mut [f32], z: &[f32], bias: &[f32]) {
+        let triples = out.iter_mut().zip(z.iter().zip(bias));
+        match self {
+            Activation::Tanh => triples.for_each(|(v, (z, b))| *v = tanh(z + b)),
+            Activation::ScaledTanh => triples.for_each(|(v, (z, b))| *v = A * tanh(S * (z + b))),
+            Activation::Relu => triples.for_each(|(v, (z, b))| *v = (z + b).max(0.0)),
+        }
+    }
+
     /// `pre = grad * activation'(y)` from the activation's output `y`, likewise.
     #[inline(always)]
     pub(super) fn gradient_row(self, pre: &mut [f32], y: &[f32], grad: &[f32]) {

@@ -20,37 +20,78 @@ pub(crate) fn conv_forward(
     weight: &[f32],
     bias: &[f32],
 ) -> Vec<f32> {
-    let (patch, wide) = (shape.patch(), shape.wide());
-    let (width, out_width) = (shape.padded_width(), shape.out_width());
-    let weight = View::row_major(weight, shape.maps, patch);
     let mut y = vec![0.0; shape.batch * shape.output_len()];
     y.par_chunks_mut(shape.output_len())
         .zip(x.par_chunks(shape.image_len()))
         .for_each_init(
-            || {
-                (
-                    vec![0.0; patch * wide],
-                    vec![0.0; shape.maps * wide],
-                    Vec::new(),
-                )
-            },
-            |(col, z, padded), (y, image)| {
+            || ConvScratch::new(shape),
+            |scratch, (y, image)| {
                 with_avx2(
                     #[inline(always)]
-                    || {
-                        shape.unfold(shape.pad(image, padded), col);
-                        matmul(weight, View::row_major(col, patch, wide), z, false);
-                        let maps = y.chunks_mut(shape.positions()).zip(z.chunks(wide));
-                        for ((map, z), &b) in maps.zip(bias) {
-                            for (out, z) in map.chunks_mut(out_width).zip(z.chunks(width)) {
-                                activation.apply_row(out, z, b);
-                            }
-                        }
-                    },
+                    || conv_image(shape, activation, image, weight, bias, y, scratch),
                 )
             },
         );
     y
+}
+
+/// The buffers one task of [`conv_image`] reuses from image to image.
+pub(super) struct ConvScratch {
+    col: Vec<f32>,
+    /// The product, `[maps, wide]`.
+    pub(super) z: Vec<f32>,
+    /// The image with its zero border, where it has one.
+    pub(super) padded: Vec<f32>,
+}
+
+impl ConvScratch {
+    pub(super) fn new(shape: &ConvShape) -> Self {
+        Self {
+            col: vec![0.0; shape.patch() * shape.wide()],
+            z: vec![0.0; shape.maps * shape.wide()],
+            padded: Vec::new(),
+        }
+    }
+}
+
+/// One image's `activation(conv(image, weight) + bias)` into `y`, `[maps, out_height,
+/// out_width]`: the image unfolded wide, one matrix product, the bias and the activation
+/// applied as the wide rows are cut to the output's width.
+#[inline(always)]
+pub(super) fn conv_image(
+    shape: &ConvShape,
+    activation: Activation,
+    image: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    scratch: &mut ConvScratch,
+) {
+    let (patch, wide) = (shape.patch(), shape.wide());
+    let ConvScratch { col, z, padded } = scratch;
+    shape.unfold(shape.pad(image, padded), col);
+    let weight = View::row_major(weight, shape.maps, patch);
+    matmul(weight, View::row_major(col, patch, wide), z, false);
+    activate_wide(shape, activation, z, bias, y);
+}
+
+/// `y = activation(z + bias)` for a product `z` `[maps, wide]`, its wide rows cut to the
+/// output's width.
+#[inline(always)]
+pub(super) fn activate_wide(
+    shape: &ConvShape,
+    activation: Activation,
+    z: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+) {
+    let (width, out_width) = (shape.padded_width(), shape.out_width());
+    let maps = y.chunks_mut(shape.positions()).zip(z.chunks(shape.wide()));
+    for ((map, z), &b) in maps.zip(bias) {
+        for (out, z) in map.chunks_mut(out_width).zip(z.chunks(width)) {
+            activation.apply_row(out, z, b);
+        }
+    }
 }
 
 /// Gradients of [`conv_forward`].

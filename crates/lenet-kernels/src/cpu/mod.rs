@@ -11,10 +11,13 @@
 //!
 //! One file per layer: [`activation`] (the rational tanh and the activations' rows), [`conv`]
 //! (over the wide unfolding of [`unfold`] and the matrix products of [`matmul`]), [`pool`],
-//! [`subsample`] (the paper's trainable subsampling) and [`rbf`].
+//! [`subsample`] (the paper's trainable subsampling) and [`rbf`]; [`features`] runs C1 to S4
+//! one image at a time for inference.
 
 mod activation;
 mod conv;
+mod direct;
+mod features;
 mod matmul;
 mod pool;
 mod rbf;
@@ -26,6 +29,7 @@ mod unfold;
 pub use activation::tanh;
 pub(crate) use activation::{activation_backward, activation_forward};
 pub(crate) use conv::{conv_backward, conv_forward};
+pub(crate) use features::{ConvWeights, features_forward};
 pub(crate) use pool::{pool_backward, pool_forward};
 pub(crate) use rbf::{rbf_backward, rbf_forward};
 pub(crate) use subsample::{subsample_backward, subsample_forward};

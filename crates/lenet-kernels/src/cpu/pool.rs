@@ -9,7 +9,7 @@ use crate::Pooling;
 
 /// Pools `[planes, height, width]` (height and width even) to `[planes, height/2, width/2]`.
 pub(crate) fn pool_forward(pool: Pooling, [height, width]: [usize; 2], x: &[f32]) -> Vec<f32> {
-    let (plane, ow) = (height * width, width / 2);
+    let plane = height * width;
     let per_task = planes_per_task(plane);
     let mut y = vec![0.0; x.len() / 4];
     y.par_chunks_mut(plane / 4 * per_task)
@@ -17,27 +17,36 @@ pub(crate) fn pool_forward(pool: Pooling, [height, width]: [usize; 2], x: &[f32]
         .for_each(|(y, x)| {
             with_avx2(
                 #[inline(always)]
-                || {
-                    for (out, rows) in y.chunks_mut(ow).zip(x.chunks(2 * width)) {
-                        let (top, bottom) = rows.split_at(width);
-                        let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
-                        match pool {
-                            Pooling::Average => {
-                                for (v, (t, b)) in out.iter_mut().zip(windows) {
-                                    *v = tanh((t[0] + t[1] + b[0] + b[1]) * 0.25);
-                                }
-                            }
-                            Pooling::Max => {
-                                for (v, (t, b)) in out.iter_mut().zip(windows) {
-                                    *v = t[0].max(t[1]).max(b[0]).max(b[1]);
-                                }
-                            }
-                        }
-                    }
-                },
+                || pool_planes(pool, width, x, y),
             )
         });
     y
+}
+
+/// Pools whole planes of `width` (even) from `x` into `y`.
+#[inline(always)]
+pub(super) fn pool_planes(pool: Pooling, width: usize, x: &[f32], y: &mut [f32]) {
+    for (out, rows) in y.chunks_mut(width / 2).zip(x.chunks(2 * width)) {
+        let (top, bottom) = rows.split_at(width);
+        let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+        let windows = windows.map(|(t, b)| [t[0], t[1], b[0], b[1]]);
+        pool_windows(pool, out, windows);
+    }
+}
+
+/// Each window's pooled value, from its four values in row-major order: the one rule for
+/// every layout.
+#[inline(always)]
+pub(super) fn pool_windows(
+    pool: Pooling,
+    out: &mut [f32],
+    windows: impl Iterator<Item = [f32; 4]>,
+) {
+    let pairs = out.iter_mut().zip(windows);
+    match pool {
+        Pooling::Average => pairs.for_each(|(v, [a, b, c, d])| *v = tanh((a + b + c + d) * 0.25)),
+        Pooling::Max => pairs.for_each(|(v, [a, b, c, d])| *v = a.max(b).max(c).max(d)),
+    }
 }
 
 /// The input gradient of [`pool_forward`] from its input, output and output gradient. Max

@@ -8,6 +8,7 @@
 //! run Burn's operations.
 
 mod conv;
+mod features;
 mod rbf;
 mod subsample;
 mod unary;
@@ -28,6 +29,7 @@ use burn::{
 };
 
 pub(crate) use conv::conv_shape;
+pub(crate) use features::{Conv, feature_convs};
 pub(crate) use rbf::rbf_fits;
 pub(crate) use subsample::subsample_fits;
 pub(crate) use unary::pool_fits;
@@ -161,6 +163,28 @@ impl Fused {
                 conv::convolve::<B, NdArray>(mode, shape, activation, x, weight, bias)
             }
         }
+    }
+
+    /// C1 to S4 in one pass per image, for convolutions whose outputs [`pool_fits`]: `None`
+    /// on an autodiff backend, where each layer keeps its output for the backward pass.
+    pub(crate) fn features<B: Backend>(
+        self,
+        convs: [Conv<B>; 2],
+        activation: Activation,
+        pooling: Pooling,
+        x: Tensor<B, 4>,
+    ) -> Option<Tensor<B, 4>> {
+        Some(match self {
+            #[cfg(feature = "flex")]
+            Fused::Flex(Mode::Inference) => {
+                features::features::<B, Flex>(convs, activation, pooling, x)
+            }
+            #[cfg(feature = "ndarray")]
+            Fused::NdArray(Mode::Inference) => {
+                features::features::<B, NdArray>(convs, activation, pooling, x)
+            }
+            _ => return None,
+        })
     }
 
     /// A 2x2, stride-2 subsampling layer, on an input that [`pool_fits`].
