@@ -15,17 +15,6 @@ impl Activation {
         }
     }
 
-    /// `out = activation(z + bias)` with a bias per element.
-    #[inline(always)]
-    pub(super) fn apply_each(self, out: &mut [f32], z: &[f32], bias: &[f32]) {
-        let triples = out.iter_mut().zip(z.iter().zip(bias));
-        match self {
-            Activation::Tanh => triples.for_each(|(v, (z, b))| *v = tanh(z + b)),
-            Activation::ScaledTanh => triples.for_each(|(v, (z, b))| *v = A * tanh(S * (z + b))),
-            Activation::Relu => triples.for_each(|(v, (z, b))| *v = (z + b).max(0.0)),
-        }
-    }
-
     /// `pre = grad * activation'(y)` from the activation's output `y`, likewise.
     #[inline(always)]
     pub(super) fn gradient_row(self, pre: &mut [f32], y: &[f32], grad: &[f32]) {
@@ -52,23 +41,26 @@ fn scaled_tanh_derivative(y: f32) -> f32 {
     S / A * (A * A - y * y)
 }
 
+/// The rational tanh's range, numerator's and denominator's coefficients (lowest degree
+/// first), shared with its 16-lane form in [`super::direct`].
+pub(super) const CLAMP: f32 = 7.905_311;
+pub(super) const ALPHA: [f32; 7] = [
+    4.893_524_6e-3,
+    6.372_619_3e-4,
+    1.485_722_4e-5,
+    5.122_297e-8,
+    -8.604_672e-11,
+    2.000_188e-13,
+    -2.760_768_5e-16,
+];
+pub(super) const BETA: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
+
 /// tanh as the fused kernels compute it (features `flex` and `ndarray`): Eigen's
 /// `ptanh_float`, an odd degree-13 polynomial over an even degree-6 one on [-7.9, 7.9] (beyond
 /// which `f32` tanh is +-1). Within 5e-7 of `f32::tanh`, and branch-free, so loops over it
 /// vectorise, where `f32::tanh` is a scalar libm call per element.
 #[inline(always)]
 pub fn tanh(x: f32) -> f32 {
-    const CLAMP: f32 = 7.905_311;
-    const ALPHA: [f32; 7] = [
-        4.893_524_6e-3,
-        6.372_619_3e-4,
-        1.485_722_4e-5,
-        5.122_297e-8,
-        -8.604_672e-11,
-        2.000_188e-13,
-        -2.760_768_5e-16,
-    ];
-    const BETA: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
     let x = x.clamp(-CLAMP, CLAMP);
     let x2 = x * x;
     let p = ALPHA.iter().rev().fold(0.0, |acc, &a| acc * x2 + a) * x;

@@ -38,16 +38,15 @@ pub(crate) fn conv_forward(
 /// The buffers one task of [`conv_image`] reuses from image to image.
 pub(super) struct ConvScratch {
     col: Vec<f32>,
-    /// The product, `[maps, wide]`.
-    pub(super) z: Vec<f32>,
-    /// The image with its zero border, where it has one.
-    pub(super) padded: Vec<f32>,
+    z: Vec<f32>,
+    padded: Vec<f32>,
 }
 
 impl ConvScratch {
     pub(super) fn new(shape: &ConvShape) -> Self {
         Self {
-            col: vec![0.0; shape.patch() * shape.wide()],
+            // Sized on first use: the direct products of the inference pass need none.
+            col: Vec::new(),
             z: vec![0.0; shape.maps * shape.wide()],
             padded: Vec::new(),
         }
@@ -69,6 +68,7 @@ pub(super) fn conv_image(
 ) {
     let (patch, wide) = (shape.patch(), shape.wide());
     let ConvScratch { col, z, padded } = scratch;
+    col.resize(patch * wide, 0.0);
     shape.unfold(shape.pad(image, padded), col);
     let weight = View::row_major(weight, shape.maps, patch);
     matmul(weight, View::row_major(col, patch, wide), z, false);

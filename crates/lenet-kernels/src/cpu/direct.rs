@@ -1,19 +1,24 @@
-//! Convolution products computed directly on the padded image, without the unfolded copy and
-//! gemm's packing of it, on CPUs with AVX-512F (detected at run time): for the inference pass
-//! of [`super::features`], where an image's product is small enough to live in registers and
-//! L1. Each output is its taps' products summed in the unfolding's order `(c, ky, kx)` from
-//! zero, one fused multiply-add at a time, as gemm's microkernels sum over `k` (one block: a
-//! patch has at most 150 taps), so the results are the unfolding and gemm's to the bit.
+//! C1 with S2, and C3 with S4, for the inference pass of [`super::features`] on CPUs with
+//! AVX-512F (detected at run time): each convolution's products are computed directly on the
+//! padded image, without the unfolded copy and gemm's packing of it, two output rows at a time
+//! in registers, and the bias, the activation and the 2x2 pooling are applied there before
+//! anything is stored. The arithmetic is the layer-by-layer kernels', in their order: each
+//! output sums its taps' products in the unfolding's order `(c, ky, kx)` from zero, one fused
+//! multiply-add at a time, as gemm's microkernels sum over `k` (one block: a patch has at most
+//! 150 taps); the activation is [`super::activation`]'s rational tanh, operation for
+//! operation, 16 lanes wide; a window is pooled as `pool_planes` pools it. So the results are
+//! theirs to the bit.
 //!
 //! Two layouts, for the two convolutions' shapes:
-//! - [`forward_wide`], positions across the lanes (C1: one input channel, 6 maps, rows of 28 or
-//!   32): `z` `[maps, wide]` as the unfolding's product has it, 16 wide positions by up to 6
-//!   maps per register block;
-//! - [`forward_maps16`], the 16 maps across the lanes (C3: 10x10 or 8x8 outputs, too few
-//!   positions to fill vectors): `z` `[positions, 16]`, a row of output positions per register
-//!   block, each tap one load of its 16 weights and one broadcast input per position.
+//! - [`conv_pool_rows`], positions across the lanes (C1: one input channel, 6 maps, rows of 24
+//!   or 28): a row in two vectors, two rows by up to 6 maps per register block, and a window's
+//!   columns gathered from the even and odd lanes;
+//! - [`conv_pool_maps16`], the 16 maps across the lanes (C3: rows of 10 or 8 positions, too few
+//!   to fill vectors): each tap one load of its 16 weights and one broadcast input per
+//!   position, two rows per block.
 
 use super::ConvShape;
+use crate::{Activation, Pooling};
 
 /// f32 lanes of a 512-bit vector.
 pub(super) const LANES: usize = 16;
@@ -26,27 +31,51 @@ pub(super) fn available() -> bool {
     false
 }
 
-/// `z = weight · unfold(padded)`, `z` `[maps, wide]`. Call only where [`available`].
-pub(super) fn forward_wide(shape: &ConvShape, padded: &[f32], weight: &[f32], z: &mut [f32]) {
-    assert!(available() && z.len() >= shape.maps * shape.wide());
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: the CPU has AVX-512F (asserted just above).
-    unsafe {
-        avx512::forward_wide(shape, padded, weight, z)
-    };
+/// Whether [`conv_pool_rows`] takes `shape`: an output row fits two vectors.
+pub(super) fn rows_fit(shape: &ConvShape) -> bool {
+    shape.out_width() <= 2 * LANES && shape.out_width() % 2 == 0 && shape.out_height() % 2 == 0
 }
 
-/// `z[p][m] = (weight · unfold(padded))[m][p]` at the output positions `p` (row-major, no wide
-/// columns) for exactly 16 maps; `weight_t` is the weight transposed, `[patch, 16]`. Call only
-/// where [`available`].
-pub(super) fn forward_maps16(shape: &ConvShape, padded: &[f32], weight_t: &[f32], z: &mut [f32]) {
-    assert!(available() && shape.maps == LANES);
-    assert!(weight_t.len() == shape.patch() * LANES && z.len() >= shape.positions() * LANES);
-    assert!(padded.len() >= shape.padded_len());
+/// Whether [`conv_pool_maps16`] takes `shape`: 16 maps, rows of up to 12 positions.
+pub(super) fn maps16_fit(shape: &ConvShape) -> bool {
+    let width = shape.out_width();
+    shape.maps == LANES && width % 2 == 0 && width <= 12 && shape.out_height() % 2 == 0
+}
+
+/// A layer's operands and what follows its convolution.
+#[derive(Clone, Copy)]
+pub(super) struct Layer<'a> {
+    pub shape: &'a ConvShape,
+    pub activation: Activation,
+    pub pooling: Pooling,
+    pub bias: &'a [f32],
+}
+
+/// `pool(activation(conv(padded, weight) + bias))` into `y` `[maps, out_height / 2, out_width /
+/// 2]`, positions across the lanes. Call only where [`available`] and [`rows_fit`].
+pub(super) fn conv_pool_rows(layer: Layer, padded: &[f32], weight: &[f32], y: &mut [f32]) {
+    let shape = layer.shape;
+    assert!(available() && rows_fit(shape) && padded.len() >= shape.padded_len());
+    assert!(weight.len() >= shape.maps * shape.patch() && layer.bias.len() >= shape.maps);
+    assert!(y.len() >= shape.output_len() / 4);
     #[cfg(target_arch = "x86_64")]
     // SAFETY: the CPU has AVX-512F, and the lengths hold (asserted just above).
     unsafe {
-        avx512::forward_maps16(shape, padded, weight_t, z)
+        avx512::conv_pool_rows(layer, padded, weight, y)
+    };
+}
+
+/// [`conv_pool_rows`] for 16 maps across the lanes; `weight_t` is the weight transposed,
+/// `[patch, 16]`. Call only where [`available`] and [`maps16_fit`].
+pub(super) fn conv_pool_maps16(layer: Layer, padded: &[f32], weight_t: &[f32], y: &mut [f32]) {
+    let shape = layer.shape;
+    assert!(available() && maps16_fit(shape) && padded.len() >= shape.padded_len());
+    assert!(weight_t.len() >= shape.patch() * LANES && layer.bias.len() >= LANES);
+    assert!(y.len() >= shape.output_len() / 4);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the CPU has AVX-512F, and the lengths hold (asserted just above).
+    unsafe {
+        avx512::conv_pool_maps16(layer, padded, weight_t, y)
     };
 }
 
@@ -66,161 +95,269 @@ fn tap_offsets(shape: &ConvShape) -> Vec<usize> {
 mod avx512 {
     use std::arch::x86_64::*;
 
-    use super::{ConvShape, LANES, tap_offsets};
+    use super::super::activation::{ALPHA, BETA, CLAMP};
+    use super::{LANES, Layer, tap_offsets};
+    use crate::{Activation, Pooling, SCALED_TANH_AMPLITUDE as A, SCALED_TANH_SLOPE as S};
 
+    // The three helpers below are `#[inline(always)]` rather than `#[target_feature]` (which
+    // would keep them out of line, taking and returning vectors through memory): inlined into
+    // the `avx512f` functions that call them, their intrinsics compile with AVX-512F.
+
+    /// The rational tanh of `activation::tanh`, 16 lanes, operation for operation (a multiply
+    /// then an add, never fused, as the scalar code compiles without fast-math).
+    ///
+    /// # Safety
+    /// Inlined into AVX-512F code only.
+    #[inline(always)]
+    unsafe fn tanh(x: __m512) -> __m512 {
+        // SAFETY: the caller's AVX-512F.
+        unsafe {
+            let x = _mm512_min_ps(
+                _mm512_max_ps(x, _mm512_set1_ps(-CLAMP)),
+                _mm512_set1_ps(CLAMP),
+            );
+            let x2 = _mm512_mul_ps(x, x);
+            let mut p = _mm512_setzero_ps();
+            for &a in ALPHA.iter().rev() {
+                p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(a));
+            }
+            let p = _mm512_mul_ps(p, x);
+            let mut q = _mm512_setzero_ps();
+            for &b in BETA.iter().rev() {
+                q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(b));
+            }
+            _mm512_div_ps(p, q)
+        }
+    }
+
+    /// `activation(z + bias)`, as `Activation::apply_row` computes it.
+    ///
+    /// # Safety
+    /// Inlined into AVX-512F code only.
+    #[inline(always)]
+    unsafe fn activate(activation: Activation, z: __m512, bias: __m512) -> __m512 {
+        // SAFETY: the caller's AVX-512F.
+        unsafe {
+            let z = _mm512_add_ps(z, bias);
+            match activation {
+                Activation::Tanh => tanh(z),
+                Activation::ScaledTanh => {
+                    _mm512_mul_ps(_mm512_set1_ps(A), tanh(_mm512_mul_ps(_mm512_set1_ps(S), z)))
+                }
+                Activation::Relu => _mm512_max_ps(z, _mm512_setzero_ps()),
+            }
+        }
+    }
+
+    /// A window pooled from its values in row-major order, as `pool_planes` pools it.
+    ///
+    /// # Safety
+    /// Inlined into AVX-512F code only.
+    #[inline(always)]
+    unsafe fn pool(pooling: Pooling, [a, b, c, d]: [__m512; 4]) -> __m512 {
+        // SAFETY: the caller's AVX-512F.
+        unsafe {
+            match pooling {
+                Pooling::Average => {
+                    let sum = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), c), d);
+                    tanh(_mm512_mul_ps(sum, _mm512_set1_ps(0.25)))
+                }
+                Pooling::Max => _mm512_max_ps(_mm512_max_ps(_mm512_max_ps(a, b), c), d),
+            }
+        }
+    }
+
+    /// A mask of the first `count` lanes.
+    fn first(count: usize) -> __mmask16 {
+        ((1u32 << count.min(LANES)) - 1) as __mmask16
+    }
+
+    /// # Safety
+    /// The lengths that the public wrapper asserts.
     #[target_feature(enable = "avx512f")]
-    pub(super) fn forward_wide(shape: &ConvShape, padded: &[f32], weight: &[f32], z: &mut [f32]) {
-        let (patch, wide) = (shape.patch(), shape.wide());
+    pub(super) unsafe fn conv_pool_rows(
+        layer: Layer,
+        padded: &[f32],
+        weight: &[f32],
+        y: &mut [f32],
+    ) {
+        let shape = layer.shape;
         let taps = tap_offsets(shape);
-        // Register blocks: 4 vectors of positions by 6 maps (C1), or 2 by 8; one map at a time
-        // for any other count.
         let mut map = 0;
         while map < shape.maps {
-            let (weight, z) = (&weight[map * patch..], &mut z[map * wide..]);
-            map += match shape.maps - map {
-                left if left % 8 == 0 => wide_block::<2, 8>(padded, &taps, weight, wide, z),
-                left if left >= 6 => wide_block::<4, 6>(padded, &taps, weight, wide, z),
-                _ => wide_block::<2, 1>(padded, &taps, weight, wide, z),
+            // SAFETY: forwarded; each block's maps lie inside the weight, bias and output.
+            map += unsafe {
+                if shape.maps - map >= 6 {
+                    rows_block::<6>(layer, &taps, padded, weight, map, y)
+                } else {
+                    rows_block::<1>(layer, &taps, padded, weight, map, y)
+                }
             };
         }
     }
 
-    /// `M` maps (rows of `weight` from its start, `z`'s rows likewise) over every wide
-    /// position, `P` vectors of positions at a time; returns `M`.
+    /// Maps `first_map..first_map + M`, every pair of rows; returns `M`.
+    ///
+    /// # Safety
+    /// The lengths that the public wrapper asserts.
     #[target_feature(enable = "avx512f")]
     #[inline]
-    fn wide_block<const P: usize, const M: usize>(
-        padded: &[f32],
+    unsafe fn rows_block<const M: usize>(
+        layer: Layer,
         taps: &[usize],
+        padded: &[f32],
         weight: &[f32],
-        wide: usize,
-        z: &mut [f32],
+        first_map: usize,
+        y: &mut [f32],
     ) -> usize {
-        let patch = taps.len();
-        let mut start = 0;
-        while start < wide {
-            // Lanes of each vector inside `wide` (the last block may be short).
-            let masks: [__mmask16; P] =
-                std::array::from_fn(|v| lanes(start + v * LANES, wide, 0, usize::MAX));
-            let mut acc = [[_mm512_setzero_ps(); P]; M];
+        let shape = layer.shape;
+        let (patch, width, out_width) = (shape.patch(), shape.padded_width(), shape.out_width());
+        let (pooled_width, pooled_plane) = (out_width / 2, shape.positions() / 4);
+        // A row's two vectors: lanes inside the row.
+        let halves = [first(out_width), first(out_width.saturating_sub(LANES))];
+        let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        let weight = &weight[first_map * patch..];
+        for py in 0..shape.out_height() / 2 {
+            let mut acc = [[[_mm512_setzero_ps(); 2]; 2]; M];
             for (k, &tap) in taps.iter().enumerate() {
-                let inputs: [__m512; P] = std::array::from_fn(|v| {
-                    let first = start + v * LANES;
-                    // Past the image's end the unfolding holds zeros (dropped columns).
-                    let mask = lanes(first, wide, tap, padded.len());
-                    let at = padded.as_ptr().wrapping_add(tap + first);
-                    // SAFETY: the mask keeps every lane read inside `padded`.
-                    unsafe { _mm512_maskz_loadu_ps(mask, at) }
-                });
-                for (m, row) in acc.iter_mut().enumerate() {
-                    let w = _mm512_set1_ps(weight[m * patch + k]);
-                    for (a, x) in row.iter_mut().zip(&inputs) {
-                        *a = _mm512_fmadd_ps(*x, w, *a);
+                let mut inputs = [[_mm512_setzero_ps(); 2]; 2];
+                for r in 0..2 {
+                    for h in 0..2 {
+                        let at = tap + (2 * py + r) * width + h * LANES;
+                        // SAFETY: the mask keeps the lanes read inside the output row's taps,
+                        // which lie inside `padded` (a right half may have none).
+                        inputs[r][h] = unsafe {
+                            _mm512_maskz_loadu_ps(halves[h], padded.as_ptr().wrapping_add(at))
+                        };
+                    }
+                }
+                for m in 0..M {
+                    // SAFETY: the wrapper asserted the weight's length.
+                    let w = _mm512_set1_ps(unsafe { *weight.get_unchecked(m * patch + k) });
+                    for r in 0..2 {
+                        for h in 0..2 {
+                            acc[m][r][h] = _mm512_fmadd_ps(inputs[r][h], w, acc[m][r][h]);
+                        }
                     }
                 }
             }
-            for (m, row) in acc.iter().enumerate() {
-                for (v, a) in row.iter().enumerate() {
-                    let first = m * wide + start + v * LANES;
-                    // SAFETY: the mask keeps every lane written inside row `m` of `z`.
-                    unsafe {
-                        _mm512_mask_storeu_ps(z.as_mut_ptr().wrapping_add(first), masks[v], *a)
-                    };
+            for m in 0..M {
+                let bias = _mm512_set1_ps(layer.bias[first_map + m]);
+                let mut halves = [[_mm512_setzero_ps(); 2]; 2];
+                for r in 0..2 {
+                    // SAFETY: inlined AVX-512F helpers.
+                    let [left, right] =
+                        [0, 1].map(|h| unsafe { activate(layer.activation, acc[m][r][h], bias) });
+                    halves[r] = [
+                        _mm512_permutex2var_ps(left, even, right),
+                        _mm512_permutex2var_ps(left, odd, right),
+                    ];
                 }
+                let [top, bottom] = halves;
+                // SAFETY: an inlined AVX-512F helper.
+                let pooled = unsafe { pool(layer.pooling, [top[0], top[1], bottom[0], bottom[1]]) };
+                let at = (first_map + m) * pooled_plane + py * pooled_width;
+                // SAFETY: the mask keeps the lanes written inside the pooled row.
+                unsafe {
+                    _mm512_mask_storeu_ps(y.as_mut_ptr().add(at), first(pooled_width), pooled)
+                };
             }
-            start += P * LANES;
         }
         M
     }
 
-    /// Lanes of the vector of wide positions from `first` that lie inside `wide` and, read at
-    /// `offset`, inside a buffer of `len` values.
-    #[inline(always)]
-    fn lanes(first: usize, wide: usize, offset: usize, len: usize) -> __mmask16 {
-        let count = wide
-            .saturating_sub(first)
-            .min(len.saturating_sub(offset + first))
-            .min(LANES);
-        ((1u32 << count) - 1) as __mmask16
-    }
-
     /// # Safety
-    /// `padded` holds the padded image, `weight_t` `[patch, 16]` and `z` `[positions, 16]`
-    /// values (the public wrapper asserts it).
+    /// The lengths that the public wrapper asserts.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn forward_maps16(
-        shape: &ConvShape,
+    pub(super) unsafe fn conv_pool_maps16(
+        layer: Layer,
         padded: &[f32],
         weight_t: &[f32],
-        z: &mut [f32],
+        y: &mut [f32],
     ) {
-        let taps = tap_offsets(shape);
-        let (width, out_width) = (shape.padded_width(), shape.out_width());
-        for y in 0..shape.out_height() {
-            let row = &mut z[y * out_width * LANES..][..out_width * LANES];
-            let input = &padded[y * width..];
-            let mut x = 0;
-            // A row of LeNet-5's C3 is 10 or 8 positions: one block of registers.
-            while x < out_width {
-                // SAFETY: forwarded from the caller; each block stays inside the row.
-                x += unsafe {
-                    match out_width - x {
-                        left if left >= 10 => {
-                            maps16_block::<10>(&input[x..], &taps, weight_t, &mut row[x * LANES..])
-                        }
-                        left if left >= 8 => {
-                            maps16_block::<8>(&input[x..], &taps, weight_t, &mut row[x * LANES..])
-                        }
-                        left if left >= 4 => {
-                            maps16_block::<4>(&input[x..], &taps, weight_t, &mut row[x * LANES..])
-                        }
-                        _ => maps16_block::<1>(&input[x..], &taps, weight_t, &mut row[x * LANES..]),
-                    }
-                };
+        let taps = tap_offsets(layer.shape);
+        // SAFETY: forwarded; `maps16_fit` admits these widths only.
+        unsafe {
+            match layer.shape.out_width() {
+                2 => maps16_rows::<2, 1>(layer, &taps, padded, weight_t, y),
+                4 => maps16_rows::<4, 2>(layer, &taps, padded, weight_t, y),
+                6 => maps16_rows::<6, 3>(layer, &taps, padded, weight_t, y),
+                8 => maps16_rows::<8, 4>(layer, &taps, padded, weight_t, y),
+                10 => maps16_rows::<10, 5>(layer, &taps, padded, weight_t, y),
+                12 => maps16_rows::<12, 6>(layer, &taps, padded, weight_t, y),
+                width => unreachable!("maps16_fit admits no width {width}"),
             }
         }
     }
 
-    /// `P` consecutive output positions of one row, all 16 maps; returns `P`.
+    /// Every pair of rows of `P` positions (`Q` = `P` / 2 windows), all 16 maps.
     ///
     /// # Safety
-    /// `input` holds, from each tap's offset, `P` values; `weight_t` a vector per tap, `z`
-    /// `P` vectors.
+    /// The lengths that the public wrapper asserts.
     #[target_feature(enable = "avx512f")]
     #[inline]
-    unsafe fn maps16_block<const P: usize>(
-        input: &[f32],
+    unsafe fn maps16_rows<const P: usize, const Q: usize>(
+        layer: Layer,
         taps: &[usize],
+        padded: &[f32],
         weight_t: &[f32],
-        z: &mut [f32],
-    ) -> usize {
-        let mut acc = [_mm512_setzero_ps(); P];
-        for (k, &tap) in taps.iter().enumerate() {
-            // SAFETY: the caller's bounds.
-            unsafe {
-                let w = _mm512_loadu_ps(weight_t.as_ptr().add(k * LANES));
-                let x = input.as_ptr().add(tap);
-                for (p, a) in acc.iter_mut().enumerate() {
-                    *a = _mm512_fmadd_ps(_mm512_set1_ps(*x.add(p)), w, *a);
+        y: &mut [f32],
+    ) {
+        let shape = layer.shape;
+        let width = shape.padded_width();
+        let pooled_plane = shape.positions() / 4;
+        // SAFETY: the wrapper asserted 16 biases.
+        let bias = unsafe { _mm512_loadu_ps(layer.bias.as_ptr()) };
+        // Map m's pooled plane starts m planes on in `y`.
+        let scatter = _mm512_mullo_epi32(
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            _mm512_set1_epi32(pooled_plane as i32),
+        );
+        for py in 0..shape.out_height() / 2 {
+            let mut acc = [[_mm512_setzero_ps(); P]; 2];
+            for (k, &tap) in taps.iter().enumerate() {
+                // SAFETY: one vector per tap in `weight_t`; every input read lies inside the
+                // padded image (the output's rows and columns with the kernel's reach).
+                unsafe {
+                    let w = _mm512_loadu_ps(weight_t.as_ptr().add(k * LANES));
+                    for r in 0..2 {
+                        let x = padded.as_ptr().add(tap + (2 * py + r) * width);
+                        for p in 0..P {
+                            acc[r][p] = _mm512_fmadd_ps(_mm512_set1_ps(*x.add(p)), w, acc[r][p]);
+                        }
+                    }
+                }
+            }
+            for q in 0..Q {
+                let mut window = [_mm512_setzero_ps(); 4];
+                for (i, (r, p)) in [(0, 2 * q), (0, 2 * q + 1), (1, 2 * q), (1, 2 * q + 1)]
+                    .into_iter()
+                    .enumerate()
+                {
+                    // SAFETY: an inlined AVX-512F helper.
+                    window[i] = unsafe { activate(layer.activation, acc[r][p], bias) };
+                }
+                // SAFETY: lane m goes to map m's pooled plane, inside `y`; `pool` is an inlined
+                // AVX-512F helper.
+                unsafe {
+                    let pooled = pool(layer.pooling, window);
+                    _mm512_i32scatter_ps::<4>(y.as_mut_ptr().add(py * Q + q), scatter, pooled);
                 }
             }
         }
-        for (p, a) in acc.iter().enumerate() {
-            // SAFETY: the caller's bounds.
-            unsafe { _mm512_storeu_ps(z.as_mut_ptr().add(p * LANES), *a) };
-        }
-        P
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::matmul::{View, matmul};
+    use super::super::conv::{ConvScratch, conv_image};
+    use super::super::pool::pool_planes;
     use super::super::testing::pattern;
     use super::*;
 
     /// LeNet-5's convolutions (classic C1 and C3; the Keras code's C1 unpadded and "same", its
-    /// C3) and odd ones (maps, channels and widths that fill no block or vector).
+    /// C3) and odd ones (maps that fill no block, several channels, padding).
     fn shapes() -> Vec<ConvShape> {
         let shape = |channels, maps, side, padding| ConvShape {
             batch: 1,
@@ -239,72 +376,99 @@ mod tests {
             shape(6, 16, 12, 0),
             shape(3, 7, 9, 0),
             shape(2, 16, 11, 2),
-            shape(1, 17, 5, 0),
-            shape(4, 16, 20, 1),
+            shape(1, 17, 6, 0),
+            shape(4, 16, 12, 1),
         ]
     }
 
-    /// The unfolding and gemm, as the layer-by-layer kernels compute: the reference to the bit.
-    fn through_gemm(shape: &ConvShape, padded: &[f32], weight: &[f32]) -> Vec<f32> {
-        let (patch, wide) = (shape.patch(), shape.wide());
-        let mut col = vec![0.0; patch * wide];
-        shape.unfold(padded, &mut col);
-        let mut z = vec![0.0; shape.maps * wide];
-        let weight = View::row_major(weight, shape.maps, patch);
-        matmul(weight, View::row_major(&col, patch, wide), &mut z, false);
-        z
+    /// The layer-by-layer kernels' arithmetic: the reference to the bit.
+    fn layers(layer: Layer, image: &[f32], weight: &[f32]) -> Vec<u32> {
+        let shape = layer.shape;
+        let mut maps = vec![0.0; shape.output_len()];
+        let mut scratch = ConvScratch::new(shape);
+        let bias = layer.bias;
+        conv_image(
+            shape,
+            layer.activation,
+            image,
+            weight,
+            bias,
+            &mut maps,
+            &mut scratch,
+        );
+        let mut y = vec![0.0; shape.output_len() / 4];
+        pool_planes(layer.pooling, shape.out_width(), &maps, &mut y);
+        y.iter().map(|v| v.to_bits()).collect()
+    }
+
+    fn each_layer(run: impl Fn(Layer, &[f32], &[f32], &[f32]) -> Option<Vec<u32>>) {
+        let kinds = [
+            (Activation::Tanh, Pooling::Average),
+            (Activation::Relu, Pooling::Max),
+            (Activation::ScaledTanh, Pooling::Max),
+        ];
+        let mut ran = 0;
+        for shape in shapes() {
+            for (activation, pooling) in kinds {
+                let image = pattern(shape.image_len(), 0.3);
+                let weight = pattern(shape.maps * shape.patch(), 1.1);
+                let bias = pattern(shape.maps, 2.9);
+                let layer = Layer {
+                    shape: &shape,
+                    activation,
+                    pooling,
+                    bias: &bias,
+                };
+                let padded = shape.pad(&image, &mut Vec::new()).to_vec();
+                if let Some(bits) = run(layer, &padded, &weight, &image) {
+                    assert_eq!(
+                        bits,
+                        layers(layer, &image, &weight),
+                        "{shape:?} {activation:?}"
+                    );
+                    ran += 1;
+                }
+            }
+        }
+        assert!(ran >= 6, "the LeNet-5 shapes fit");
     }
 
     fn bits(values: &[f32]) -> Vec<u32> {
-        values.iter().map(|x| x.to_bits()).collect()
-    }
-
-    /// Each shape's padded image, weight and gemm's product.
-    fn cases() -> impl Iterator<Item = (ConvShape, Vec<f32>, Vec<f32>, Vec<f32>)> {
-        shapes().into_iter().map(|shape| {
-            let image = pattern(shape.image_len(), 0.3);
-            let weight = pattern(shape.maps * shape.patch(), 1.1);
-            let padded = shape.pad(&image, &mut Vec::new()).to_vec();
-            let reference = through_gemm(&shape, &padded, &weight);
-            (shape, padded, weight, reference)
-        })
+        values.iter().map(|v| v.to_bits()).collect()
     }
 
     #[test]
-    fn the_wide_direct_product_has_gemms_bits() {
-        if !available() {
-            // The fused pass takes gemm here; the features test covers that path.
-            eprintln!("not run: this CPU lacks AVX-512F, so the direct products are never called");
-            return;
-        }
-        for (shape, padded, weight, reference) in cases() {
-            let mut z = vec![f32::NAN; shape.maps * shape.wide()];
-            forward_wide(&shape, &padded, &weight, &mut z);
-            assert_eq!(bits(&z), bits(&reference), "{shape:?}");
-        }
-    }
-
-    #[test]
-    fn the_maps_across_lanes_product_has_gemms_bits() {
+    fn rows_across_lanes_have_the_layers_bits() {
         if !available() {
             eprintln!("not run: this CPU lacks AVX-512F, so the direct products are never called");
             return;
         }
-        for (shape, padded, weight, reference) in cases().filter(|(s, ..)| s.maps == LANES) {
-            let patch = shape.patch();
-            let weight_t: Vec<f32> = (0..patch * LANES)
-                .map(|i| weight[(i % LANES) * patch + i / LANES])
-                .collect();
-            let mut z = vec![f32::NAN; shape.positions() * LANES];
-            forward_maps16(&shape, &padded, &weight_t, &mut z);
-            let (width, out_width) = (shape.padded_width(), shape.out_width());
-            let expected: Vec<f32> = (0..shape.positions() * LANES)
-                .map(|i| {
-                    let (p, m) = (i / LANES, i % LANES);
-                    reference[m * shape.wide() + p / out_width * width + p % out_width]
-                })
-                .collect();
-            assert_eq!(bits(&z), bits(&expected), "{shape:?}");
+        each_layer(|layer, padded, weight, _| {
+            rows_fit(layer.shape).then(|| {
+                let mut y = vec![f32::NAN; layer.shape.output_len() / 4];
+                conv_pool_rows(layer, padded, weight, &mut y);
+                bits(&y)
+            })
+        });
+    }
+
+    #[test]
+    fn maps_across_lanes_have_the_layers_bits() {
+        if !available() {
+            eprintln!("not run: this CPU lacks AVX-512F, so the direct products are never called");
+            return;
         }
+        each_layer(|layer, padded, weight, _| {
+            let shape = layer.shape;
+            maps16_fit(shape).then(|| {
+                let patch = shape.patch();
+                let weight_t: Vec<f32> = (0..patch * LANES)
+                    .map(|i| weight[(i % LANES) * patch + i / LANES])
+                    .collect();
+                let mut y = vec![f32::NAN; shape.output_len() / 4];
+                conv_pool_maps16(layer, padded, &weight_t, &mut y);
+                bits(&y)
+            })
+        });
     }
 }

@@ -29,23 +29,18 @@ pub(super) fn pool_planes(pool: Pooling, width: usize, x: &[f32], y: &mut [f32])
     for (out, rows) in y.chunks_mut(width / 2).zip(x.chunks(2 * width)) {
         let (top, bottom) = rows.split_at(width);
         let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
-        let windows = windows.map(|(t, b)| [t[0], t[1], b[0], b[1]]);
-        pool_windows(pool, out, windows);
-    }
-}
-
-/// Each window's pooled value, from its four values in row-major order: the one rule for
-/// every layout.
-#[inline(always)]
-pub(super) fn pool_windows(
-    pool: Pooling,
-    out: &mut [f32],
-    windows: impl Iterator<Item = [f32; 4]>,
-) {
-    let pairs = out.iter_mut().zip(windows);
-    match pool {
-        Pooling::Average => pairs.for_each(|(v, [a, b, c, d])| *v = tanh((a + b + c + d) * 0.25)),
-        Pooling::Max => pairs.for_each(|(v, [a, b, c, d])| *v = a.max(b).max(c).max(d)),
+        match pool {
+            Pooling::Average => {
+                for (v, (t, b)) in out.iter_mut().zip(windows) {
+                    *v = tanh((t[0] + t[1] + b[0] + b[1]) * 0.25);
+                }
+            }
+            Pooling::Max => {
+                for (v, (t, b)) in out.iter_mut().zip(windows) {
+                    *v = t[0].max(t[1]).max(b[0]).max(b[1]);
+                }
+            }
+        }
     }
 }
 
