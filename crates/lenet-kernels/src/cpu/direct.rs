@@ -33,13 +33,18 @@ pub(super) fn available() -> bool {
 
 /// Whether [`conv_pool_rows`] takes `shape`: an output row fits two vectors.
 pub(super) fn rows_fit(shape: &ConvShape) -> bool {
-    shape.out_width() <= 2 * LANES && shape.out_width() % 2 == 0 && shape.out_height() % 2 == 0
+    shape.out_width() <= 2 * LANES
+        && shape.out_width().is_multiple_of(2)
+        && shape.out_height().is_multiple_of(2)
 }
 
 /// Whether [`conv_pool_maps16`] takes `shape`: 16 maps, rows of up to 12 positions.
 pub(super) fn maps16_fit(shape: &ConvShape) -> bool {
     let width = shape.out_width();
-    shape.maps == LANES && width % 2 == 0 && width <= 12 && shape.out_height() % 2 == 0
+    shape.maps == LANES
+        && width.is_multiple_of(2)
+        && width <= 12
+        && shape.out_height().is_multiple_of(2)
 }
 
 /// A layer's operands and what follows its convolution.
