@@ -96,7 +96,10 @@ fn tap_offsets(shape: &ConvShape) -> Vec<usize> {
         .collect()
 }
 
+// Indexed loops over the fixed-size arrays of registers: with iterator chains (zip, flatten,
+// map) over them the accumulators were kept in memory instead of registers.
 #[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)]
 mod avx512 {
     use std::arch::x86_64::*;
 
