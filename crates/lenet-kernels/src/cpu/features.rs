@@ -1,15 +1,15 @@
 //! C1, S2, C3 and S4 for inference, one image at a time: each image's maps pass from layer to
 //! layer in a task's own small buffers, which stay in cache, where the layer-by-layer kernels
 //! write each layer's output for the whole batch to memory and read it back in the next pass.
-//! Where the CPU has AVX-512F each convolution runs with its activation and pooling in
-//! registers ([`direct`]); elsewhere through the unfolding and gemm ([`conv_image`],
+//! Where the CPU has AVX-512F, or AVX2 and FMA, each convolution runs with its activation and
+//! pooling in registers ([`direct`]); elsewhere through the unfolding and gemm ([`conv_image`],
 //! [`pool_planes`]). Both are the layer-by-layer kernels' arithmetic in their order, so the
 //! results are theirs to the bit.
 
 use rayon::prelude::*;
 
 use super::conv::{ConvScratch, conv_image};
-use super::direct::{self, LANES, Layer};
+use super::direct::{self, Layer};
 use super::pool::pool_planes;
 use super::{ConvShape, with_avx2};
 use crate::{Activation, Pooling};
@@ -32,13 +32,11 @@ pub(crate) fn features_forward(
     pooling: Pooling,
     x: &[f32],
 ) -> Vec<f32> {
-    let direct = direct::available() && direct::rows_fit(c1) && direct::maps16_fit(c3);
+    let isa = direct::Isa::detect().filter(|_| direct::rows_fit(c1) && direct::maps16_fit(c3));
     // C3's 16 maps across the lanes take its weight transposed, `[patch, 16]`.
-    let w3_t: Vec<f32> = match direct {
-        true => (0..c3.patch() * LANES)
-            .map(|i| w3.weight[(i % LANES) * c3.patch() + i / LANES])
-            .collect(),
-        false => Vec::new(),
+    let w3_t = match isa {
+        Some(_) => direct::transpose_maps16(w3.weight, c3.patch()),
+        None => Vec::new(),
     };
     let layer = |shape, bias| Layer {
         shape,
@@ -52,7 +50,7 @@ pub(crate) fn features_forward(
     y.par_chunks_mut(out_len)
         .zip(x.par_chunks(c1.image_len()))
         .for_each_init(
-            || Scratch::new([c1, c3], direct),
+            || Scratch::new([c1, c3], isa.is_some()),
             |scratch, (y, image)| {
                 let Scratch {
                     maps,
@@ -61,9 +59,9 @@ pub(crate) fn features_forward(
                     c1_conv,
                     c3_conv,
                 } = scratch;
-                if direct {
-                    direct::conv_pool_rows(l1, c1.pad(image, padded), w1.weight, s2);
-                    direct::conv_pool_maps16(l3, c3.pad(s2, padded), &w3_t, y);
+                if let Some(isa) = isa {
+                    direct::conv_pool_rows(isa, l1, c1.pad(image, padded), w1.weight, s2);
+                    direct::conv_pool_maps16(isa, l3, c3.pad(s2, padded), &w3_t, y);
                     return;
                 }
                 with_avx2(
@@ -82,10 +80,10 @@ pub(crate) fn features_forward(
 
 /// One task's buffers, reused from image to image.
 struct Scratch {
-    /// A convolution's activated maps, before pooling (without AVX-512F).
+    /// A convolution's activated maps, before pooling (without the direct kernels).
     maps: Vec<f32>,
     s2: Vec<f32>,
-    /// An image with its zero border, where it has one (with AVX-512F).
+    /// An image with its zero border, where it has one (with the direct kernels).
     padded: Vec<f32>,
     c1_conv: ConvScratch,
     c3_conv: ConvScratch,

@@ -5,14 +5,16 @@
 //! added in order, so results are bit-identical whatever the number of threads.
 //!
 //! Each task runs inside [`with_avx2`], so its element-wise loops vectorise 8 lanes wide where
-//! the CPU allows. Not AVX-512: the classic network's rows, 5 to 32 values, are too short to
-//! fill 16 lanes (`docs/kernels.md` has the measurements). Without fast-math the compiler never
-//! reorders float operations, so the results are bit-identical whatever the instruction set.
+//! the CPU allows. Not AVX-512 for these loops: the classic network's rows, 5 to 32 values, are
+//! too short to fill 16 lanes (`docs/kernels.md` has the measurements). Without fast-math the
+//! compiler never reorders float operations, so the results are bit-identical whatever the
+//! instruction set.
 //!
 //! One file per layer: [`activation`] (the rational tanh and the activations' rows), [`conv`]
 //! (over the wide unfolding of [`unfold`] and the matrix products of [`matmul`]), [`pool`],
 //! [`subsample`] (the paper's trainable subsampling) and [`rbf`]; [`features`] runs C1 to S4
-//! one image at a time for inference.
+//! one image at a time for inference, in registers with [`direct`]'s AVX-512 kernels where the
+//! CPU has them.
 
 mod activation;
 mod conv;

@@ -1,0 +1,252 @@
+//! The direct kernels with AVX2 and FMA: 8 lanes, 16 registers. The same arithmetic as the
+//! AVX-512 ones in blocks that fit half the registers: C1 one map at a time (two rows of up to
+//! four vectors), C3 one pooling window at a time (two rows by two positions, each position's
+//! 16 maps in two vectors).
+
+use std::arch::x86_64::*;
+
+use super::super::activation::{ALPHA, BETA, CLAMP};
+use super::{Layer, MAPS, tap_offsets};
+use crate::{Activation, Pooling, SCALED_TANH_AMPLITUDE as A, SCALED_TANH_SLOPE as S};
+
+/// f32 lanes of a 256-bit vector.
+const LANES: usize = 8;
+
+// The helpers below are `#[inline(always)]` rather than `#[target_feature]`, for the reason
+// `avx512.rs` gives: inlined into the `avx2,fma` functions that call them.
+
+/// The rational tanh of `activation::tanh`, 8 lanes, operation for operation.
+///
+/// # Safety
+/// Inlined into AVX2 code only.
+#[inline(always)]
+unsafe fn tanh(x: __m256) -> __m256 {
+    // SAFETY: the caller's AVX2.
+    unsafe {
+        let x = _mm256_min_ps(
+            _mm256_max_ps(x, _mm256_set1_ps(-CLAMP)),
+            _mm256_set1_ps(CLAMP),
+        );
+        let x2 = _mm256_mul_ps(x, x);
+        let mut p = _mm256_setzero_ps();
+        for &a in ALPHA.iter().rev() {
+            p = _mm256_add_ps(_mm256_mul_ps(p, x2), _mm256_set1_ps(a));
+        }
+        let p = _mm256_mul_ps(p, x);
+        let mut q = _mm256_setzero_ps();
+        for &b in BETA.iter().rev() {
+            q = _mm256_add_ps(_mm256_mul_ps(q, x2), _mm256_set1_ps(b));
+        }
+        _mm256_div_ps(p, q)
+    }
+}
+
+/// `activation(z + bias)`, as `Activation::apply_row` computes it.
+///
+/// # Safety
+/// Inlined into AVX2 code only.
+#[inline(always)]
+unsafe fn activate(activation: Activation, z: __m256, bias: __m256) -> __m256 {
+    // SAFETY: the caller's AVX2.
+    unsafe {
+        let z = _mm256_add_ps(z, bias);
+        match activation {
+            Activation::Tanh => tanh(z),
+            Activation::ScaledTanh => {
+                _mm256_mul_ps(_mm256_set1_ps(A), tanh(_mm256_mul_ps(_mm256_set1_ps(S), z)))
+            }
+            Activation::Relu => _mm256_max_ps(z, _mm256_setzero_ps()),
+        }
+    }
+}
+
+/// A window pooled from its values in row-major order, as `pool_planes` pools it.
+///
+/// # Safety
+/// Inlined into AVX2 code only.
+#[inline(always)]
+unsafe fn pool(pooling: Pooling, [a, b, c, d]: [__m256; 4]) -> __m256 {
+    // SAFETY: the caller's AVX2.
+    unsafe {
+        match pooling {
+            Pooling::Average => {
+                let sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a, b), c), d);
+                tanh(_mm256_mul_ps(sum, _mm256_set1_ps(0.25)))
+            }
+            Pooling::Max => _mm256_max_ps(_mm256_max_ps(_mm256_max_ps(a, b), c), d),
+        }
+    }
+}
+
+/// A mask (all bits set in a lane) of the first `count` lanes, for masked loads and stores.
+///
+/// # Safety
+/// Inlined into AVX2 code only.
+#[inline(always)]
+unsafe fn first(count: usize) -> __m256i {
+    // SAFETY: the caller's AVX2.
+    unsafe {
+        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(count.min(LANES) as i32), lanes)
+    }
+}
+
+/// The even and the odd lanes of `a` then `b`: a row's window columns.
+///
+/// # Safety
+/// Inlined into AVX2 code only.
+#[inline(always)]
+unsafe fn columns(a: __m256, b: __m256) -> [__m256; 2] {
+    // SAFETY: the caller's AVX2.
+    unsafe {
+        // In each 128-bit half: a0 a2 b0 b2 (a4 a6 b4 b6), then the 64-bit pairs reordered.
+        let order =
+            |v: __m256| _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(v)));
+        [
+            order(_mm256_shuffle_ps::<0x88>(a, b)),
+            order(_mm256_shuffle_ps::<0xDD>(a, b)),
+        ]
+    }
+}
+
+/// # Safety
+/// The lengths that the public wrapper asserts.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn conv_pool_rows(layer: Layer, padded: &[f32], weight: &[f32], y: &mut [f32]) {
+    let taps = tap_offsets(layer.shape);
+    // SAFETY: forwarded; `rows_fit` admits rows of up to four vectors.
+    unsafe {
+        match layer.shape.out_width().div_ceil(LANES) {
+            1 => rows::<1>(layer, &taps, padded, weight, y),
+            2 => rows::<2>(layer, &taps, padded, weight, y),
+            3 => rows::<3>(layer, &taps, padded, weight, y),
+            4 => rows::<4>(layer, &taps, padded, weight, y),
+            vectors => unreachable!("rows_fit admits no row of {vectors} vectors"),
+        }
+    }
+}
+
+/// Every map, every pair of rows of `V` vectors.
+///
+/// # Safety
+/// The lengths that the public wrapper asserts.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn rows<const V: usize>(
+    layer: Layer,
+    taps: &[usize],
+    padded: &[f32],
+    weight: &[f32],
+    y: &mut [f32],
+) {
+    let shape = layer.shape;
+    let (patch, width, out_width) = (shape.patch(), shape.padded_width(), shape.out_width());
+    let (pooled_width, pooled_plane) = (out_width / 2, shape.positions() / 4);
+    // SAFETY: inlined AVX2 helpers.
+    let masks: [__m256i; V] =
+        std::array::from_fn(|v| unsafe { first(out_width.saturating_sub(v * LANES)) });
+    for m in 0..shape.maps {
+        let bias = _mm256_set1_ps(layer.bias[m]);
+        for py in 0..shape.out_height() / 2 {
+            let mut acc = [[_mm256_setzero_ps(); V]; 2];
+            for (k, &tap) in taps.iter().enumerate() {
+                // SAFETY: the wrapper asserted the weight's length.
+                let w = _mm256_set1_ps(unsafe { *weight.get_unchecked(m * patch + k) });
+                for r in 0..2 {
+                    for v in 0..V {
+                        let at = tap + (2 * py + r) * width + v * LANES;
+                        // SAFETY: the mask keeps the lanes read inside the output row's taps,
+                        // which lie inside `padded`.
+                        let x = unsafe {
+                            _mm256_maskload_ps(padded.as_ptr().wrapping_add(at), masks[v])
+                        };
+                        acc[r][v] = _mm256_fmadd_ps(x, w, acc[r][v]);
+                    }
+                }
+            }
+            let mut act = [[_mm256_setzero_ps(); V]; 2];
+            for r in 0..2 {
+                for v in 0..V {
+                    // SAFETY: an inlined AVX2 helper.
+                    act[r][v] = unsafe { activate(layer.activation, acc[r][v], bias) };
+                }
+            }
+            for j in 0..V.div_ceil(2) {
+                // A row's vectors in pairs; an odd last one pairs with zeros, pooled and dropped.
+                let pair = |r: usize| {
+                    let right = if 2 * j + 1 < V {
+                        act[r][2 * j + 1]
+                    } else {
+                        act[r][2 * j]
+                    };
+                    // SAFETY: an inlined AVX2 helper.
+                    unsafe { columns(act[r][2 * j], right) }
+                };
+                let (top, bottom) = (pair(0), pair(1));
+                let at = m * pooled_plane + py * pooled_width + j * LANES;
+                // SAFETY: inlined AVX2 helpers; the mask keeps the lanes written inside the
+                // pooled row.
+                unsafe {
+                    let pooled = pool(layer.pooling, [top[0], top[1], bottom[0], bottom[1]]);
+                    let mask = first(pooled_width.saturating_sub(j * LANES));
+                    _mm256_maskstore_ps(y.as_mut_ptr().add(at), mask, pooled);
+                }
+            }
+        }
+    }
+}
+
+/// # Safety
+/// The lengths that the public wrapper asserts.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn conv_pool_maps16(
+    layer: Layer,
+    padded: &[f32],
+    weight_t: &[f32],
+    y: &mut [f32],
+) {
+    let shape = layer.shape;
+    let taps = tap_offsets(shape);
+    let width = shape.padded_width();
+    let pooled_width = shape.out_width() / 2;
+    let pooled_plane = shape.positions() / 4;
+    // SAFETY: the wrapper asserted 16 biases.
+    let bias = unsafe { [0, 1].map(|h| _mm256_loadu_ps(layer.bias.as_ptr().add(h * LANES))) };
+    for py in 0..shape.out_height() / 2 {
+        for px in 0..pooled_width {
+            // A window's four positions (row, column), each position's maps in two halves.
+            let mut acc = [[[_mm256_setzero_ps(); 2]; 2]; 2];
+            for (k, &tap) in taps.iter().enumerate() {
+                // SAFETY: one vector pair per tap in `weight_t`; every input read lies inside
+                // the padded image (the output's rows and columns with the kernel's reach).
+                unsafe {
+                    let w = [0, 1]
+                        .map(|h| _mm256_loadu_ps(weight_t.as_ptr().add(k * MAPS + h * LANES)));
+                    for r in 0..2 {
+                        let row = padded.as_ptr().add(tap + (2 * py + r) * width + 2 * px);
+                        for c in 0..2 {
+                            let x = _mm256_set1_ps(*row.add(c));
+                            for h in 0..2 {
+                                acc[r][c][h] = _mm256_fmadd_ps(x, w[h], acc[r][c][h]);
+                            }
+                        }
+                    }
+                }
+            }
+            for h in 0..2 {
+                let mut window = [_mm256_setzero_ps(); 4];
+                for (i, (r, c)) in [(0, 0), (0, 1), (1, 0), (1, 1)].into_iter().enumerate() {
+                    // SAFETY: an inlined AVX2 helper.
+                    window[i] = unsafe { activate(layer.activation, acc[r][c][h], bias[h]) };
+                }
+                let mut pooled = [0.0f32; LANES];
+                // SAFETY: an inlined AVX2 helper; `pooled` holds one vector.
+                unsafe { _mm256_storeu_ps(pooled.as_mut_ptr(), pool(layer.pooling, window)) };
+                let q = py * pooled_width + px;
+                for (i, &v) in pooled.iter().enumerate() {
+                    y[(h * LANES + i) * pooled_plane + q] = v;
+                }
+            }
+        }
+    }
+}

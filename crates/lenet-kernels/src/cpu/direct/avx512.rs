@@ -1,0 +1,252 @@
+//! The direct kernels with AVX-512F: 16 lanes, 32 registers.
+
+use std::arch::x86_64::*;
+
+use super::super::activation::{ALPHA, BETA, CLAMP};
+use super::{Layer, tap_offsets};
+use crate::{Activation, Pooling, SCALED_TANH_AMPLITUDE as A, SCALED_TANH_SLOPE as S};
+
+/// f32 lanes of a 512-bit vector (as many as C3's maps).
+const LANES: usize = 16;
+
+// The three helpers below are `#[inline(always)]` rather than `#[target_feature]` (which
+// would keep them out of line, taking and returning vectors through memory): inlined into
+// the `avx512f` functions that call them, their intrinsics compile with AVX-512F.
+
+/// The rational tanh of `activation::tanh`, 16 lanes, operation for operation (a multiply
+/// then an add, never fused, as the scalar code compiles without fast-math).
+///
+/// # Safety
+/// Inlined into AVX-512F code only.
+#[inline(always)]
+unsafe fn tanh(x: __m512) -> __m512 {
+    // SAFETY: the caller's AVX-512F.
+    unsafe {
+        let x = _mm512_min_ps(
+            _mm512_max_ps(x, _mm512_set1_ps(-CLAMP)),
+            _mm512_set1_ps(CLAMP),
+        );
+        let x2 = _mm512_mul_ps(x, x);
+        let mut p = _mm512_setzero_ps();
+        for &a in ALPHA.iter().rev() {
+            p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(a));
+        }
+        let p = _mm512_mul_ps(p, x);
+        let mut q = _mm512_setzero_ps();
+        for &b in BETA.iter().rev() {
+            q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(b));
+        }
+        _mm512_div_ps(p, q)
+    }
+}
+
+/// `activation(z + bias)`, as `Activation::apply_row` computes it.
+///
+/// # Safety
+/// Inlined into AVX-512F code only.
+#[inline(always)]
+unsafe fn activate(activation: Activation, z: __m512, bias: __m512) -> __m512 {
+    // SAFETY: the caller's AVX-512F.
+    unsafe {
+        let z = _mm512_add_ps(z, bias);
+        match activation {
+            Activation::Tanh => tanh(z),
+            Activation::ScaledTanh => {
+                _mm512_mul_ps(_mm512_set1_ps(A), tanh(_mm512_mul_ps(_mm512_set1_ps(S), z)))
+            }
+            Activation::Relu => _mm512_max_ps(z, _mm512_setzero_ps()),
+        }
+    }
+}
+
+/// A window pooled from its values in row-major order, as `pool_planes` pools it.
+///
+/// # Safety
+/// Inlined into AVX-512F code only.
+#[inline(always)]
+unsafe fn pool(pooling: Pooling, [a, b, c, d]: [__m512; 4]) -> __m512 {
+    // SAFETY: the caller's AVX-512F.
+    unsafe {
+        match pooling {
+            Pooling::Average => {
+                let sum = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), c), d);
+                tanh(_mm512_mul_ps(sum, _mm512_set1_ps(0.25)))
+            }
+            Pooling::Max => _mm512_max_ps(_mm512_max_ps(_mm512_max_ps(a, b), c), d),
+        }
+    }
+}
+
+/// A mask of the first `count` lanes.
+fn first(count: usize) -> __mmask16 {
+    ((1u32 << count.min(LANES)) - 1) as __mmask16
+}
+
+/// # Safety
+/// The lengths that the public wrapper asserts.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn conv_pool_rows(layer: Layer, padded: &[f32], weight: &[f32], y: &mut [f32]) {
+    let shape = layer.shape;
+    let taps = tap_offsets(shape);
+    let mut map = 0;
+    while map < shape.maps {
+        // SAFETY: forwarded; each block's maps lie inside the weight, bias and output.
+        map += unsafe {
+            if shape.maps - map >= 6 {
+                rows_block::<6>(layer, &taps, padded, weight, map, y)
+            } else {
+                rows_block::<1>(layer, &taps, padded, weight, map, y)
+            }
+        };
+    }
+}
+
+/// Maps `first_map..first_map + M`, every pair of rows; returns `M`.
+///
+/// # Safety
+/// The lengths that the public wrapper asserts.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn rows_block<const M: usize>(
+    layer: Layer,
+    taps: &[usize],
+    padded: &[f32],
+    weight: &[f32],
+    first_map: usize,
+    y: &mut [f32],
+) -> usize {
+    let shape = layer.shape;
+    let (patch, width, out_width) = (shape.patch(), shape.padded_width(), shape.out_width());
+    let (pooled_width, pooled_plane) = (out_width / 2, shape.positions() / 4);
+    // A row's two vectors: lanes inside the row.
+    let halves = [first(out_width), first(out_width.saturating_sub(LANES))];
+    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    let weight = &weight[first_map * patch..];
+    for py in 0..shape.out_height() / 2 {
+        let mut acc = [[[_mm512_setzero_ps(); 2]; 2]; M];
+        for (k, &tap) in taps.iter().enumerate() {
+            let mut inputs = [[_mm512_setzero_ps(); 2]; 2];
+            for r in 0..2 {
+                for h in 0..2 {
+                    let at = tap + (2 * py + r) * width + h * LANES;
+                    // SAFETY: the mask keeps the lanes read inside the output row's taps,
+                    // which lie inside `padded` (a right half may have none).
+                    inputs[r][h] = unsafe {
+                        _mm512_maskz_loadu_ps(halves[h], padded.as_ptr().wrapping_add(at))
+                    };
+                }
+            }
+            for m in 0..M {
+                // SAFETY: the wrapper asserted the weight's length.
+                let w = _mm512_set1_ps(unsafe { *weight.get_unchecked(m * patch + k) });
+                for r in 0..2 {
+                    for h in 0..2 {
+                        acc[m][r][h] = _mm512_fmadd_ps(inputs[r][h], w, acc[m][r][h]);
+                    }
+                }
+            }
+        }
+        for m in 0..M {
+            let bias = _mm512_set1_ps(layer.bias[first_map + m]);
+            let mut halves = [[_mm512_setzero_ps(); 2]; 2];
+            for r in 0..2 {
+                // SAFETY: inlined AVX-512F helpers.
+                let [left, right] =
+                    [0, 1].map(|h| unsafe { activate(layer.activation, acc[m][r][h], bias) });
+                halves[r] = [
+                    _mm512_permutex2var_ps(left, even, right),
+                    _mm512_permutex2var_ps(left, odd, right),
+                ];
+            }
+            let [top, bottom] = halves;
+            // SAFETY: an inlined AVX-512F helper.
+            let pooled = unsafe { pool(layer.pooling, [top[0], top[1], bottom[0], bottom[1]]) };
+            let at = (first_map + m) * pooled_plane + py * pooled_width;
+            // SAFETY: the mask keeps the lanes written inside the pooled row.
+            unsafe { _mm512_mask_storeu_ps(y.as_mut_ptr().add(at), first(pooled_width), pooled) };
+        }
+    }
+    M
+}
+
+/// # Safety
+/// The lengths that the public wrapper asserts.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn conv_pool_maps16(
+    layer: Layer,
+    padded: &[f32],
+    weight_t: &[f32],
+    y: &mut [f32],
+) {
+    let taps = tap_offsets(layer.shape);
+    // SAFETY: forwarded; `maps16_fit` admits these widths only.
+    unsafe {
+        match layer.shape.out_width() {
+            2 => maps16_rows::<2, 1>(layer, &taps, padded, weight_t, y),
+            4 => maps16_rows::<4, 2>(layer, &taps, padded, weight_t, y),
+            6 => maps16_rows::<6, 3>(layer, &taps, padded, weight_t, y),
+            8 => maps16_rows::<8, 4>(layer, &taps, padded, weight_t, y),
+            10 => maps16_rows::<10, 5>(layer, &taps, padded, weight_t, y),
+            12 => maps16_rows::<12, 6>(layer, &taps, padded, weight_t, y),
+            width => unreachable!("maps16_fit admits no width {width}"),
+        }
+    }
+}
+
+/// Every pair of rows of `P` positions (`Q` = `P` / 2 windows), all 16 maps.
+///
+/// # Safety
+/// The lengths that the public wrapper asserts.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn maps16_rows<const P: usize, const Q: usize>(
+    layer: Layer,
+    taps: &[usize],
+    padded: &[f32],
+    weight_t: &[f32],
+    y: &mut [f32],
+) {
+    let shape = layer.shape;
+    let width = shape.padded_width();
+    let pooled_plane = shape.positions() / 4;
+    // SAFETY: the wrapper asserted 16 biases.
+    let bias = unsafe { _mm512_loadu_ps(layer.bias.as_ptr()) };
+    // Map m's pooled plane starts m planes on in `y`.
+    let scatter = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(pooled_plane as i32),
+    );
+    for py in 0..shape.out_height() / 2 {
+        let mut acc = [[_mm512_setzero_ps(); P]; 2];
+        for (k, &tap) in taps.iter().enumerate() {
+            // SAFETY: one vector per tap in `weight_t`; every input read lies inside the
+            // padded image (the output's rows and columns with the kernel's reach).
+            unsafe {
+                let w = _mm512_loadu_ps(weight_t.as_ptr().add(k * LANES));
+                for r in 0..2 {
+                    let x = padded.as_ptr().add(tap + (2 * py + r) * width);
+                    for p in 0..P {
+                        acc[r][p] = _mm512_fmadd_ps(_mm512_set1_ps(*x.add(p)), w, acc[r][p]);
+                    }
+                }
+            }
+        }
+        for q in 0..Q {
+            let mut window = [_mm512_setzero_ps(); 4];
+            for (i, (r, p)) in [(0, 2 * q), (0, 2 * q + 1), (1, 2 * q), (1, 2 * q + 1)]
+                .into_iter()
+                .enumerate()
+            {
+                // SAFETY: an inlined AVX-512F helper.
+                window[i] = unsafe { activate(layer.activation, acc[r][p], bias) };
+            }
+            // SAFETY: lane m goes to map m's pooled plane, inside `y`; `pool` is an inlined
+            // AVX-512F helper.
+            unsafe {
+                let pooled = pool(layer.pooling, window);
+                _mm512_i32scatter_ps::<4>(y.as_mut_ptr().add(py * Q + q), scatter, pooled);
+            }
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! C1 with S2, and C3 with S4, for the inference pass of [`super::features`] on CPUs with
+//! AVX-512F or AVX2 and FMA (detected at run time): each convolution's products are computed
+//! directly on the padded image, without the unfolded copy and gemm's packing of it, a block of
+//! outputs at a time in registers, and the bias, the activation and the 2x2 pooling are applied
+//! there before anything is stored. The arithmetic is the layer-by-layer kernels', in their
+//! order: each output sums its taps' products in the unfolding's order `(c, ky, kx)` from zero,
+//! one fused multiply-add at a time, as gemm's microkernels sum over `k` (one block: a patch has
+//! at most 150 taps); the activation is [`super::activation`]'s rational tanh, operation for
+//! operation, 16 or 8 lanes wide; a window is pooled as `pool_planes` pools it. So the results
+//! are theirs to the bit.
+//!
+//! Two layouts, for the two convolutions' shapes:
+//! - [`conv_pool_rows`], positions across the lanes (C1: one input channel, 6 maps, rows of 24
+//!   or 28): two rows at a time, a window's columns gathered from the even and odd lanes;
+//! - [`conv_pool_maps16`], the 16 maps across the lanes (C3: rows of 10 or 8 positions, too few
+//!   to fill vectors): each tap one load of its 16 weights and one broadcast input per
+//!   position.
+//!
+//! `avx512.rs` and `avx2.rs` block them for 32 and 16 registers.
+
+use super::ConvShape;
+use crate::{Activation, Pooling};
+
+/// Maps across the lanes in [`conv_pool_maps16`]: one AVX-512 vector, two AVX2 vectors.
+pub(super) const MAPS: usize = 16;
+
+/// The instruction sets the direct kernels are written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Isa {
+    Avx512,
+    Avx2,
+}
+
+impl Isa {
+    /// The widest this CPU has, if any.
+    pub(super) fn detect() -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Some(Isa::Avx512);
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Some(Isa::Avx2);
+            }
+        }
+        None
+    }
+
+    /// Whether this CPU has it.
+    fn runs_here(self) -> bool {
+        let widest = Isa::detect();
+        self == Isa::Avx2 && widest.is_some() || widest == Some(self)
+    }
+}
+
+/// Whether [`conv_pool_rows`] takes `shape`: an even output whose rows fit 32 lanes.
+pub(super) fn rows_fit(shape: &ConvShape) -> bool {
+    shape.out_width() <= 32
+        && shape.out_width().is_multiple_of(2)
+        && shape.out_height().is_multiple_of(2)
+}
+
+/// Whether [`conv_pool_maps16`] takes `shape`: 16 maps, an even output with rows of up to 12
+/// positions.
+pub(super) fn maps16_fit(shape: &ConvShape) -> bool {
+    let width = shape.out_width();
+    shape.maps == MAPS
+        && width.is_multiple_of(2)
+        && width <= 12
+        && shape.out_height().is_multiple_of(2)
+}
+
+/// A layer's operands and what follows its convolution.
+#[derive(Clone, Copy)]
+pub(super) struct Layer<'a> {
+    pub shape: &'a ConvShape,
+    pub activation: Activation,
+    pub pooling: Pooling,
+    pub bias: &'a [f32],
+}
+
+/// `pool(activation(conv(padded, weight) + bias))` into `y` `[maps, out_height / 2, out_width /
+/// 2]`, positions across the lanes. Call only where `isa` runs and [`rows_fit`].
+pub(super) fn conv_pool_rows(
+    isa: Isa,
+    layer: Layer,
+    padded: &[f32],
+    weight: &[f32],
+    y: &mut [f32],
+) {
+    let shape = layer.shape;
+    assert!(isa.runs_here() && rows_fit(shape) && padded.len() >= shape.padded_len());
+    assert!(weight.len() >= shape.maps * shape.patch() && layer.bias.len() >= shape.maps);
+    assert!(y.len() >= shape.output_len() / 4);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the CPU has the instructions, and the lengths hold (asserted just above).
+    unsafe {
+        match isa {
+            Isa::Avx512 => avx512::conv_pool_rows(layer, padded, weight, y),
+            Isa::Avx2 => avx2::conv_pool_rows(layer, padded, weight, y),
+        }
+    };
+}
+
+/// [`conv_pool_rows`] for 16 maps across the lanes; `weight_t` is the weight transposed,
+/// `[patch, 16]`. Call only where `isa` runs and [`maps16_fit`].
+pub(super) fn conv_pool_maps16(
+    isa: Isa,
+    layer: Layer,
+    padded: &[f32],
+    weight_t: &[f32],
+    y: &mut [f32],
+) {
+    let shape = layer.shape;
+    assert!(isa.runs_here() && maps16_fit(shape) && padded.len() >= shape.padded_len());
+    assert!(weight_t.len() >= shape.patch() * MAPS && layer.bias.len() >= MAPS);
+    assert!(y.len() >= shape.output_len() / 4);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the CPU has the instructions, and the lengths hold (asserted just above).
+    unsafe {
+        match isa {
+            Isa::Avx512 => avx512::conv_pool_maps16(layer, padded, weight_t, y),
+            Isa::Avx2 => avx2::conv_pool_maps16(layer, padded, weight_t, y),
+        }
+    };
+}
+
+/// A weight `[16, patch]` transposed to `[patch, 16]`, as [`conv_pool_maps16`] takes it.
+pub(super) fn transpose_maps16(weight: &[f32], patch: usize) -> Vec<f32> {
+    (0..patch * MAPS)
+        .map(|i| weight[(i % MAPS) * patch + i / MAPS])
+        .collect()
+}
+
+/// Each tap's offset in the padded image, in the unfolding's row order `(c, ky, kx)`.
+fn tap_offsets(shape: &ConvShape) -> Vec<usize> {
+    let width = shape.padded_width();
+    let plane = shape.padded_len() / shape.channels;
+    (0..shape.channels)
+        .flat_map(|c| {
+            (0..shape.kernel)
+                .flat_map(move |ky| (0..shape.kernel).map(move |kx| c * plane + ky * width + kx))
+        })
+        .collect()
+}
+
+// Indexed loops over the fixed-size arrays of registers: with iterator chains (zip, flatten,
+// map) over them the accumulators were kept in memory instead of registers.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)]
+mod avx512;
+
+#[cfg(test)]
+mod tests {
+    use super::super::conv::{ConvScratch, conv_image};
+    use super::super::pool::pool_planes;
+    use super::super::testing::pattern;
+    use super::*;
+
+    /// LeNet-5's convolutions (classic C1 and C3; the Keras code's C1 unpadded and "same", its
+    /// C3) and odd ones (maps that fill no block, several channels, padding).
+    fn shapes() -> Vec<ConvShape> {
+        let shape = |channels, maps, side, padding| ConvShape {
+            batch: 1,
+            channels,
+            maps,
+            height: side,
+            width: side,
+            kernel: 5,
+            padding,
+        };
+        vec![
+            shape(1, 6, 32, 0),
+            shape(6, 16, 14, 0),
+            shape(1, 6, 28, 0),
+            shape(1, 6, 28, 2),
+            shape(6, 16, 12, 0),
+            shape(3, 7, 9, 0),
+            shape(2, 16, 11, 2),
+            shape(1, 17, 6, 0),
+            shape(4, 16, 12, 1),
+            shape(1, 6, 20, 0),
+            shape(1, 2, 34, 0),
+        ]
+    }
+
+    /// The layer-by-layer kernels' arithmetic: the reference to the bit.
+    fn layers(layer: Layer, image: &[f32], weight: &[f32]) -> Vec<u32> {
+        let shape = layer.shape;
+        let mut maps = vec![0.0; shape.output_len()];
+        let mut scratch = ConvScratch::new(shape);
+        let bias = layer.bias;
+        conv_image(
+            shape,
+            layer.activation,
+            image,
+            weight,
+            bias,
+            &mut maps,
+            &mut scratch,
+        );
+        let mut y = vec![0.0; shape.output_len() / 4];
+        pool_planes(layer.pooling, shape.out_width(), &maps, &mut y);
+        y.iter().map(|v| v.to_bits()).collect()
+    }
+
+    fn each_layer(run: impl Fn(Layer, &[f32], &[f32], &[f32]) -> Option<Vec<u32>>) {
+        let kinds = [
+            (Activation::Tanh, Pooling::Average),
+            (Activation::Relu, Pooling::Max),
+            (Activation::ScaledTanh, Pooling::Max),
+        ];
+        let mut ran = 0;
+        for shape in shapes() {
+            for (activation, pooling) in kinds {
+                let image = pattern(shape.image_len(), 0.3);
+                let weight = pattern(shape.maps * shape.patch(), 1.1);
+                let bias = pattern(shape.maps, 2.9);
+                let layer = Layer {
+                    shape: &shape,
+                    activation,
+                    pooling,
+                    bias: &bias,
+                };
+                let padded = shape.pad(&image, &mut Vec::new()).to_vec();
+                if let Some(bits) = run(layer, &padded, &weight, &image) {
+                    assert_eq!(
+                        bits,
+                        layers(layer, &image, &weight),
+                        "{shape:?} {activation:?}"
+                    );
+                    ran += 1;
+                }
+            }
+        }
+        assert!(ran >= 6, "the LeNet-5 shapes fit");
+    }
+
+    fn bits(values: &[f32]) -> Vec<u32> {
+        values.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// The instruction sets this CPU runs: AVX-512F's kernels and AVX2's where it has AVX-512F
+    /// (both are tested there), AVX2's alone where it has AVX2 and FMA.
+    fn isas_here() -> Vec<Isa> {
+        let isas: Vec<Isa> = [Isa::Avx512, Isa::Avx2]
+            .into_iter()
+            .filter(|isa| isa.runs_here())
+            .collect();
+        if isas.is_empty() {
+            eprintln!(
+                "not run: this CPU has neither AVX-512F nor AVX2, so the kernels are never called"
+            );
+        }
+        isas
+    }
+
+    #[test]
+    fn rows_across_lanes_have_the_layers_bits() {
+        for isa in isas_here() {
+            each_layer(|layer, padded, weight, _| {
+                rows_fit(layer.shape).then(|| {
+                    let mut y = vec![f32::NAN; layer.shape.output_len() / 4];
+                    conv_pool_rows(isa, layer, padded, weight, &mut y);
+                    bits(&y)
+                })
+            });
+        }
+    }
+
+    #[test]
+    fn maps_across_lanes_have_the_layers_bits() {
+        for isa in isas_here() {
+            each_layer(|layer, padded, weight, _| {
+                let shape = layer.shape;
+                maps16_fit(shape).then(|| {
+                    let weight_t = transpose_maps16(weight, shape.patch());
+                    let mut y = vec![f32::NAN; shape.output_len() / 4];
+                    conv_pool_maps16(isa, layer, padded, &weight_t, &mut y);
+                    bits(&y)
+                })
+            });
+        }
+    }
+}
