@@ -1,7 +1,8 @@
 //! LeNet-5's layer operations for Burn, with fused kernels on Burn's two CPU backends.
 //!
 //! The [`lenet`](https://docs.rs/lenet) model calls [`conv2d`], [`subsample`] and [`activate`]
-//! for its layers (and [`convolve`], [`subsample_trainable`] and [`rbf`] for the paper's). On
+//! for its layers (and [`convolve`], [`subsample_trainable`] and [`rbf`] for the paper's), and
+//! [`features`] for C1 to S4 at once when it only infers. On
 //! every backend they compute what Burn's own operations compute. With the `flex` feature on
 //! `Flex` and `Autodiff<Flex>`, and with the `ndarray` feature on `NdArray` and
 //! `Autodiff<NdArray>` (f32 tensors, Burn's default element types), they run fused kernels
@@ -11,7 +12,9 @@
 //! - tanh is a vectorised rational function ([`rational_tanh`], within 5e-7 of `f32::tanh`)
 //!   whose derivative comes from its output, so the backward pass recomputes nothing;
 //! - a subsampling layer is one pass each way, and so are the paper's trainable subsampling
-//!   ([`subsample_trainable`]) and its Euclidean RBF output units ([`rbf`]).
+//!   ([`subsample_trainable`]) and its Euclidean RBF output units ([`rbf`]);
+//! - for inference, [`features`] takes each image through C1, S2, C3 and S4 in one pass, in
+//!   registers where the CPU has AVX-512F or AVX2 with FMA.
 //!
 //! On the autodiff backends each kernel is one autodiff operation with a hand-written backward
 //! step. The kernels are deterministic whatever the thread count. Where Burn's generic

@@ -144,6 +144,10 @@ impl<B: Backend> LeNet5<B> {
 
     /// Logits `[batch, 10]` for images `[batch, 1, side, side]`.
     ///
+    /// The classic and Keras networks run C1 to S4 through [`lenet_kernels::features`]: on
+    /// `Flex` and `NdArray` one pass per image, the same values as the layers of
+    /// [`LeNet5::forward_layers`] to the bit, in less time on a batch.
+    ///
     /// # Panics
     /// When the images are not `[batch >= 1, 1, side, side]` with `side` the variant's
     /// [`Variant::input_size`]; the message names the expected and the actual shape. Call
