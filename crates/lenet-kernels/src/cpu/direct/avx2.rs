@@ -5,78 +5,11 @@
 
 use std::arch::x86_64::*;
 
-use super::super::activation::{ALPHA, BETA, CLAMP};
+use super::vector::{activate, pool};
 use super::{Layer, MAPS, tap_offsets};
-use crate::{Activation, Pooling, SCALED_TANH_AMPLITUDE as A, SCALED_TANH_SLOPE as S};
 
 /// f32 lanes of a 256-bit vector.
 const LANES: usize = 8;
-
-// The helpers below are `#[inline(always)]` rather than `#[target_feature]`, for the reason
-// `avx512.rs` gives: inlined into the `avx2,fma` functions that call them.
-
-/// The rational tanh of `activation::tanh`, 8 lanes, operation for operation.
-///
-/// # Safety
-/// Inlined into AVX2 code only.
-#[inline(always)]
-unsafe fn tanh(x: __m256) -> __m256 {
-    // SAFETY: the caller's AVX2.
-    unsafe {
-        let x = _mm256_min_ps(
-            _mm256_max_ps(x, _mm256_set1_ps(-CLAMP)),
-            _mm256_set1_ps(CLAMP),
-        );
-        let x2 = _mm256_mul_ps(x, x);
-        let mut p = _mm256_setzero_ps();
-        for &a in ALPHA.iter().rev() {
-            p = _mm256_add_ps(_mm256_mul_ps(p, x2), _mm256_set1_ps(a));
-        }
-        let p = _mm256_mul_ps(p, x);
-        let mut q = _mm256_setzero_ps();
-        for &b in BETA.iter().rev() {
-            q = _mm256_add_ps(_mm256_mul_ps(q, x2), _mm256_set1_ps(b));
-        }
-        _mm256_div_ps(p, q)
-    }
-}
-
-/// `activation(z + bias)`, as `Activation::apply_row` computes it.
-///
-/// # Safety
-/// Inlined into AVX2 code only.
-#[inline(always)]
-unsafe fn activate(activation: Activation, z: __m256, bias: __m256) -> __m256 {
-    // SAFETY: the caller's AVX2.
-    unsafe {
-        let z = _mm256_add_ps(z, bias);
-        match activation {
-            Activation::Tanh => tanh(z),
-            Activation::ScaledTanh => {
-                _mm256_mul_ps(_mm256_set1_ps(A), tanh(_mm256_mul_ps(_mm256_set1_ps(S), z)))
-            }
-            Activation::Relu => _mm256_max_ps(z, _mm256_setzero_ps()),
-        }
-    }
-}
-
-/// A window pooled from its values in row-major order, as `pool_planes` pools it.
-///
-/// # Safety
-/// Inlined into AVX2 code only.
-#[inline(always)]
-unsafe fn pool(pooling: Pooling, [a, b, c, d]: [__m256; 4]) -> __m256 {
-    // SAFETY: the caller's AVX2.
-    unsafe {
-        match pooling {
-            Pooling::Average => {
-                let sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a, b), c), d);
-                tanh(_mm256_mul_ps(sum, _mm256_set1_ps(0.25)))
-            }
-            Pooling::Max => _mm256_max_ps(_mm256_max_ps(_mm256_max_ps(a, b), c), d),
-        }
-    }
-}
 
 /// A mask (all bits set in a lane) of the first `count` lanes, for masked loads and stores.
 ///

@@ -2,80 +2,11 @@
 
 use std::arch::x86_64::*;
 
-use super::super::activation::{ALPHA, BETA, CLAMP};
+use super::vector::{activate, pool};
 use super::{Layer, tap_offsets};
-use crate::{Activation, Pooling, SCALED_TANH_AMPLITUDE as A, SCALED_TANH_SLOPE as S};
 
 /// f32 lanes of a 512-bit vector (as many as C3's maps).
 const LANES: usize = 16;
-
-// The three helpers below are `#[inline(always)]` rather than `#[target_feature]` (which
-// would keep them out of line, taking and returning vectors through memory): inlined into
-// the `avx512f` functions that call them, their intrinsics compile with AVX-512F.
-
-/// The rational tanh of `activation::tanh`, 16 lanes, operation for operation (a multiply
-/// then an add, never fused, as the scalar code compiles without fast-math).
-///
-/// # Safety
-/// Inlined into AVX-512F code only.
-#[inline(always)]
-unsafe fn tanh(x: __m512) -> __m512 {
-    // SAFETY: the caller's AVX-512F.
-    unsafe {
-        let x = _mm512_min_ps(
-            _mm512_max_ps(x, _mm512_set1_ps(-CLAMP)),
-            _mm512_set1_ps(CLAMP),
-        );
-        let x2 = _mm512_mul_ps(x, x);
-        let mut p = _mm512_setzero_ps();
-        for &a in ALPHA.iter().rev() {
-            p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(a));
-        }
-        let p = _mm512_mul_ps(p, x);
-        let mut q = _mm512_setzero_ps();
-        for &b in BETA.iter().rev() {
-            q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(b));
-        }
-        _mm512_div_ps(p, q)
-    }
-}
-
-/// `activation(z + bias)`, as `Activation::apply_row` computes it.
-///
-/// # Safety
-/// Inlined into AVX-512F code only.
-#[inline(always)]
-unsafe fn activate(activation: Activation, z: __m512, bias: __m512) -> __m512 {
-    // SAFETY: the caller's AVX-512F.
-    unsafe {
-        let z = _mm512_add_ps(z, bias);
-        match activation {
-            Activation::Tanh => tanh(z),
-            Activation::ScaledTanh => {
-                _mm512_mul_ps(_mm512_set1_ps(A), tanh(_mm512_mul_ps(_mm512_set1_ps(S), z)))
-            }
-            Activation::Relu => _mm512_max_ps(z, _mm512_setzero_ps()),
-        }
-    }
-}
-
-/// A window pooled from its values in row-major order, as `pool_planes` pools it.
-///
-/// # Safety
-/// Inlined into AVX-512F code only.
-#[inline(always)]
-unsafe fn pool(pooling: Pooling, [a, b, c, d]: [__m512; 4]) -> __m512 {
-    // SAFETY: the caller's AVX-512F.
-    unsafe {
-        match pooling {
-            Pooling::Average => {
-                let sum = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), c), d);
-                tanh(_mm512_mul_ps(sum, _mm512_set1_ps(0.25)))
-            }
-            Pooling::Max => _mm512_max_ps(_mm512_max_ps(_mm512_max_ps(a, b), c), d),
-        }
-    }
-}
 
 /// A mask of the first `count` lanes.
 fn first(count: usize) -> __mmask16 {
