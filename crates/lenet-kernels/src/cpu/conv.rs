@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+use super::direct::{Kernel, Layer};
 use super::matmul::{View, matmul};
 use super::{ConvShape, sum, with_avx2};
 use crate::Activation;
@@ -20,12 +21,22 @@ pub(crate) fn conv_forward(
     weight: &[f32],
     bias: &[f32],
 ) -> Vec<f32> {
+    let kernel = Kernel::choose(shape, weight);
+    let layer = Layer {
+        shape,
+        activation,
+        pooling: None,
+        bias,
+    };
     let mut y = vec![0.0; shape.batch * shape.output_len()];
     y.par_chunks_mut(shape.output_len())
         .zip(x.par_chunks(shape.image_len()))
         .for_each_init(
             || ConvScratch::new(shape),
             |scratch, (y, image)| {
+                if let Some(kernel) = &kernel {
+                    return kernel.run(layer, shape.pad(image, &mut scratch.padded), weight, y);
+                }
                 with_avx2(
                     #[inline(always)]
                     || conv_image(shape, activation, image, weight, bias, y, scratch),

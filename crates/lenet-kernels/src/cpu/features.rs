@@ -9,7 +9,7 @@
 use rayon::prelude::*;
 
 use super::conv::{ConvScratch, conv_image};
-use super::direct::{self, Layer};
+use super::direct::{Kernel, Layer};
 use super::pool::pool_planes;
 use super::{ConvShape, with_avx2};
 use crate::{Activation, Pooling};
@@ -32,16 +32,15 @@ pub(crate) fn features_forward(
     pooling: Pooling,
     x: &[f32],
 ) -> Vec<f32> {
-    let isa = direct::Isa::detect().filter(|_| direct::rows_fit(c1) && direct::maps16_fit(c3));
-    // C3's 16 maps across the lanes take its weight transposed, `[patch, 16]`.
-    let w3_t = match isa {
-        Some(_) => direct::transpose_maps16(w3.weight, c3.patch()),
-        None => Vec::new(),
+    // The direct kernels take both convolutions, or neither.
+    let kernels = match (Kernel::choose(c1, w1.weight), Kernel::choose(c3, w3.weight)) {
+        (Some(k1), Some(k3)) => Some((k1, k3)),
+        _ => None,
     };
     let layer = |shape, bias| Layer {
         shape,
         activation,
-        pooling,
+        pooling: Some(pooling),
         bias,
     };
     let (l1, l3) = (layer(c1, w1.bias), layer(c3, w3.bias));
@@ -50,7 +49,7 @@ pub(crate) fn features_forward(
     y.par_chunks_mut(out_len)
         .zip(x.par_chunks(c1.image_len()))
         .for_each_init(
-            || Scratch::new([c1, c3], isa.is_some()),
+            || Scratch::new([c1, c3], kernels.is_some()),
             |scratch, (y, image)| {
                 let Scratch {
                     maps,
@@ -59,9 +58,9 @@ pub(crate) fn features_forward(
                     c1_conv,
                     c3_conv,
                 } = scratch;
-                if let Some(isa) = isa {
-                    direct::conv_pool_rows(isa, l1, c1.pad(image, padded), w1.weight, s2);
-                    direct::conv_pool_maps16(isa, l3, c3.pad(s2, padded), &w3_t, y);
+                if let Some((k1, k3)) = &kernels {
+                    k1.run(l1, c1.pad(image, padded), w1.weight, s2);
+                    k3.run(l3, c3.pad(s2, padded), w3.weight, y);
                     return;
                 }
                 with_avx2(

@@ -104,6 +104,19 @@ unsafe fn rows<const V: usize>(
                     act[r][v] = unsafe { activate(layer.activation, acc[r][v], bias) };
                 }
             }
+            let Some(pooling) = layer.pooling else {
+                for r in 0..2 {
+                    for v in 0..V {
+                        let at = m * shape.positions() + (2 * py + r) * out_width + v * LANES;
+                        // SAFETY: the mask keeps the lanes written inside the output row.
+                        unsafe {
+                            let to = y.as_mut_ptr().wrapping_add(at);
+                            _mm256_maskstore_ps(to, masks[v], act[r][v]);
+                        }
+                    }
+                }
+                continue;
+            };
             for j in 0..V.div_ceil(2) {
                 // A row's vectors in pairs; an odd last one pairs with zeros, pooled and dropped.
                 let pair = |r: usize| {
@@ -120,7 +133,7 @@ unsafe fn rows<const V: usize>(
                 // SAFETY: inlined AVX2 helpers; the mask keeps the lanes written inside the
                 // pooled row.
                 unsafe {
-                    let pooled = pool(layer.pooling, [top[0], top[1], bottom[0], bottom[1]]);
+                    let pooled = pool(pooling, [top[0], top[1], bottom[0], bottom[1]]);
                     let mask = first(pooled_width.saturating_sub(j * LANES));
                     _mm256_maskstore_ps(y.as_mut_ptr().add(at), mask, pooled);
                 }
@@ -142,7 +155,7 @@ pub(super) unsafe fn conv_pool_maps16(
     let taps = tap_offsets(shape);
     let width = shape.padded_width();
     let pooled_width = shape.out_width() / 2;
-    let pooled_plane = shape.positions() / 4;
+    let plane = layer.output_plane();
     // SAFETY: the wrapper asserted 16 biases.
     let bias = unsafe { [0, 1].map(|h| _mm256_loadu_ps(layer.bias.as_ptr().add(h * LANES))) };
     for py in 0..shape.out_height() / 2 {
@@ -172,12 +185,23 @@ pub(super) unsafe fn conv_pool_maps16(
                     // SAFETY: an inlined AVX2 helper.
                     window[i] = unsafe { activate(layer.activation, acc[r][c][h], bias[h]) };
                 }
-                let mut pooled = [0.0f32; LANES];
-                // SAFETY: an inlined AVX2 helper; `pooled` holds one vector.
-                unsafe { _mm256_storeu_ps(pooled.as_mut_ptr(), pool(layer.pooling, window)) };
+                let mut lanes = [0.0f32; LANES];
+                let Some(pooling) = layer.pooling else {
+                    for (i, (r, c)) in [(0, 0), (0, 1), (1, 0), (1, 1)].into_iter().enumerate() {
+                        // SAFETY: `lanes` holds one vector.
+                        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), window[i]) };
+                        let at = (2 * py + r) * shape.out_width() + 2 * px + c;
+                        for (lane, &v) in lanes.iter().enumerate() {
+                            y[(h * LANES + lane) * plane + at] = v;
+                        }
+                    }
+                    continue;
+                };
+                // SAFETY: an inlined AVX2 helper; `lanes` holds one vector.
+                unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), pool(pooling, window)) };
                 let q = py * pooled_width + px;
-                for (i, &v) in pooled.iter().enumerate() {
-                    y[(h * LANES + i) * pooled_plane + q] = v;
+                for (lane, &v) in lanes.iter().enumerate() {
+                    y[(h * LANES + lane) * plane + q] = v;
                 }
             }
         }

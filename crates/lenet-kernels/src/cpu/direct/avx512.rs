@@ -80,20 +80,37 @@ unsafe fn rows_block<const M: usize>(
         }
         for m in 0..M {
             let bias = _mm512_set1_ps(layer.bias[first_map + m]);
-            let mut halves = [[_mm512_setzero_ps(); 2]; 2];
+            let mut act = [[_mm512_setzero_ps(); 2]; 2];
             for r in 0..2 {
-                // SAFETY: inlined AVX-512F helpers.
-                let [left, right] =
-                    [0, 1].map(|h| unsafe { activate(layer.activation, acc[m][r][h], bias) });
-                halves[r] = [
+                for h in 0..2 {
+                    // SAFETY: an inlined AVX-512F helper.
+                    act[r][h] = unsafe { activate(layer.activation, acc[m][r][h], bias) };
+                }
+            }
+            let map = first_map + m;
+            let Some(pooling) = layer.pooling else {
+                for r in 0..2 {
+                    for h in 0..2 {
+                        let at = map * shape.positions() + (2 * py + r) * out_width + h * LANES;
+                        // SAFETY: the mask keeps the lanes written inside the output row (a
+                        // right half may have none).
+                        unsafe {
+                            let to = y.as_mut_ptr().wrapping_add(at);
+                            _mm512_mask_storeu_ps(to, halves[h], act[r][h]);
+                        }
+                    }
+                }
+                continue;
+            };
+            let [top, bottom] = act.map(|[left, right]| {
+                [
                     _mm512_permutex2var_ps(left, even, right),
                     _mm512_permutex2var_ps(left, odd, right),
-                ];
-            }
-            let [top, bottom] = halves;
+                ]
+            });
             // SAFETY: an inlined AVX-512F helper.
-            let pooled = unsafe { pool(layer.pooling, [top[0], top[1], bottom[0], bottom[1]]) };
-            let at = (first_map + m) * pooled_plane + py * pooled_width;
+            let pooled = unsafe { pool(pooling, [top[0], top[1], bottom[0], bottom[1]]) };
+            let at = map * pooled_plane + py * pooled_width;
             // SAFETY: the mask keeps the lanes written inside the pooled row.
             unsafe { _mm512_mask_storeu_ps(y.as_mut_ptr().add(at), first(pooled_width), pooled) };
         }
@@ -140,13 +157,13 @@ unsafe fn maps16_rows<const P: usize, const Q: usize>(
 ) {
     let shape = layer.shape;
     let width = shape.padded_width();
-    let pooled_plane = shape.positions() / 4;
+    let plane = layer.output_plane();
     // SAFETY: the wrapper asserted 16 biases.
     let bias = unsafe { _mm512_loadu_ps(layer.bias.as_ptr()) };
-    // Map m's pooled plane starts m planes on in `y`.
+    // Map m's (pooled) plane starts m planes on in `y`.
     let scatter = _mm512_mullo_epi32(
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        _mm512_set1_epi32(pooled_plane as i32),
+        _mm512_set1_epi32(plane as i32),
     );
     for py in 0..shape.out_height() / 2 {
         let mut acc = [[_mm512_setzero_ps(); P]; 2];
@@ -163,19 +180,36 @@ unsafe fn maps16_rows<const P: usize, const Q: usize>(
                 }
             }
         }
-        for q in 0..Q {
-            let mut window = [_mm512_setzero_ps(); 4];
-            for (i, (r, p)) in [(0, 2 * q), (0, 2 * q + 1), (1, 2 * q), (1, 2 * q + 1)]
-                .into_iter()
-                .enumerate()
-            {
+        let mut act = [[_mm512_setzero_ps(); P]; 2];
+        for r in 0..2 {
+            for p in 0..P {
                 // SAFETY: an inlined AVX-512F helper.
-                window[i] = unsafe { activate(layer.activation, acc[r][p], bias) };
+                act[r][p] = unsafe { activate(layer.activation, acc[r][p], bias) };
             }
+        }
+        let Some(pooling) = layer.pooling else {
+            for r in 0..2 {
+                for p in 0..P {
+                    let at = (2 * py + r) * P + p;
+                    // SAFETY: lane m goes to map m's plane, inside `y`.
+                    unsafe {
+                        _mm512_i32scatter_ps::<4>(y.as_mut_ptr().add(at), scatter, act[r][p])
+                    };
+                }
+            }
+            continue;
+        };
+        for q in 0..Q {
+            let window = [
+                act[0][2 * q],
+                act[0][2 * q + 1],
+                act[1][2 * q],
+                act[1][2 * q + 1],
+            ];
             // SAFETY: lane m goes to map m's pooled plane, inside `y`; `pool` is an inlined
             // AVX-512F helper.
             unsafe {
-                let pooled = pool(layer.pooling, window);
+                let pooled = pool(pooling, window);
                 _mm512_i32scatter_ps::<4>(y.as_mut_ptr().add(py * Q + q), scatter, pooled);
             }
         }

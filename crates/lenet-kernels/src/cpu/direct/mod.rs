@@ -77,12 +77,25 @@ pub(super) fn maps16_fit(shape: &ConvShape) -> bool {
 pub(super) struct Layer<'a> {
     pub shape: &'a ConvShape,
     pub activation: Activation,
-    pub pooling: Pooling,
+    /// The 2x2 pooling that follows (for inference), or none: the activated maps are stored,
+    /// as training keeps them for the backward pass.
+    pub pooling: Option<Pooling>,
     pub bias: &'a [f32],
 }
 
+impl Layer<'_> {
+    /// Values per map of the output: pooled or not.
+    fn output_plane(&self) -> usize {
+        match self.pooling {
+            Some(_) => self.shape.positions() / 4,
+            None => self.shape.positions(),
+        }
+    }
+}
+
 /// `pool(activation(conv(padded, weight) + bias))` into `y` `[maps, out_height / 2, out_width /
-/// 2]`, positions across the lanes. Call only where `isa` runs and [`rows_fit`].
+/// 2]`, or without `pool` into `y` `[maps, out_height, out_width]`, positions across the
+/// lanes. Call only where `isa` runs and [`rows_fit`].
 pub(super) fn conv_pool_rows(
     isa: Isa,
     layer: Layer,
@@ -93,7 +106,7 @@ pub(super) fn conv_pool_rows(
     let shape = layer.shape;
     assert!(isa.runs_here() && rows_fit(shape) && padded.len() >= shape.padded_len());
     assert!(weight.len() >= shape.maps * shape.patch() && layer.bias.len() >= shape.maps);
-    assert!(y.len() >= shape.output_len() / 4);
+    assert!(y.len() >= shape.maps * layer.output_plane());
     #[cfg(target_arch = "x86_64")]
     // SAFETY: the CPU has the instructions, and the lengths hold (asserted just above).
     unsafe {
@@ -116,7 +129,7 @@ pub(super) fn conv_pool_maps16(
     let shape = layer.shape;
     assert!(isa.runs_here() && maps16_fit(shape) && padded.len() >= shape.padded_len());
     assert!(weight_t.len() >= shape.patch() * MAPS && layer.bias.len() >= MAPS);
-    assert!(y.len() >= shape.output_len() / 4);
+    assert!(y.len() >= shape.maps * layer.output_plane());
     #[cfg(target_arch = "x86_64")]
     // SAFETY: the CPU has the instructions, and the lengths hold (asserted just above).
     unsafe {
@@ -125,6 +138,35 @@ pub(super) fn conv_pool_maps16(
             Isa::Avx2 => avx2::conv_pool_maps16(layer, padded, weight_t, y),
         }
     };
+}
+
+/// The direct kernel for one convolution, chosen once for a batch.
+pub(super) enum Kernel {
+    /// [`conv_pool_rows`].
+    Rows(Isa),
+    /// [`conv_pool_maps16`], with the weight transposed.
+    Maps16(Isa, Vec<f32>),
+}
+
+impl Kernel {
+    /// The kernel for a convolution of `shape` with `weight` (`[maps, patch]`), where this CPU
+    /// runs one and the shape fits it: 16 maps across the lanes where they fit, else positions.
+    pub(super) fn choose(shape: &ConvShape, weight: &[f32]) -> Option<Self> {
+        let isa = Isa::detect()?;
+        if maps16_fit(shape) {
+            Some(Kernel::Maps16(isa, transpose_maps16(weight, shape.patch())))
+        } else {
+            rows_fit(shape).then_some(Kernel::Rows(isa))
+        }
+    }
+
+    /// `layer` on one padded image into `y`; `weight` as given to [`Kernel::choose`].
+    pub(super) fn run(&self, layer: Layer, padded: &[f32], weight: &[f32], y: &mut [f32]) {
+        match self {
+            Kernel::Rows(isa) => conv_pool_rows(*isa, layer, padded, weight, y),
+            Kernel::Maps16(isa, weight_t) => conv_pool_maps16(*isa, layer, padded, weight_t, y),
+        }
+    }
 }
 
 /// A weight `[16, patch]` transposed to `[patch, 16]`, as [`conv_pool_maps16`] takes it.
@@ -206,16 +248,21 @@ mod tests {
             &mut maps,
             &mut scratch,
         );
+        let Some(pooling) = layer.pooling else {
+            return bits(&maps);
+        };
         let mut y = vec![0.0; shape.output_len() / 4];
-        pool_planes(layer.pooling, shape.out_width(), &maps, &mut y);
-        y.iter().map(|v| v.to_bits()).collect()
+        pool_planes(pooling, shape.out_width(), &maps, &mut y);
+        bits(&y)
     }
 
     fn each_layer(run: impl Fn(Layer, &[f32], &[f32], &[f32]) -> Option<Vec<u32>>) {
         let kinds = [
-            (Activation::Tanh, Pooling::Average),
-            (Activation::Relu, Pooling::Max),
-            (Activation::ScaledTanh, Pooling::Max),
+            (Activation::Tanh, Some(Pooling::Average)),
+            (Activation::Relu, Some(Pooling::Max)),
+            (Activation::ScaledTanh, Some(Pooling::Max)),
+            (Activation::Tanh, None),
+            (Activation::Relu, None),
         ];
         let mut ran = 0;
         for shape in shapes() {
@@ -234,7 +281,7 @@ mod tests {
                     assert_eq!(
                         bits,
                         layers(layer, &image, &weight),
-                        "{shape:?} {activation:?}"
+                        "{shape:?} {activation:?} {pooling:?}"
                     );
                     ran += 1;
                 }
@@ -267,7 +314,7 @@ mod tests {
         for isa in isas_here() {
             each_layer(|layer, padded, weight, _| {
                 rows_fit(layer.shape).then(|| {
-                    let mut y = vec![f32::NAN; layer.shape.output_len() / 4];
+                    let mut y = vec![f32::NAN; layer.shape.maps * layer.output_plane()];
                     conv_pool_rows(isa, layer, padded, weight, &mut y);
                     bits(&y)
                 })
@@ -282,7 +329,7 @@ mod tests {
                 let shape = layer.shape;
                 maps16_fit(shape).then(|| {
                     let weight_t = transpose_maps16(weight, shape.patch());
-                    let mut y = vec![f32::NAN; shape.output_len() / 4];
+                    let mut y = vec![f32::NAN; shape.maps * layer.output_plane()];
                     conv_pool_maps16(isa, layer, padded, &weight_t, &mut y);
                     bits(&y)
                 })
