@@ -216,8 +216,14 @@ pub fn features<B: Backend>(
     pooling: Pooling,
 ) -> Tensor<B, 4> {
     #[cfg(any(feature = "flex", feature = "ndarray"))]
-    if let Some(fused) = Fused::of::<B>(&[x.dtype(), c1.weight.dtype(), c3.weight.dtype()])
-        && let Some(convs) = host::feature_convs(c1, c3, x.dims())
+    if let Some(convs) = host::feature_convs(c1, c3, x.dims())
+        && let Some(fused) = Fused::of::<B>(&[
+            x.dtype(),
+            convs[0].weight.dtype(),
+            convs[0].bias.dtype(),
+            convs[1].weight.dtype(),
+            convs[1].bias.dtype(),
+        ])
         && let Some(maps) = fused.features(convs, activation, pooling, x.clone())
     {
         return maps;

@@ -31,22 +31,21 @@ pub(crate) fn conv_forward(
     let mut y = vec![0.0; shape.batch * shape.output_len()];
     y.par_chunks_mut(shape.output_len())
         .zip(x.par_chunks(shape.image_len()))
-        .for_each_init(
-            || ConvScratch::new(shape),
-            |scratch, (y, image)| {
-                if let Some(kernel) = &kernel {
-                    return kernel.run(layer, shape.pad(image, &mut scratch.padded), weight, y);
-                }
-                with_avx2(
-                    #[inline(always)]
-                    || conv_image(shape, activation, image, weight, bias, y, scratch),
-                )
-            },
-        );
+        .for_each_init(ConvScratch::default, |scratch, (y, image)| {
+            if let Some(kernel) = &kernel {
+                return kernel.run(layer, scratch.pad(shape, image), weight, y);
+            }
+            with_avx2(
+                #[inline(always)]
+                || conv_image(shape, activation, image, weight, bias, y, scratch),
+            )
+        });
     y
 }
 
-/// The buffers one task of [`conv_image`] reuses from image to image.
+/// The buffers one task of [`conv_image`] reuses from image to image, each sized on first use
+/// (the direct kernels need only `padded`).
+#[derive(Default)]
 pub(super) struct ConvScratch {
     col: Vec<f32>,
     z: Vec<f32>,
@@ -54,13 +53,9 @@ pub(super) struct ConvScratch {
 }
 
 impl ConvScratch {
-    pub(super) fn new(shape: &ConvShape) -> Self {
-        Self {
-            // Sized on first use: the direct products of the inference pass need none.
-            col: Vec::new(),
-            z: vec![0.0; shape.maps * shape.wide()],
-            padded: Vec::new(),
-        }
+    /// `image` with its zero border, in this scratch's buffer, or `image` itself without one.
+    pub(super) fn pad<'a>(&'a mut self, shape: &ConvShape, image: &'a [f32]) -> &'a [f32] {
+        shape.pad(image, &mut self.padded)
     }
 }
 
@@ -80,6 +75,7 @@ pub(super) fn conv_image(
     let (patch, wide) = (shape.patch(), shape.wide());
     let ConvScratch { col, z, padded } = scratch;
     col.resize(patch * wide, 0.0);
+    z.resize(shape.maps * wide, 0.0);
     shape.unfold(shape.pad(image, padded), col);
     let weight = View::row_major(weight, shape.maps, patch);
     matmul(weight, View::row_major(col, patch, wide), z, false);
@@ -89,7 +85,7 @@ pub(super) fn conv_image(
 /// `y = activation(z + bias)` for a product `z` `[maps, wide]`, its wide rows cut to the
 /// output's width.
 #[inline(always)]
-pub(super) fn activate_wide(
+fn activate_wide(
     shape: &ConvShape,
     activation: Activation,
     z: &[f32],

@@ -48,59 +48,39 @@ pub(crate) fn features_forward(
     let mut y = vec![0.0; c1.batch * out_len];
     y.par_chunks_mut(out_len)
         .zip(x.par_chunks(c1.image_len()))
-        .for_each_init(
-            || Scratch::new([c1, c3], kernels.is_some()),
-            |scratch, (y, image)| {
-                let Scratch {
-                    maps,
-                    s2,
-                    padded,
-                    c1_conv,
-                    c3_conv,
-                } = scratch;
-                if let Some((k1, k3)) = &kernels {
-                    k1.run(l1, c1.pad(image, padded), w1.weight, s2);
-                    k3.run(l3, c3.pad(s2, padded), w3.weight, y);
-                    return;
-                }
-                with_avx2(
-                    #[inline(always)]
-                    || {
-                        conv_image(c1, activation, image, w1.weight, w1.bias, maps, c1_conv);
-                        pool_planes(pooling, c1.out_width(), maps, s2);
-                        conv_image(c3, activation, s2, w3.weight, w3.bias, maps, c3_conv);
-                        pool_planes(pooling, c3.out_width(), maps, y);
-                    },
-                )
-            },
-        );
+        .for_each_init(Scratch::default, |scratch, (y, image)| {
+            let Scratch {
+                maps,
+                s2,
+                c1_conv,
+                c3_conv,
+            } = scratch;
+            s2.resize(c1.output_len() / 4, 0.0);
+            if let Some((k1, k3)) = &kernels {
+                k1.run(l1, c1_conv.pad(c1, image), w1.weight, s2);
+                k3.run(l3, c3_conv.pad(c3, s2), w3.weight, y);
+                return;
+            }
+            maps.resize(c1.output_len().max(c3.output_len()), 0.0);
+            with_avx2(
+                #[inline(always)]
+                || {
+                    conv_image(c1, activation, image, w1.weight, w1.bias, maps, c1_conv);
+                    pool_planes(pooling, c1.out_width(), maps, s2);
+                    conv_image(c3, activation, s2, w3.weight, w3.bias, maps, c3_conv);
+                    pool_planes(pooling, c3.out_width(), maps, y);
+                },
+            )
+        });
     y
 }
 
-/// One task's buffers, reused from image to image.
+/// One task's buffers, reused from image to image, each sized on first use.
+#[derive(Default)]
 struct Scratch {
     /// A convolution's activated maps, before pooling (without the direct kernels).
     maps: Vec<f32>,
     s2: Vec<f32>,
-    /// An image with its zero border, where it has one (with the direct kernels).
-    padded: Vec<f32>,
     c1_conv: ConvScratch,
     c3_conv: ConvScratch,
-}
-
-impl Scratch {
-    fn new([c1, c3]: [&ConvShape; 2], direct: bool) -> Self {
-        let maps = if direct {
-            0
-        } else {
-            c1.output_len().max(c3.output_len())
-        };
-        Self {
-            maps: vec![0.0; maps],
-            s2: vec![0.0; c1.output_len() / 4],
-            padded: Vec::new(),
-            c1_conv: ConvScratch::new(c1),
-            c3_conv: ConvScratch::new(c3),
-        }
-    }
 }

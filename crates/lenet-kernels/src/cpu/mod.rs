@@ -13,8 +13,9 @@
 //! One file per layer: [`activation`] (the rational tanh and the activations' rows), [`conv`]
 //! (over the wide unfolding of [`unfold`] and the matrix products of [`matmul`]), [`pool`],
 //! [`subsample`] (the paper's trainable subsampling) and [`rbf`]; [`features`] runs C1 to S4
-//! one image at a time for inference, in registers with [`direct`]'s AVX-512 kernels where the
-//! CPU has them.
+//! one image at a time for inference. Where the CPU has AVX-512F, or AVX2 and FMA, the
+//! convolutions' forward products run in registers ([`direct`]) instead of through the
+//! unfolding and gemm.
 
 mod activation;
 mod conv;

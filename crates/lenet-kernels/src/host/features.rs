@@ -15,7 +15,7 @@ pub(crate) struct Conv<B: Backend> {
 }
 
 /// `c1` and `c3` on input `dims` as operands of the fused pass, when the kernels cover both
-/// convolutions (with their biases, in `f32`) and both outputs pool evenly.
+/// convolutions (with their biases) and both outputs pool evenly.
 pub(crate) fn feature_convs<B: Backend>(
     c1: &Conv2d<B>,
     c3: &Conv2d<B>,
@@ -24,9 +24,6 @@ pub(crate) fn feature_convs<B: Backend>(
     let conv = |conv: &Conv2d<B>, dims: [usize; 4]| {
         let bias = conv.bias.as_ref()?.val();
         let weight = conv.weight.val();
-        if bias.dtype() != burn::tensor::DType::F32 {
-            return None;
-        }
         let shape = conv_shape(weight.dims(), bias.dims(), conv_padding(conv)?, dims)?;
         let out = [
             shape.batch,

@@ -1,8 +1,9 @@
-//! C1 with S2, and C3 with S4, for the inference pass of [`super::features`] on CPUs with
-//! AVX-512F or AVX2 and FMA (detected at run time): each convolution's products are computed
-//! directly on the padded image, without the unfolded copy and gemm's packing of it, a block of
-//! outputs at a time in registers, and the bias, the activation and the 2x2 pooling are applied
-//! there before anything is stored. The arithmetic is the layer-by-layer kernels', in their
+//! The convolutions' direct kernels, for CPUs with AVX-512F or AVX2 and FMA (detected at run
+//! time): the products are computed directly on the padded image, without the unfolded copy
+//! and gemm's packing of it, a block of outputs at a time in registers, and the bias, the
+//! activation and, for the inference pass of [`super::features`], the 2x2 pooling are applied
+//! there before anything is stored (without pooling, the forward kernel's activated maps are
+//! stored, which training keeps). The arithmetic is the layer-by-layer kernels', in their
 //! order: each output sums its taps' products in the unfolding's order `(c, ky, kx)` from zero,
 //! one fused multiply-add at a time, as gemm's microkernels sum over `k` (one block: a patch has
 //! at most 150 taps); the activation is [`super::activation`]'s rational tanh, operation for
@@ -10,9 +11,9 @@
 //! are theirs to the bit.
 //!
 //! Two layouts, for the two convolutions' shapes:
-//! - [`conv_pool_rows`], positions across the lanes (C1: one input channel, 6 maps, rows of 24
+//! - [`Kernel::Rows`], positions across the lanes (C1: one input channel, 6 maps, rows of 24
 //!   or 28): two rows at a time, a window's columns gathered from the even and odd lanes;
-//! - [`conv_pool_maps16`], the 16 maps across the lanes (C3: rows of 10 or 8 positions, too few
+//! - [`Kernel::Maps16`], the 16 maps across the lanes (C3: rows of 10 or 8 positions, too few
 //!   to fill vectors): each tap one load of its 16 weights and one broadcast input per
 //!   position.
 //!
@@ -21,7 +22,7 @@
 use super::ConvShape;
 use crate::{Activation, Pooling};
 
-/// Maps across the lanes in [`conv_pool_maps16`]: one AVX-512 vector, two AVX2 vectors.
+/// Maps across the lanes in [`Kernel::Maps16`]: one AVX-512 vector, two AVX2 vectors.
 pub(super) const MAPS: usize = 16;
 
 /// The instruction sets the direct kernels are written for.
@@ -55,14 +56,14 @@ impl Isa {
     }
 }
 
-/// Whether [`conv_pool_rows`] takes `shape`: an even output whose rows fit 32 lanes.
+/// Whether [`Kernel::Rows`] takes `shape`: an even output whose rows fit 32 lanes.
 pub(super) fn rows_fit(shape: &ConvShape) -> bool {
     shape.out_width() <= 32
         && shape.out_width().is_multiple_of(2)
         && shape.out_height().is_multiple_of(2)
 }
 
-/// Whether [`conv_pool_maps16`] takes `shape`: 16 maps, an even output with rows of up to 12
+/// Whether [`Kernel::Maps16`] takes `shape`: 16 maps, an even output with rows of up to 12
 /// positions.
 pub(super) fn maps16_fit(shape: &ConvShape) -> bool {
     let width = shape.out_width();
@@ -93,58 +94,11 @@ impl Layer<'_> {
     }
 }
 
-/// `pool(activation(conv(padded, weight) + bias))` into `y` `[maps, out_height / 2, out_width /
-/// 2]`, or without `pool` into `y` `[maps, out_height, out_width]`, positions across the
-/// lanes. Call only where `isa` runs and [`rows_fit`].
-pub(super) fn conv_pool_rows(
-    isa: Isa,
-    layer: Layer,
-    padded: &[f32],
-    weight: &[f32],
-    y: &mut [f32],
-) {
-    let shape = layer.shape;
-    assert!(isa.runs_here() && rows_fit(shape) && padded.len() >= shape.padded_len());
-    assert!(weight.len() >= shape.maps * shape.patch() && layer.bias.len() >= shape.maps);
-    assert!(y.len() >= shape.maps * layer.output_plane());
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: the CPU has the instructions, and the lengths hold (asserted just above).
-    unsafe {
-        match isa {
-            Isa::Avx512 => avx512::conv_pool_rows(layer, padded, weight, y),
-            Isa::Avx2 => avx2::conv_pool_rows(layer, padded, weight, y),
-        }
-    };
-}
-
-/// [`conv_pool_rows`] for 16 maps across the lanes; `weight_t` is the weight transposed,
-/// `[patch, 16]`. Call only where `isa` runs and [`maps16_fit`].
-pub(super) fn conv_pool_maps16(
-    isa: Isa,
-    layer: Layer,
-    padded: &[f32],
-    weight_t: &[f32],
-    y: &mut [f32],
-) {
-    let shape = layer.shape;
-    assert!(isa.runs_here() && maps16_fit(shape) && padded.len() >= shape.padded_len());
-    assert!(weight_t.len() >= shape.patch() * MAPS && layer.bias.len() >= MAPS);
-    assert!(y.len() >= shape.maps * layer.output_plane());
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: the CPU has the instructions, and the lengths hold (asserted just above).
-    unsafe {
-        match isa {
-            Isa::Avx512 => avx512::conv_pool_maps16(layer, padded, weight_t, y),
-            Isa::Avx2 => avx2::conv_pool_maps16(layer, padded, weight_t, y),
-        }
-    };
-}
-
 /// The direct kernel for one convolution, chosen once for a batch.
 pub(super) enum Kernel {
-    /// [`conv_pool_rows`].
+    /// Positions across the lanes.
     Rows(Isa),
-    /// [`conv_pool_maps16`], with the weight transposed.
+    /// The 16 maps across the lanes, with the weight transposed (`[patch, 16]`).
     Maps16(Isa, Vec<f32>),
 }
 
@@ -160,17 +114,41 @@ impl Kernel {
         }
     }
 
-    /// `layer` on one padded image into `y`; `weight` as given to [`Kernel::choose`].
+    /// `pool(activation(conv(padded, weight) + bias))` into `y` `[maps, out_height / 2,
+    /// out_width / 2]`, or without `pool` into `y` `[maps, out_height, out_width]`, for one
+    /// padded image; `weight` as given to [`Kernel::choose`].
     pub(super) fn run(&self, layer: Layer, padded: &[f32], weight: &[f32], y: &mut [f32]) {
-        match self {
-            Kernel::Rows(isa) => conv_pool_rows(*isa, layer, padded, weight, y),
-            Kernel::Maps16(isa, weight_t) => conv_pool_maps16(*isa, layer, padded, weight_t, y),
-        }
+        let shape = layer.shape;
+        let (isa, fits) = match self {
+            Kernel::Rows(isa) => (isa, rows_fit(shape)),
+            Kernel::Maps16(isa, weight_t) => (
+                isa,
+                maps16_fit(shape) && weight_t.len() == shape.patch() * MAPS,
+            ),
+        };
+        assert!(isa.runs_here() && fits && padded.len() >= shape.padded_len());
+        assert!(weight.len() >= shape.maps * shape.patch() && layer.bias.len() >= shape.maps);
+        assert!(y.len() >= shape.maps * layer.output_plane());
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU has the instructions, the shape fits the kernel, and the lengths
+        // hold (asserted just above).
+        unsafe {
+            match self {
+                Kernel::Rows(Isa::Avx512) => avx512::conv_pool_rows(layer, padded, weight, y),
+                Kernel::Rows(Isa::Avx2) => avx2::conv_pool_rows(layer, padded, weight, y),
+                Kernel::Maps16(Isa::Avx512, weight_t) => {
+                    avx512::conv_pool_maps16(layer, padded, weight_t, y)
+                }
+                Kernel::Maps16(Isa::Avx2, weight_t) => {
+                    avx2::conv_pool_maps16(layer, padded, weight_t, y)
+                }
+            }
+        };
     }
 }
 
-/// A weight `[16, patch]` transposed to `[patch, 16]`, as [`conv_pool_maps16`] takes it.
-pub(super) fn transpose_maps16(weight: &[f32], patch: usize) -> Vec<f32> {
+/// A weight `[16, patch]` transposed to `[patch, 16]`, as [`Kernel::Maps16`] takes it.
+fn transpose_maps16(weight: &[f32], patch: usize) -> Vec<f32> {
     (0..patch * MAPS)
         .map(|i| weight[(i % MAPS) * patch + i / MAPS])
         .collect()
@@ -237,7 +215,7 @@ mod tests {
     fn layers(layer: Layer, image: &[f32], weight: &[f32]) -> Vec<u32> {
         let shape = layer.shape;
         let mut maps = vec![0.0; shape.output_len()];
-        let mut scratch = ConvScratch::new(shape);
+        let mut scratch = ConvScratch::default();
         let bias = layer.bias;
         conv_image(
             shape,
@@ -315,7 +293,7 @@ mod tests {
             each_layer(|layer, padded, weight, _| {
                 rows_fit(layer.shape).then(|| {
                     let mut y = vec![f32::NAN; layer.shape.maps * layer.output_plane()];
-                    conv_pool_rows(isa, layer, padded, weight, &mut y);
+                    Kernel::Rows(isa).run(layer, padded, weight, &mut y);
                     bits(&y)
                 })
             });
@@ -328,9 +306,9 @@ mod tests {
             each_layer(|layer, padded, weight, _| {
                 let shape = layer.shape;
                 maps16_fit(shape).then(|| {
-                    let weight_t = transpose_maps16(weight, shape.patch());
+                    let kernel = Kernel::Maps16(isa, transpose_maps16(weight, shape.patch()));
                     let mut y = vec![f32::NAN; shape.maps * layer.output_plane()];
-                    conv_pool_maps16(isa, layer, padded, &weight_t, &mut y);
+                    kernel.run(layer, padded, weight, &mut y);
                     bits(&y)
                 })
             });
