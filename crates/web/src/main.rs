@@ -150,13 +150,16 @@ async fn main() -> ExitCode {
             return fail(&error, 1);
         }
     };
+    // Watching for the signals starts before the address is announced: a client that has
+    // the address may send Ctrl-C at once.
+    let stop = stop_signal();
     println!("{} at http://{address}/", model.description());
     let limits = web::Limits {
         header_timeout: cli.header_timeout.0,
         body_timeout: cli.body_timeout.0,
         max_connections: cli.max_connections,
     };
-    match web::serve_with(listener, model, limits, stop_signal()).await {
+    match web::serve_with(listener, model, limits, stop).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error, 1),
     }
@@ -180,27 +183,30 @@ fn fail(error: &web::Error, code: u8) -> ExitCode {
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM: the binary's, since signal handlers belong to
-/// the process, not to the library.
-pub async fn stop_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!("cannot watch for Ctrl-C: {error}");
-            std::future::pending::<()>().await;
+/// the process, not to the library. The handlers are installed when this is called, not when
+/// the future is first polled.
+pub fn stop_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let watch = |kind: SignalKind, name: &'static str| {
+        let watched = signal(kind);
+        async move {
+            match watched {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(error) => {
+                    tracing::warn!("cannot watch for {name}: {error}");
+                    std::future::pending::<()>().await;
+                }
+            }
         }
     };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!("cannot watch for SIGTERM: {error}");
-                std::future::pending::<()>().await;
-            }
+    let interrupt = watch(SignalKind::interrupt(), "Ctrl-C");
+    let terminate = watch(SignalKind::terminate(), "SIGTERM");
+    async move {
+        tokio::select! {
+            () = interrupt => {}
+            () = terminate => {}
         }
-    };
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
     }
 }
