@@ -121,33 +121,88 @@ pub(super) fn top_hat(image: &Grey, side: usize) -> Grey {
     let half = image.block_mean(2);
     let mut openings = Openings::for_image(half.width, half.height, side.div_ceil(2));
     let opening = openings.opened(&half, side.div_ceil(2));
-    let columns: Vec<_> = (0..image.width)
-        .map(|x| bilinear(x, opening.width))
-        .collect();
     let mut out = Grey::new(image.width, image.height);
-    let rows = image.pixels.chunks_exact(image.width);
-    for (y, (row, out)) in rows
-        .zip(out.pixels.chunks_exact_mut(image.width))
-        .enumerate()
-    {
-        let (v0, v1, fy) = bilinear(y, opening.height);
-        let (above, below) = (
-            &opening.pixels[v0 * opening.width..][..opening.width],
-            &opening.pixels[v1 * opening.width..][..opening.width],
-        );
-        for ((out, &value), &(u0, u1, fx)) in out.iter_mut().zip(row).zip(&columns) {
-            let top = above[u0] * (1.0 - fx) + above[u1] * fx;
-            let bottom = below[u0] * (1.0 - fx) + below[u1] * fx;
-            *out = value - (top * (1.0 - fy) + bottom * fy);
-        }
-    }
+    read_back(opening, 2, image.width, image.height, |i, opened| {
+        out.pixels[i] = image.pixels[i] - opened;
+    });
     out
 }
 
-/// Where full-resolution pixel `i` falls between the half-resolution pixels (of `length`) on
-/// either side of it, and the weight of the second.
-fn bilinear(i: usize, length: usize) -> (usize, usize, f32) {
-    let position = ((i as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (length - 1) as f32);
+/// Light that washes over dark ink on light paper (a glare spot on a whiteboard, a reflection
+/// on glossy paper) is taken off again. Such light adds a share `g` of the way to white to ink
+/// and paper alike, so the ink keeps `1 - g` of its contrast. Around each pixel the paper
+/// (the image's grey closing by a `side` square, broader than the strokes) is compared with
+/// the paper's usual level (the median: paper is most of a picture): its rise over the usual
+/// level's headroom to white is `g`, and `(value - g) / (1 - g)` restores the pixel. A pixel
+/// lit by `g` is no darker than `g`, so `g` is held at the pixel's value (ink that is dark was
+/// not washed), and at [`MAX_GLARE`]. The rise counts only beyond 4 noise deviations, so
+/// evenly lit paper is left exactly as it is; unevenly lit paper is levelled towards the usual.
+/// Glare is broad: the paper is found on block means a sixth of `side` wide, read back
+/// bilinearly.
+pub(super) fn lift_glare(image: &mut Grey, side: usize) {
+    let factor = (side / 6).max(1);
+    let coarse = image.block_mean(factor);
+    let usual = median(coarse.pixels.clone());
+    let headroom = 1.0 - usual;
+    if usual < 0.5 || headroom <= 0.0 {
+        return;
+    }
+    let margin = 4.0 * image.difference_noise();
+    let side = side.div_ceil(factor);
+    let mut openings = Openings::for_image(coarse.width, coarse.height, side);
+    let paper = openings.opened(&coarse.signed(true), side);
+    if paper
+        .pixels
+        .iter()
+        .all(|&paper| -paper - usual - margin <= 0.0)
+    {
+        return;
+    }
+    let (width, height) = (image.width, image.height);
+    read_back(paper, factor, width, height, |i, paper| {
+        let rise = -paper - usual - margin;
+        if rise > 0.0 {
+            let value = &mut image.pixels[i];
+            let glare = (rise / headroom).min(*value).min(MAX_GLARE);
+            *value = (*value - glare) / (1.0 - glare);
+        }
+    });
+}
+
+/// Reads `coarse`, block means of `factor` of a `width` x `height` image, back at each of its
+/// pixels bilinearly: `each(index, value)`.
+fn read_back(
+    coarse: &Grey,
+    factor: usize,
+    width: usize,
+    height: usize,
+    mut each: impl FnMut(usize, f32),
+) {
+    let columns: Vec<_> = (0..width)
+        .map(|x| bilinear(x, coarse.width, factor))
+        .collect();
+    for y in 0..height {
+        let (v0, v1, fy) = bilinear(y, coarse.height, factor);
+        let (above, below) = (
+            &coarse.pixels[v0 * coarse.width..][..coarse.width],
+            &coarse.pixels[v1 * coarse.width..][..coarse.width],
+        );
+        for (x, &(u0, u1, fx)) in columns.iter().enumerate() {
+            let top = above[u0] * (1.0 - fx) + above[u1] * fx;
+            let bottom = below[u0] * (1.0 - fx) + below[u1] * fx;
+            each(y * width + x, top * (1.0 - fy) + bottom * fy);
+        }
+    }
+}
+
+/// The largest share of the way to white that [`lift_glare`] takes off: beyond it the ink's
+/// contrast left is too little beside the noise that dividing would amplify.
+const MAX_GLARE: f32 = 0.85;
+
+/// Where full-resolution pixel `i` falls between the pixels of block means of `factor` (of
+/// `length`) on either side of it, and the weight of the second.
+fn bilinear(i: usize, length: usize, factor: usize) -> (usize, usize, f32) {
+    let position = ((i as f32 + 0.5) / factor as f32 - 0.5).clamp(0.0, (length - 1) as f32);
     let first = position as usize;
     (first, (first + 1).min(length - 1), position - first as f32)
 }
@@ -379,6 +434,36 @@ mod tests {
                 "ink at ({x}, {y}): {found}"
             );
         }
+    }
+
+    #[test]
+    fn glare_over_a_stroke_is_taken_off_and_evenly_lit_paper_is_left_alone() {
+        // Paper 0.9 with a dark bar (ink 0.1, 6 pixels wide) across; a glare spot centred just
+        // above the bar's right half lifts both towards white by up to 80% of the way.
+        let glare = |x: usize, y: usize| {
+            let (dx, dy) = ((x as f32 - 150.0) / 45.0, (y as f32 - 65.0) / 45.0);
+            0.8 * (-(dx * dx + dy * dy)).exp()
+        };
+        let bar = |y: usize| (72..78).contains(&y);
+        let lit = |x: usize, y: usize| {
+            let level = if bar(y) { 0.1 } else { 0.9 };
+            level + (1.0 - level) * glare(x, y)
+        };
+        let mut image = grey(240, 150, lit);
+        lift_glare(&mut image, 15);
+        for x in [110, 130, 150, 170, 190] {
+            let washed = lit(x, 75);
+            let restored = image.at(x, 75);
+            assert!(
+                restored < 0.1 + 0.5 * (washed - 0.1),
+                "bar at x = {x}: {washed} became {restored}"
+            );
+        }
+        // Without the spot the light is even: the picture is left as it was.
+        let even = grey(240, 150, |_, y| if bar(y) { 0.1 } else { 0.9 });
+        let mut unchanged = even.clone();
+        lift_glare(&mut unchanged, 15);
+        assert_eq!(unchanged.pixels, even.pixels);
     }
 
     #[test]

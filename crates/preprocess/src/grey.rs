@@ -22,19 +22,23 @@ impl Grey {
         self.pixels[y * self.width + x]
     }
 
-    /// Means of `factor` x `factor` blocks (smaller at the right and bottom edges).
+    /// Means of `factor` x `factor` blocks (smaller at the right and bottom edges), each
+    /// summed row by row, left to right.
     pub(super) fn block_mean(&self, factor: usize) -> Grey {
         let mut out = Grey::new(self.width.div_ceil(factor), self.height.div_ceil(factor));
-        let mut counts = vec![0u32; out.pixels.len()];
-        for y in 0..self.height {
-            for x in 0..self.width {
-                let index = (y / factor) * out.width + x / factor;
-                out.pixels[index] += self.at(x, y);
-                counts[index] += 1;
+        let bands = self.pixels.chunks(self.width * factor);
+        for (band, sums) in bands.zip(out.pixels.chunks_exact_mut(out.width)) {
+            for row in band.chunks_exact(self.width) {
+                for (sum, block) in sums.iter_mut().zip(row.chunks(factor)) {
+                    for value in block {
+                        *sum += value;
+                    }
+                }
             }
-        }
-        for (value, count) in out.pixels.iter_mut().zip(counts) {
-            *value /= count as f32;
+            let rows = band.len() / self.width;
+            for (x, sum) in sums.iter_mut().enumerate() {
+                *sum /= (rows * factor.min(self.width - x * factor)) as f32;
+            }
         }
         out
     }

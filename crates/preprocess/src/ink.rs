@@ -15,12 +15,18 @@ const POLARITY_NOISE: f32 = 0.02;
 /// at every edge: the digit is what a picture is taken of, while a desk around a sticky note or
 /// a bar along an edge would otherwise count as dark or light ink.
 const POLARITY_EDGE: usize = 5;
+/// Glare is measured on the paper around each pixel, in a square of this fraction of the
+/// picture's shorter side: broader than a digit's strokes (MNIST's are about an eighth of the
+/// digit), narrower than a glare spot.
+const GLARE_SIDE: usize = 6;
 
 impl Grey {
     /// The ink alone, light on a background of exactly 0; `None` if nothing stands out.
     /// Also returns which pixels were ink until broad light was removed (a shadow's edge);
     /// empty where none was.
     pub(super) fn ink(mut self, photo: bool) -> Option<(Grey, Vec<bool>)> {
+        let side = (self.width.min(self.height) / GLARE_SIDE).max(3);
+        background::lift_glare(&mut self, side);
         let (surface, fit_noise) = Surface::fit_background(&self);
         surface.subtract_from(&mut self);
         let strokes = photo.then(|| background::strokes(&self)).flatten();

@@ -15,7 +15,11 @@
 //!    opaque image gets the median grey of its opaque pixels (its paper). Images larger than
 //!    [`WORKING_SIDE`] are reduced by block averaging first, which anti-aliases and bounds the
 //!    work.
-//! 2. **Background.** A quadratic surface fitted robustly to the background (the ink excluded
+//! 2. **Background.** Glare over dark ink on light paper (a whiteboard's reflection) is taken
+//!    off first: where the paper around a pixel (a grey closing) rises above the paper's usual
+//!    level, that rise is light added towards white, which left the ink only part of its
+//!    contrast; the pixel is restored by the inverse (the share lifted, at most the pixel's own
+//!    value and 85%). A quadratic surface fitted robustly to the background (the ink excluded
 //!    by iterative clipping, starting from the values on the image's border, which is paper
 //!    even where thick marker covers a third of the picture or more) is subtracted, which
 //!    removes the paper's level and a lighting gradient or vignetting.
