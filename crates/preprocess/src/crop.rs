@@ -219,6 +219,9 @@ impl Grey {
             (left, top) = (left.min(x), top.min(y));
             (right, bottom) = (right.max(x), bottom.max(y));
         }
+        if left > right {
+            return None;
+        }
         let digit = self.cropped(left, top, right + 1 - left, bottom + 1 - top);
         Some((digit, [left, top]))
     }
@@ -281,8 +284,13 @@ fn meant(groups: &[Group], largest: f32) -> Vec<bool> {
         .iter()
         .map(|g| g.mass >= SPECK_FRACTION * largest)
         .collect();
-    // Ghosts: far fainter than the strongest ink.
-    let brightest = groups.iter().map(|g| g.peak).fold(0.0, f32::max);
+    // Ghosts: far fainter than the strongest ink (a speck's peak is noise, not ink).
+    let brightest = groups
+        .iter()
+        .zip(&keep)
+        .filter(|(_, kept)| **kept)
+        .map(|(g, _)| g.peak)
+        .fold(0.0, f32::max);
     for (group, kept) in groups.iter().zip(&mut keep) {
         if group.peak < FAINT * brightest {
             *kept = false;
@@ -391,6 +399,22 @@ mod tests {
         let cropped = image.the_digit().expect("ink").0;
         assert_eq!((cropped.width, cropped.height), (5, 40));
         assert!(cropped.pixels.iter().all(|&v| v == 1.0));
+    }
+
+    #[test]
+    fn a_bright_speck_does_not_make_the_digit_a_ghost() {
+        // A stroke at a third of a single bright pixel's level (amplified noise, say): the
+        // pixel is a speck, and the stroke is the strongest ink there is.
+        let image = grey(60, 60, |x, y| {
+            let bar = (20..25).contains(&x) && (10..50).contains(&y);
+            match (bar, (x, y) == (50, 30)) {
+                (true, _) => 0.3,
+                (_, true) => 1.0,
+                _ => 0.0,
+            }
+        });
+        let cropped = image.the_digit().expect("the stroke").0;
+        assert_eq!((cropped.width, cropped.height), (5, 40));
     }
 
     #[test]
