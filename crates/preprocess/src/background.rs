@@ -136,10 +136,15 @@ pub(super) fn top_hat(image: &Grey, side: usize) -> Grey {
 /// level's headroom to white is `g`, and `(value - g) / (1 - g)` restores the pixel. A pixel
 /// lit by `g` is no darker than `g`, so `g` is held at the pixel's value (ink that is dark was
 /// not washed), and at [`MAX_GLARE`]. The rise counts only beyond 4 noise deviations, so
-/// evenly lit paper is left exactly as it is; unevenly lit paper is levelled towards the usual.
+/// evenly lit paper is left exactly as it is; unevenly lit paper is levelled towards the
+/// usual. Only where the paper somewhere reaches white ([`GLARE_CORE`]): without a spot's
+/// core, lighter paper is light that a shadow beside it did not take.
 /// Glare is broad: the paper is found on block means a sixth of `side` wide, read back
 /// bilinearly.
 pub(super) fn lift_glare(image: &mut Grey, side: usize) {
+    if side < MIN_GLARE_SQUARE {
+        return;
+    }
     let factor = (side / 6).max(1);
     let coarse = image.block_mean(factor);
     let usual = median(coarse.pixels.clone());
@@ -151,11 +156,10 @@ pub(super) fn lift_glare(image: &mut Grey, side: usize) {
     let side = side.div_ceil(factor);
     let mut openings = Openings::for_image(coarse.width, coarse.height, side);
     let paper = openings.opened(&coarse.signed(true), side);
-    if paper
-        .pixels
-        .iter()
-        .all(|&paper| -paper - usual - margin <= 0.0)
-    {
+    // Glare is light towards white, and its core reaches it; paper in the sun beside a shadow
+    // is only lighter than the shadowed paper.
+    let whitest = -paper.pixels.iter().copied().fold(f32::INFINITY, f32::min);
+    if whitest < GLARE_CORE {
         return;
     }
     let (width, height) = (image.width, image.height);
@@ -194,6 +198,12 @@ fn read_back(
         }
     }
 }
+
+/// The level (white is 1) that paper lit by glare reaches in the spot's core.
+const GLARE_CORE: f32 = 0.97;
+/// The narrowest square [`lift_glare`] finds the paper with: in a smaller picture (a
+/// thumbnail) a square a sixth of the picture wide is no broader than the strokes.
+const MIN_GLARE_SQUARE: usize = 9;
 
 /// The largest share of the way to white that [`lift_glare`] takes off: beyond it the ink's
 /// contrast left is too little beside the noise that dividing would amplify.
@@ -464,6 +474,14 @@ mod tests {
         let mut unchanged = even.clone();
         lift_glare(&mut unchanged, 15);
         assert_eq!(unchanged.pixels, even.pixels);
+        // Paper in the light beside a shadow over most of the picture (0.6) is lighter than the
+        // usual paper, but reaches no white: no glare.
+        let shadowed = grey(240, 150, |x, y| {
+            even.at(x, y) * if x < 160 { 0.6 } else { 1.0 }
+        });
+        let mut unchanged = shadowed.clone();
+        lift_glare(&mut unchanged, 15);
+        assert_eq!(unchanged.pixels, shadowed.pixels);
     }
 
     #[test]

@@ -25,7 +25,7 @@ impl Grey {
     /// Also returns which pixels were ink until broad light was removed (a shadow's edge);
     /// empty where none was.
     pub(super) fn ink(mut self, photo: bool) -> Option<(Grey, Vec<bool>)> {
-        let side = (self.width.min(self.height) / GLARE_SIDE).max(3);
+        let side = self.width.min(self.height) / GLARE_SIDE;
         background::lift_glare(&mut self, side);
         let (surface, fit_noise) = Surface::fit_background(&self);
         surface.subtract_from(&mut self);

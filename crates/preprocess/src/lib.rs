@@ -19,7 +19,8 @@
 //!    off first: where the paper around a pixel (a grey closing) rises above the paper's usual
 //!    level, that rise is light added towards white, which left the ink only part of its
 //!    contrast; the pixel is restored by the inverse (the share lifted, at most the pixel's own
-//!    value and 85%). A quadratic surface fitted robustly to the background (the ink excluded
+//!    value and 85%), where the paper somewhere reaches white (a glare spot's core; paper in
+//!    the light beside a shadow does not). A quadratic surface fitted robustly to the background (the ink excluded
 //!    by iterative clipping, starting from the values on the image's border, which is paper
 //!    even where thick marker covers a third of the picture or more) is subtracted, which
 //!    removes the paper's level and a lighting gradient or vignetting.
