@@ -224,9 +224,8 @@ pub fn features<B: Backend>(
             convs[1].weight.dtype(),
             convs[1].bias.dtype(),
         ])
-        && let Some(maps) = fused.features(convs, activation, pooling, x.clone())
     {
-        return maps;
+        return fused.features(convs, activation, pooling, x);
     }
     let s2 = subsample(conv2d(c1, x, activation), pooling);
     subsample(conv2d(c3, s2, activation), pooling)
@@ -380,6 +379,61 @@ mod tests {
     fn features_give_the_layers_bits_on_both_hosts() {
         features_match_the_layers_on::<Flex>();
         features_match_the_layers_on::<NdArray>();
+    }
+
+    /// The same in training on `B`: the output and every gradient (the weights', the biases'
+    /// and the images') to the bit, through C1 with S2 and C3 with S4 as one operation each
+    /// against the four layers' operations. 19 images: the backward step's chunks of 8 and a
+    /// partial one.
+    fn features_train_like_the_layers_on<B: burn::tensor::backend::AutodiffBackend>() {
+        use burn::nn::{PaddingConfig2d::Explicit, conv::Conv2dConfig};
+        let device = Default::default();
+        let networks = [
+            (32, Activation::Tanh, Pooling::Average),
+            (28, Activation::Relu, Pooling::Max),
+        ];
+        for (side, activation, pooling) in networks {
+            let padding = Explicit(0, 0, 0, 0);
+            let c1 = Conv2dConfig::new([1, 6], [5, 5])
+                .with_padding(padding)
+                .init::<B>(&device);
+            let c3 = Conv2dConfig::new([6, 16], [5, 5]).init::<B>(&device);
+            let shape = [19, 1, side, side];
+            let images = Tensor::<B, 4>::random(shape, Distribution::Default, &device);
+            let out = [19, 16, (side - 12) / 4, (side - 12) / 4];
+            let r = Tensor::<B, 4>::random(out, Distribution::Default, &device);
+            let run = |fused: bool| {
+                let images = images.clone().require_grad();
+                let s4 = if fused {
+                    features(images.clone(), &c1, &c3, activation, pooling)
+                } else {
+                    let s2 = subsample(conv2d(&c1, images.clone(), activation), pooling);
+                    subsample(conv2d(&c3, s2, activation), pooling)
+                };
+                let grads = (s4.clone() * r.clone()).sum().backward();
+                let grad = |param: &Tensor<B, 4>| param.grad(&grads).map(|g| g.into_data());
+                let grad1 = |param: &Tensor<B, 1>| param.grad(&grads).map(|g| g.into_data());
+                let bias = |conv: &burn::nn::conv::Conv2d<B>| conv.bias.as_ref().map(|b| b.val());
+                (
+                    s4.into_data(),
+                    [
+                        grad(&images),
+                        grad(&c1.weight.val()),
+                        grad(&c3.weight.val()),
+                    ],
+                    [grad1(&bias(&c1).unwrap()), grad1(&bias(&c3).unwrap())],
+                )
+            };
+            let (fused, layers) = (run(true), run(false));
+            assert!(fused.1.iter().chain(&fused.2).all(Option::is_some));
+            assert_eq!(fused, layers, "{side} {activation:?} {pooling:?}");
+        }
+    }
+
+    #[test]
+    fn features_train_like_the_layers_on_both_hosts() {
+        features_train_like_the_layers_on::<Autodiff<Flex>>();
+        features_train_like_the_layers_on::<Autodiff<NdArray>>();
     }
 
     #[test]

@@ -5,8 +5,9 @@ use rayon::prelude::*;
 
 use super::direct::{Kernel, Layer};
 use super::matmul::{View, matmul};
+use super::pool::pool_gradient_planes;
 use super::{ConvShape, sum, with_avx2};
-use crate::Activation;
+use crate::{Activation, Pooling};
 
 /// Images per task in the backward pass. Fixed, so that the sums over the batch do not depend
 /// on the thread count (the `cpu` module's docs).
@@ -109,14 +110,29 @@ pub(crate) struct ConvGrads {
     pub bias: Vec<f32>,
 }
 
-/// The gradients of [`conv_forward`] from its input, weight, output `y` and output gradient.
+/// The gradient arriving at a convolution's output.
+#[derive(Clone, Copy)]
+pub(crate) enum OutputGrad<'a> {
+    /// Of its maps themselves.
+    Maps(&'a [f32]),
+    /// Of their 2x2 pooling, which produced `pooled` (each image's maps' gradient is then
+    /// found as its turn comes, in the task's own buffer, instead of for the whole batch).
+    Pooled {
+        pooling: Pooling,
+        pooled: &'a [f32],
+        grad: &'a [f32],
+    },
+}
+
+/// The gradients of [`conv_forward`] from its input, weight, output `y` and the gradient
+/// arriving at its output.
 pub(crate) fn conv_backward(
     shape: &ConvShape,
     activation: Activation,
     x: &[f32],
     weight: &[f32],
     y: &[f32],
-    grad: &[f32],
+    grad: OutputGrad,
     input_grad: bool,
 ) -> ConvGrads {
     let (patch, wide) = (shape.patch(), shape.wide());
@@ -126,8 +142,8 @@ pub(crate) fn conv_backward(
     let partials: Vec<_> = x
         .par_chunks(image_len * CHUNK)
         .zip(y.par_chunks(output_len * CHUNK))
-        .zip(grad.par_chunks(output_len * CHUNK))
-        .map(|((x, y), grad)| {
+        .enumerate()
+        .map(|(chunk, (x, y))| {
             with_avx2(
                 #[inline(always)]
                 || {
@@ -137,9 +153,31 @@ pub(crate) fn conv_backward(
                     let mut col = vec![0.0; patch * wide];
                     // The pre-activation gradient, wide; the dropped columns stay 0.
                     let mut pre = vec![0.0; shape.maps * wide];
-                    let (mut padded, mut padded_grad) = (Vec::new(), Vec::new());
+                    let (mut padded, mut padded_grad, mut maps_grad) =
+                        (Vec::new(), Vec::new(), Vec::new());
                     let images = x.chunks(image_len).zip(y.chunks(output_len));
-                    for (i, ((image, y), grad)) in images.zip(grad.chunks(output_len)).enumerate() {
+                    for (i, (image, y)) in images.enumerate() {
+                        let n = chunk * CHUNK + i;
+                        let grad = match grad {
+                            OutputGrad::Maps(grad) => &grad[n * output_len..][..output_len],
+                            OutputGrad::Pooled {
+                                pooling,
+                                pooled,
+                                grad,
+                            } => {
+                                let pooled_len = output_len / 4;
+                                maps_grad.resize(output_len, 0.0);
+                                pool_gradient_planes(
+                                    pooling,
+                                    out_width,
+                                    y,
+                                    &pooled[n * pooled_len..][..pooled_len],
+                                    &grad[n * pooled_len..][..pooled_len],
+                                    &mut maps_grad,
+                                );
+                                &maps_grad
+                            }
+                        };
                         let maps = pre.chunks_mut(wide).zip(y.chunks(shape.positions()));
                         for ((pre, y), (g, b)) in
                             maps.zip(grad.chunks(shape.positions()).zip(&mut bias_grad))
@@ -291,7 +329,7 @@ mod tests {
                 z.iter().zip(&r).map(|(z, r)| z.tanh() * *r as f64).sum()
             };
             let y = conv_forward(&s, Activation::Tanh, &x, &w, &b);
-            let grads = conv_backward(&s, Activation::Tanh, &x, &w, &y, &r, true);
+            let grads = conv_backward(&s, Activation::Tanh, &x, &w, &y, OutputGrad::Maps(&r), true);
             let input = grads.input.expect("asked for");
             // f64 through the definition: the difference quotient is accurate to about 1e-5, the
             // f32 kernels to about 1e-6 of the gradient's scale.
@@ -316,7 +354,7 @@ mod tests {
                 .unwrap();
             pool.install(|| {
                 let y = conv_forward(&s, Activation::Tanh, &x, &w, &b);
-                let g = conv_backward(&s, Activation::Tanh, &x, &w, &y, &r, true);
+                let g = conv_backward(&s, Activation::Tanh, &x, &w, &y, OutputGrad::Maps(&r), true);
                 (y, g.weight, g.bias, g.input)
             })
         };

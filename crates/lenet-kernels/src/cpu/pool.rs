@@ -53,7 +53,7 @@ pub(crate) fn pool_backward(
     y: &[f32],
     grad: &[f32],
 ) -> Vec<f32> {
-    let (plane, ow) = (height * width, width / 2);
+    let plane = height * width;
     let per_task = planes_per_task(plane);
     let mut input = vec![0.0; x.len()];
     let outputs = y
@@ -66,46 +66,56 @@ pub(crate) fn pool_backward(
         .for_each(|((input, x), (y, grad))| {
             with_avx2(
                 #[inline(always)]
-                || {
-                    let rows = input.chunks_mut(2 * width).zip(x.chunks(2 * width));
-                    for ((input, x), (y, grad)) in rows.zip(y.chunks(ow).zip(grad.chunks(ow))) {
-                        let (input_top, input_bottom) = input.split_at_mut(width);
-                        let inputs = input_top
-                            .chunks_exact_mut(2)
-                            .zip(input_bottom.chunks_exact_mut(2));
-                        match pool {
-                            Pooling::Average => {
-                                for ((it, ib), (&y, &g)) in inputs.zip(y.iter().zip(grad)) {
-                                    let g = 0.25 * g * tanh_derivative(y);
-                                    it.fill(g);
-                                    ib.fill(g);
-                                }
-                            }
-                            Pooling::Max => {
-                                let (top, bottom) = x.split_at(width);
-                                let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
-                                let outputs = y.iter().zip(grad);
-                                for (((it, ib), (t, b)), (&y, &g)) in
-                                    inputs.zip(windows).zip(outputs)
-                                {
-                                    // The window's first maximum, in row-major order, takes it.
-                                    let first = t[0] == y;
-                                    let second = !first && t[1] == y;
-                                    let third = !first && !second && b[0] == y;
-                                    let fourth = !first && !second && !third;
-                                    let route = |hit: bool| if hit { g } else { 0.0 };
-                                    it[0] = route(first);
-                                    it[1] = route(second);
-                                    ib[0] = route(third);
-                                    ib[1] = route(fourth);
-                                }
-                            }
-                        }
-                    }
-                },
+                || pool_gradient_planes(pool, width, x, y, grad, input),
             )
         });
     input
+}
+
+/// [`pool_backward`] on whole planes of `width` (even): every value of `input` is written.
+#[inline(always)]
+pub(super) fn pool_gradient_planes(
+    pool: Pooling,
+    width: usize,
+    x: &[f32],
+    y: &[f32],
+    grad: &[f32],
+    input: &mut [f32],
+) {
+    let ow = width / 2;
+    let rows = input.chunks_mut(2 * width).zip(x.chunks(2 * width));
+    for ((input, x), (y, grad)) in rows.zip(y.chunks(ow).zip(grad.chunks(ow))) {
+        let (input_top, input_bottom) = input.split_at_mut(width);
+        let inputs = input_top
+            .chunks_exact_mut(2)
+            .zip(input_bottom.chunks_exact_mut(2));
+        match pool {
+            Pooling::Average => {
+                for ((it, ib), (&y, &g)) in inputs.zip(y.iter().zip(grad)) {
+                    let g = 0.25 * g * tanh_derivative(y);
+                    it.fill(g);
+                    ib.fill(g);
+                }
+            }
+            Pooling::Max => {
+                let (top, bottom) = x.split_at(width);
+                let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+                let outputs = y.iter().zip(grad);
+                for (((it, ib), (t, b)), (&y, &g)) in inputs.zip(windows).zip(outputs) {
+                    // The window's first maximum, in row-major order, takes it.
+                    let first = t[0] == y;
+                    let second = !first && t[1] == y;
+                    let third = !first && !second && b[0] == y;
+                    let fourth = !first && !second && !third;
+                    let route = |hit: bool| if hit { g } else { 0.0 };
+                    it[0] = route(first);
+                    it[1] = route(second);
+                    ib[0] = route(third);
+                    ib[1] = route(fourth);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,18 +5,19 @@ use burn::{
     backend::{
         Autodiff,
         autodiff::{
+            NodeId,
             checkpoint::{base::Checkpointer, strategy::NoCheckpointing},
             grads::Gradients,
             ops::{Backward, Ops, OpsKind},
         },
     },
     prelude::*,
-    tensor::{TensorMetadata, ops::FloatTensor},
+    tensor::ops::FloatTensor,
 };
 
 use super::{Host, Mode, primitive, tensor};
-use crate::Activation;
-use crate::cpu::{self, ConvShape};
+use crate::cpu::{self, ConvGrads, ConvShape, OutputGrad};
+use crate::{Activation, Pooling};
 
 /// `activation(conv(x, weight) + bias)` on host `H`.
 pub(super) fn convolve<B: Backend, H: Host>(
@@ -102,7 +103,6 @@ impl<H: Host> Backward<H, 3> for ConvBackward {
     type State = ConvState<H>;
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [x_node, weight_node, bias_node] = ops.parents;
         let grad = grads.consume::<H>(&ops.node);
         let ConvState {
             shape,
@@ -117,18 +117,127 @@ impl<H: Host> Backward<H, 3> for ConvBackward {
             &H::values(&x),
             &H::values(&weight),
             &H::values(&y),
-            &H::values(&grad),
-            x_node.is_some(),
+            OutputGrad::Maps(&H::values(&grad)),
+            ops.parents[0].is_some(),
         );
-        if let (Some(node), Some(input)) = (x_node, computed.input) {
-            grads.register::<H>(node.id, H::tensor(input, x.shape()));
+        let parents = ops.parents.map(|node| node.map(|node| node.id));
+        register::<H>(parents, computed, &shape, grads);
+    }
+}
+
+/// Registers a convolution's gradients with the parents that want them: its input, weight and
+/// bias.
+fn register<H: Host>(
+    [x_node, weight_node, bias_node]: [Option<NodeId>; 3],
+    computed: ConvGrads,
+    shape: &ConvShape,
+    grads: &mut Gradients,
+) {
+    if let (Some(node), Some(input)) = (x_node, computed.input) {
+        let dims = [shape.batch, shape.channels, shape.height, shape.width];
+        grads.register::<H>(node, H::tensor(input, dims.into()));
+    }
+    if let Some(node) = weight_node {
+        let dims = [shape.maps, shape.channels, shape.kernel, shape.kernel];
+        grads.register::<H>(node, H::tensor(computed.weight, dims.into()));
+    }
+    if let Some(node) = bias_node {
+        grads.register::<H>(node, H::tensor(computed.bias, [shape.maps].into()));
+    }
+}
+
+/// A convolution whose output only a 2x2 pooling reads, for training:
+/// `pool(activation(conv(x, weight) + bias))` as one autodiff operation. Its backward step
+/// finds each image's maps' gradient from the pooling's as the image's turn comes, in the
+/// task's own buffer, where the two operations apart write the whole batch's to memory and
+/// read it back.
+#[derive(Debug)]
+struct ConvPoolBackward;
+
+#[derive(Debug, Clone)]
+struct ConvPoolState<H: Host> {
+    shape: ConvShape,
+    activation: Activation,
+    pooling: Pooling,
+    x: FloatTensor<H>,
+    weight: FloatTensor<H>,
+    /// The convolution's activated maps, which the pooling read.
+    maps: Vec<f32>,
+    pooled: FloatTensor<H>,
+}
+
+impl<H: Host> Backward<H, 3> for ConvPoolBackward {
+    type State = ConvPoolState<H>;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<H>(&ops.node);
+        let ConvPoolState {
+            shape,
+            activation,
+            pooling,
+            x,
+            weight,
+            maps,
+            pooled,
+        } = ops.state;
+        let computed = cpu::conv_backward(
+            &shape,
+            activation,
+            &H::values(&x),
+            &H::values(&weight),
+            &maps,
+            OutputGrad::Pooled {
+                pooling,
+                pooled: &H::values(&pooled),
+                grad: &H::values(&grad),
+            },
+            ops.parents[0].is_some(),
+        );
+        let parents = ops.parents.map(|node| node.map(|node| node.id));
+        register::<H>(parents, computed, &shape, grads);
+    }
+}
+
+/// `pool(activation(conv(x, weight) + bias))` on `Autodiff<H>`, for a `shape` from
+/// [`conv_shape`] whose output [`pool_fits`](super::pool_fits).
+pub(super) fn conv_pool_autodiff<H: Host>(
+    shape: ConvShape,
+    activation: Activation,
+    pooling: Pooling,
+    x: FloatTensor<Autodiff<H>>,
+    weight: FloatTensor<Autodiff<H>>,
+    bias: FloatTensor<Autodiff<H>>,
+) -> FloatTensor<Autodiff<H>> {
+    let prepared = ConvPoolBackward
+        .prepare::<NoCheckpointing>([x.node.clone(), weight.node.clone(), bias.node.clone()])
+        .compute_bound()
+        .stateful();
+    let (x, weight) = (x.primitive, weight.primitive);
+    let maps = cpu::conv_forward(
+        &shape,
+        activation,
+        &H::values(&x),
+        &H::values(&weight),
+        &H::values(&bias.primitive),
+    );
+    let (height, width) = (shape.out_height(), shape.out_width());
+    let pooled = cpu::pool_forward(pooling, [height, width], &maps);
+    let dims = [shape.batch, shape.maps, height / 2, width / 2];
+    let pooled = H::tensor(pooled, dims.into());
+    match prepared {
+        OpsKind::Tracked(prep) => {
+            let state = ConvPoolState {
+                shape,
+                activation,
+                pooling,
+                x,
+                weight,
+                maps,
+                pooled: pooled.clone(),
+            };
+            prep.finish(state, pooled)
         }
-        if let Some(node) = weight_node {
-            grads.register::<H>(node.id, H::tensor(computed.weight, weight.shape()));
-        }
-        if let Some(node) = bias_node {
-            grads.register::<H>(node.id, H::tensor(computed.bias, [shape.maps].into()));
-        }
+        OpsKind::UnTracked(prep) => prep.finish(pooled),
     }
 }
 

@@ -1,7 +1,9 @@
-//! C1 to S4 in one pass per image, for inference on a host backend.
+//! C1 to S4 on a host backend: in one pass per image for inference; for training, each
+//! convolution and its pooling as one autodiff operation.
 
 use burn::{nn::conv::Conv2d, prelude::*, tensor::ops::FloatTensor};
 
+use super::conv::conv_pool_autodiff;
 use super::{Host, conv_shape, pool_fits, primitive, tensor};
 use crate::cpu::{self, ConvShape, ConvWeights};
 use crate::routing::conv_padding;
@@ -87,4 +89,20 @@ pub(super) fn features<B: Backend, H: Host>(
         c3.shape.out_width() / 2,
     ];
     tensor::<B, 4, _>(H::tensor(y, dims.into()))
+}
+
+/// The same on `Autodiff<H>` (which `B` is), for training: C1 with S2, then C3 with S4, each
+/// pair one autodiff operation that keeps the convolution's maps for its backward step.
+pub(super) fn features_autodiff<B: Backend, H: Host>(
+    [c1, c3]: [Conv<B>; 2],
+    activation: Activation,
+    pooling: Pooling,
+    x: Tensor<B, 4>,
+) -> Tensor<B, 4> {
+    let layer = |conv: Conv<B>, x| {
+        let (weight, bias) = (primitive(conv.weight), primitive::<B, 1, _>(conv.bias));
+        conv_pool_autodiff::<H>(conv.shape, activation, pooling, x, weight, bias)
+    };
+    let s2 = layer(c1, primitive(x));
+    tensor::<B, 4, _>(layer(c3, s2))
 }

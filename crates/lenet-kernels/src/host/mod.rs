@@ -165,26 +165,33 @@ impl Fused {
         }
     }
 
-    /// C1 to S4 in one pass per image, for convolutions whose outputs [`pool_fits`]: `None`
-    /// on an autodiff backend, where each layer keeps its output for the backward pass.
+    /// C1 to S4 for convolutions whose outputs [`pool_fits`]: in one pass per image for
+    /// inference; on an autodiff backend, each convolution with its pooling.
     pub(crate) fn features<B: Backend>(
         self,
         convs: [Conv<B>; 2],
         activation: Activation,
         pooling: Pooling,
         x: Tensor<B, 4>,
-    ) -> Option<Tensor<B, 4>> {
-        Some(match self {
+    ) -> Tensor<B, 4> {
+        match self {
             #[cfg(feature = "flex")]
             Fused::Flex(Mode::Inference) => {
                 features::features::<B, Flex>(convs, activation, pooling, x)
+            }
+            #[cfg(feature = "flex")]
+            Fused::Flex(Mode::Training) => {
+                features::features_autodiff::<B, Flex>(convs, activation, pooling, x)
             }
             #[cfg(feature = "ndarray")]
             Fused::NdArray(Mode::Inference) => {
                 features::features::<B, NdArray>(convs, activation, pooling, x)
             }
-            _ => return None,
-        })
+            #[cfg(feature = "ndarray")]
+            Fused::NdArray(Mode::Training) => {
+                features::features_autodiff::<B, NdArray>(convs, activation, pooling, x)
+            }
+        }
     }
 
     /// A 2x2, stride-2 subsampling layer, on an input that [`pool_fits`].
