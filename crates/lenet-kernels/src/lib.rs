@@ -2,7 +2,7 @@
 //!
 //! The [`lenet`](https://docs.rs/lenet) model calls [`conv2d`], [`subsample`] and [`activate`]
 //! for its layers (and [`convolve`], [`subsample_trainable`] and [`rbf`] for the paper's), and
-//! [`features`] for C1 to S4 at once when it only infers. On
+//! [`features`] for C1 to S4 at once. On
 //! every backend they compute what Burn's own operations compute. With the `flex` feature on
 //! `Flex` and `Autodiff<Flex>`, and with the `ndarray` feature on `NdArray` and
 //! `Autodiff<NdArray>` (f32 tensors, Burn's default element types), they run fused kernels
@@ -14,7 +14,8 @@
 //! - a subsampling layer is one pass each way, and so are the paper's trainable subsampling
 //!   ([`subsample_trainable`]) and its Euclidean RBF output units ([`rbf`]);
 //! - for inference, [`features`] takes each image through C1, S2, C3 and S4 in one pass, in
-//!   registers where the CPU has AVX-512F or AVX2 with FMA.
+//!   registers where the CPU has AVX-512F or AVX2 with FMA; for training, it makes each
+//!   convolution with its pooling one operation.
 //!
 //! On the autodiff backends each kernel is one autodiff operation with a hand-written backward
 //! step. The kernels are deterministic whatever the thread count. Where Burn's generic
@@ -181,15 +182,17 @@ pub fn subsample<B: Backend>(x: Tensor<B, 4>, pooling: Pooling) -> Tensor<B, 4> 
     }
 }
 
-/// C1, S2, C3 and S4 of a network whose subsampling layers have no parameters, for
-/// inference: `subsample(conv2d(c3, subsample(conv2d(c1, x, activation), pooling),
-/// activation), pooling)`.
+/// C1, S2, C3 and S4 of a network whose subsampling layers have no parameters:
+/// `subsample(conv2d(c3, subsample(conv2d(c1, x, activation), pooling), activation),
+/// pooling)`.
 ///
-/// On `Flex` and `NdArray` (the backends themselves; their autodiff wrappers keep each layer's
-/// output for the backward pass) the fused kernels take all four layers in one pass per image,
-/// whose maps stay in cache from layer to layer: the same values to the bit as the layers one
-/// after the other, without writing the whole batch's maps to memory between them. Elsewhere,
-/// and for convolutions the kernels do not cover, it is that composition.
+/// On `Flex` and `NdArray` (the backends themselves) the fused kernels take all four layers in
+/// one pass per image, whose maps stay in cache from layer to layer, without writing the whole
+/// batch's maps to memory between them. On their autodiff wrappers, which keep each
+/// convolution's maps for the backward pass, each convolution with its pooling is one
+/// operation, whose backward step finds each image's maps' gradient from the pooling's as it
+/// goes. Either way the same values to the bit as the layers one after the other, gradients
+/// included. Elsewhere, and for convolutions the kernels do not cover, it is that composition.
 ///
 /// # Example
 /// ```

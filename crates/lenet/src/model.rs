@@ -145,16 +145,17 @@ impl<B: Backend> LeNet5<B> {
     /// Logits `[batch, 10]` for images `[batch, 1, side, side]`.
     ///
     /// The classic and Keras networks run C1 to S4 through [`lenet_kernels::features`]: on
-    /// `Flex` and `NdArray` one pass per image, the same values as the layers of
-    /// [`LeNet5::forward_layers`] to the bit, in less time on a batch.
+    /// `Flex` and `NdArray` one pass per image, and in training each convolution with its
+    /// pooling as one operation; the same values as the layers of
+    /// [`LeNet5::forward_layers`] to the bit, gradients included, in less time on a batch.
     ///
     /// # Panics
     /// When the images are not `[batch >= 1, 1, side, side]` with `side` the variant's
     /// [`Variant::input_size`]; the message names the expected and the actual shape. Call
     /// [`LeNet5::check_input`] first to get the error as a value instead.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        // Without trainable subsampling, C1 to S4 can run as one pass per image: on the CPU
-        // backends that pass keeps each image's maps in cache (`lenet_kernels::features`).
+        // Without trainable subsampling, C1 to S4 can run fused: on the CPU backends one pass
+        // keeps each image's maps in cache (`lenet_kernels::features`).
         if let (None, C3::Full(c3), None) = (&self.s2, &self.c3, &self.s4) {
             self.expect_input(images.dims());
             let activation = self.variant.activation();
