@@ -141,16 +141,18 @@ pub(super) fn top_hat(image: &Grey, side: usize) -> Grey {
 /// core, lighter paper is light that a shadow beside it did not take.
 /// Glare is broad: the paper is found on block means a sixth of `side` wide, read back
 /// bilinearly.
-pub(super) fn lift_glare(image: &mut Grey, side: usize) {
+/// Returns which pixels lie in a glare spot (more than [`GLARE_SHOWN`] of the way to white),
+/// to show what was taken off; empty where none was.
+pub(super) fn lift_glare(image: &mut Grey, side: usize) -> Vec<bool> {
     if side < MIN_GLARE_SQUARE {
-        return;
+        return Vec::new();
     }
     let factor = (side / 6).max(1);
     let coarse = image.block_mean(factor);
     let usual = median(coarse.pixels.clone());
     let headroom = 1.0 - usual;
     if usual < 0.5 || headroom <= 0.0 {
-        return;
+        return Vec::new();
     }
     let margin = 4.0 * image.difference_noise();
     let side = side.div_ceil(factor);
@@ -160,17 +162,21 @@ pub(super) fn lift_glare(image: &mut Grey, side: usize) {
     // is only lighter than the shadowed paper.
     let whitest = -paper.pixels.iter().copied().fold(f32::INFINITY, f32::min);
     if whitest < GLARE_CORE {
-        return;
+        return Vec::new();
     }
     let (width, height) = (image.width, image.height);
+    let mut spot = vec![false; width * height];
     read_back(paper, factor, width, height, |i, paper| {
         let rise = -paper - usual - margin;
         if rise > 0.0 {
             let value = &mut image.pixels[i];
-            let glare = (rise / headroom).min(*value).min(MAX_GLARE);
+            let glare = rise / headroom;
+            spot[i] = glare > GLARE_SHOWN;
+            let glare = glare.min(*value).min(MAX_GLARE);
             *value = (*value - glare) / (1.0 - glare);
         }
     });
+    spot
 }
 
 /// Reads `coarse`, block means of `factor` of a `width` x `height` image, back at each of its
@@ -199,6 +205,8 @@ fn read_back(
     }
 }
 
+/// The share of the way to white beyond which paper counts as in a glare spot, to show.
+const GLARE_SHOWN: f32 = 0.5;
 /// The level (white is 1) that paper lit by glare reaches in the spot's core.
 const GLARE_CORE: f32 = 0.97;
 /// The narrowest square [`lift_glare`] finds the paper with: in a smaller picture (a
@@ -460,7 +468,9 @@ mod tests {
             level + (1.0 - level) * glare(x, y)
         };
         let mut image = grey(240, 150, lit);
-        lift_glare(&mut image, 15);
+        let spot = lift_glare(&mut image, 15);
+        assert!(spot[65 * 240 + 150], "the spot's centre");
+        assert!(!spot[140 * 240 + 10], "paper far from it");
         for x in [110, 130, 150, 170, 190] {
             let washed = lit(x, 75);
             let restored = image.at(x, 75);
@@ -472,7 +482,7 @@ mod tests {
         // Without the spot the light is even: the picture is left as it was.
         let even = grey(240, 150, |_, y| if bar(y) { 0.1 } else { 0.9 });
         let mut unchanged = even.clone();
-        lift_glare(&mut unchanged, 15);
+        assert!(lift_glare(&mut unchanged, 15).is_empty());
         assert_eq!(unchanged.pixels, even.pixels);
         // Paper in the light beside a shadow over most of the picture (0.6) is lighter than the
         // usual paper, but reaches no white: no glare.
@@ -480,7 +490,7 @@ mod tests {
             even.at(x, y) * if x < 160 { 0.6 } else { 1.0 }
         });
         let mut unchanged = shadowed.clone();
-        lift_glare(&mut unchanged, 15);
+        assert!(lift_glare(&mut unchanged, 15).is_empty());
         assert_eq!(unchanged.pixels, shadowed.pixels);
     }
 

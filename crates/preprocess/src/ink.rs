@@ -22,11 +22,11 @@ const GLARE_SIDE: usize = 6;
 
 impl Grey {
     /// The ink alone, light on a background of exactly 0; `None` if nothing stands out.
-    /// Also returns which pixels were ink until broad light was removed (a shadow's edge);
-    /// empty where none was.
+    /// Also returns which pixels were ink until broad light was removed (a shadow's edge), or
+    /// lay in a glare spot that was taken off; empty where there was neither.
     pub(super) fn ink(mut self, photo: bool) -> Option<(Grey, Vec<bool>)> {
         let side = self.width.min(self.height) / GLARE_SIDE;
-        background::lift_glare(&mut self, side);
+        let glare = background::lift_glare(&mut self, side);
         let (surface, fit_noise) = Surface::fit_background(&self);
         surface.subtract_from(&mut self);
         let strokes = photo.then(|| background::strokes(&self)).flatten();
@@ -53,13 +53,16 @@ impl Grey {
             return None;
         }
         let threshold = (4.0 * noise).max(0.05 * peak);
-        let light = lit.map_or_else(Vec::new, |lit| {
-            lit.pixels
+        let light = match lit {
+            Some(lit) => lit
+                .pixels
                 .iter()
                 .zip(&self.pixels)
-                .map(|(&l, &v)| l > threshold && v <= threshold)
-                .collect()
-        });
+                .zip(glare.iter().chain(std::iter::repeat(&false)))
+                .map(|((&l, &v), &glare)| glare || (l > threshold && v <= threshold))
+                .collect(),
+            None => glare,
+        };
         for value in &mut self.pixels {
             *value = (*value - threshold).max(0.0);
         }

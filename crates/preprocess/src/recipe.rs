@@ -23,7 +23,7 @@ pub fn to_mnist(image: &DynamicImage) -> Option<[u8; IMAGE_PIXELS]> {
 /// [`to_mnist`], and a picture of what was removed on the way, at the working resolution
 /// (see [`WORKING_SIDE`](crate::WORKING_SIDE)): the ink kept in grey, printed lines removed
 /// in red, ink that is not the digit (a neighbour's piece, a frame, a ghost, a speck) in
-/// orange, light too broad to be a stroke (a shadow's edge) in blue. An image already in
+/// orange, light too broad to be a stroke (a shadow's edge) and glare in blue. An image already in
 /// MNIST's form is its own picture.
 pub fn to_mnist_showing_removed(image: &DynamicImage) -> Option<([u8; IMAGE_PIXELS], RgbImage)> {
     let (pixels, removed) = preprocessed(image, true)?;
@@ -77,7 +77,7 @@ fn preprocessed(
 /// The ink `kept` in grey (a crop of the picture whose top left corner lies at the given
 /// point) over what was ink `before` the printed lines went (red), the groups of ink left after
 /// them that are not the digit (in `lines_gone` but not kept: a neighbour's piece, a frame, a
-/// ghost, a speck; orange), and what was removed as `light` (blue).
+/// ghost, a speck; orange), and what was removed as `light` (a shadow's edge, glare; blue).
 fn removal_picture(
     before: &Grey,
     lines_gone: &Grey,
