@@ -31,7 +31,7 @@ mod unfold;
 
 pub use activation::tanh;
 pub(crate) use activation::{activation_backward, activation_forward};
-pub(crate) use conv::{ConvGrads, OutputGrad, conv_backward, conv_forward};
+pub(crate) use conv::{OutputGrad, conv_backward, conv_forward};
 pub(crate) use features::{ConvWeights, features_forward};
 pub(crate) use pool::{pool_backward, pool_forward};
 pub(crate) use rbf::{rbf_backward, rbf_forward};

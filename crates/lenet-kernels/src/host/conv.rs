@@ -1,22 +1,22 @@
 //! The convolution with its bias and activation: its shape, its forward kernel, and for
-//! training an autodiff operation with our backward step.
+//! training an autodiff operation with our backward step, which takes the pooling after it
+//! along where there is one.
 
 use burn::{
     backend::{
         Autodiff,
         autodiff::{
-            NodeId,
             checkpoint::{base::Checkpointer, strategy::NoCheckpointing},
             grads::Gradients,
             ops::{Backward, Ops, OpsKind},
         },
     },
     prelude::*,
-    tensor::ops::FloatTensor,
+    tensor::{TensorMetadata, ops::FloatTensor},
 };
 
 use super::{Host, Mode, primitive, tensor};
-use crate::cpu::{self, ConvGrads, ConvShape, OutputGrad};
+use crate::cpu::{self, ConvShape, OutputGrad};
 use crate::{Activation, Pooling};
 
 /// `activation(conv(x, weight) + bias)` on host `H`.
@@ -37,6 +37,7 @@ pub(super) fn convolve<B: Backend, H: Host>(
         Mode::Training => tensor::<B, 4, _>(conv_autodiff::<H>(
             shape,
             activation,
+            None,
             primitive(x),
             primitive(weight),
             primitive::<B, 1, _>(bias),
@@ -87,6 +88,11 @@ fn conv_forward<H: Host>(
     H::tensor(y, dims.into())
 }
 
+/// A convolution with its bias and activation, and the 2x2 pooling that alone reads its maps
+/// where there is one (C1 with S2, C3 with S4), as one autodiff operation. With the pooling,
+/// its backward step finds each image's maps' gradient from the pooling's as the image's turn
+/// comes, in the task's own buffer, where two operations would write the whole batch's to
+/// memory and read it back.
 #[derive(Debug)]
 struct ConvBackward;
 
@@ -96,154 +102,65 @@ struct ConvState<H: Host> {
     activation: Activation,
     x: FloatTensor<H>,
     weight: FloatTensor<H>,
-    y: FloatTensor<H>,
+    /// The convolution's activated maps.
+    maps: FloatTensor<H>,
+    /// The pooling that read them and its output, where the operation has one.
+    pooled: Option<(Pooling, FloatTensor<H>)>,
 }
 
 impl<H: Host> Backward<H, 3> for ConvBackward {
     type State = ConvState<H>;
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, weight_node, bias_node] = ops.parents;
         let grad = grads.consume::<H>(&ops.node);
         let ConvState {
             shape,
             activation,
             x,
             weight,
-            y,
-        } = ops.state;
-        let computed = cpu::conv_backward(
-            &shape,
-            activation,
-            &H::values(&x),
-            &H::values(&weight),
-            &H::values(&y),
-            OutputGrad::Maps(&H::values(&grad)),
-            ops.parents[0].is_some(),
-        );
-        let parents = ops.parents.map(|node| node.map(|node| node.id));
-        register::<H>(parents, computed, &shape, grads);
-    }
-}
-
-/// Registers a convolution's gradients with the parents that want them: its input, weight and
-/// bias.
-fn register<H: Host>(
-    [x_node, weight_node, bias_node]: [Option<NodeId>; 3],
-    computed: ConvGrads,
-    shape: &ConvShape,
-    grads: &mut Gradients,
-) {
-    if let (Some(node), Some(input)) = (x_node, computed.input) {
-        let dims = [shape.batch, shape.channels, shape.height, shape.width];
-        grads.register::<H>(node, H::tensor(input, dims.into()));
-    }
-    if let Some(node) = weight_node {
-        let dims = [shape.maps, shape.channels, shape.kernel, shape.kernel];
-        grads.register::<H>(node, H::tensor(computed.weight, dims.into()));
-    }
-    if let Some(node) = bias_node {
-        grads.register::<H>(node, H::tensor(computed.bias, [shape.maps].into()));
-    }
-}
-
-/// A convolution whose output only a 2x2 pooling reads, for training:
-/// `pool(activation(conv(x, weight) + bias))` as one autodiff operation. Its backward step
-/// finds each image's maps' gradient from the pooling's as the image's turn comes, in the
-/// task's own buffer, where the two operations apart write the whole batch's to memory and
-/// read it back.
-#[derive(Debug)]
-struct ConvPoolBackward;
-
-#[derive(Debug, Clone)]
-struct ConvPoolState<H: Host> {
-    shape: ConvShape,
-    activation: Activation,
-    pooling: Pooling,
-    x: FloatTensor<H>,
-    weight: FloatTensor<H>,
-    /// The convolution's activated maps, which the pooling read.
-    maps: Vec<f32>,
-    pooled: FloatTensor<H>,
-}
-
-impl<H: Host> Backward<H, 3> for ConvPoolBackward {
-    type State = ConvPoolState<H>;
-
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let grad = grads.consume::<H>(&ops.node);
-        let ConvPoolState {
-            shape,
-            activation,
-            pooling,
-            x,
-            weight,
             maps,
             pooled,
         } = ops.state;
+        let grad = H::values(&grad);
+        let pooled = pooled
+            .as_ref()
+            .map(|(pooling, pooled)| (*pooling, H::values(pooled)));
+        let output_grad = match &pooled {
+            None => OutputGrad::Maps(&grad),
+            Some((pooling, pooled)) => OutputGrad::Pooled {
+                pooling: *pooling,
+                pooled,
+                grad: &grad,
+            },
+        };
         let computed = cpu::conv_backward(
             &shape,
             activation,
             &H::values(&x),
             &H::values(&weight),
-            &maps,
-            OutputGrad::Pooled {
-                pooling,
-                pooled: &H::values(&pooled),
-                grad: &H::values(&grad),
-            },
-            ops.parents[0].is_some(),
+            &H::values(&maps),
+            output_grad,
+            x_node.is_some(),
         );
-        let parents = ops.parents.map(|node| node.map(|node| node.id));
-        register::<H>(parents, computed, &shape, grads);
-    }
-}
-
-/// `pool(activation(conv(x, weight) + bias))` on `Autodiff<H>`, for a `shape` from
-/// [`conv_shape`] whose output [`pool_fits`](super::pool_fits).
-pub(super) fn conv_pool_autodiff<H: Host>(
-    shape: ConvShape,
-    activation: Activation,
-    pooling: Pooling,
-    x: FloatTensor<Autodiff<H>>,
-    weight: FloatTensor<Autodiff<H>>,
-    bias: FloatTensor<Autodiff<H>>,
-) -> FloatTensor<Autodiff<H>> {
-    let prepared = ConvPoolBackward
-        .prepare::<NoCheckpointing>([x.node.clone(), weight.node.clone(), bias.node.clone()])
-        .compute_bound()
-        .stateful();
-    let (x, weight) = (x.primitive, weight.primitive);
-    let maps = cpu::conv_forward(
-        &shape,
-        activation,
-        &H::values(&x),
-        &H::values(&weight),
-        &H::values(&bias.primitive),
-    );
-    let (height, width) = (shape.out_height(), shape.out_width());
-    let pooled = cpu::pool_forward(pooling, [height, width], &maps);
-    let dims = [shape.batch, shape.maps, height / 2, width / 2];
-    let pooled = H::tensor(pooled, dims.into());
-    match prepared {
-        OpsKind::Tracked(prep) => {
-            let state = ConvPoolState {
-                shape,
-                activation,
-                pooling,
-                x,
-                weight,
-                maps,
-                pooled: pooled.clone(),
-            };
-            prep.finish(state, pooled)
+        if let (Some(node), Some(input)) = (x_node, computed.input) {
+            grads.register::<H>(node.id, H::tensor(input, x.shape()));
         }
-        OpsKind::UnTracked(prep) => prep.finish(pooled),
+        if let Some(node) = weight_node {
+            grads.register::<H>(node.id, H::tensor(computed.weight, weight.shape()));
+        }
+        if let Some(node) = bias_node {
+            grads.register::<H>(node.id, H::tensor(computed.bias, [shape.maps].into()));
+        }
     }
 }
 
-fn conv_autodiff<H: Host>(
+/// `activation(conv(x, weight) + bias)` on `Autodiff<H>`, pooled by `pooling` where there is
+/// one (whose [`pool_fits`](super::pool_fits) the maps), for a `shape` from [`conv_shape`].
+pub(super) fn conv_autodiff<H: Host>(
     shape: ConvShape,
     activation: Activation,
+    pooling: Option<Pooling>,
     x: FloatTensor<Autodiff<H>>,
     weight: FloatTensor<Autodiff<H>>,
     bias: FloatTensor<Autodiff<H>>,
@@ -253,7 +170,16 @@ fn conv_autodiff<H: Host>(
         .compute_bound()
         .stateful();
     let (x, weight) = (x.primitive, weight.primitive);
-    let y = conv_forward::<H>(&shape, activation, &x, &weight, &bias.primitive);
+    let maps = conv_forward::<H>(&shape, activation, &x, &weight, &bias.primitive);
+    let pooled = pooling.map(|pooling| {
+        let (height, width) = (shape.out_height(), shape.out_width());
+        let pooled = cpu::pool_forward(pooling, [height, width], &H::values(&maps));
+        let dims = [shape.batch, shape.maps, height / 2, width / 2];
+        (pooling, H::tensor(pooled, dims.into()))
+    });
+    let output = pooled
+        .as_ref()
+        .map_or_else(|| maps.clone(), |(_, pooled)| pooled.clone());
     match prepared {
         OpsKind::Tracked(prep) => {
             let state = ConvState {
@@ -261,10 +187,11 @@ fn conv_autodiff<H: Host>(
                 activation,
                 x,
                 weight,
-                y: y.clone(),
+                maps,
+                pooled,
             };
-            prep.finish(state, y)
+            prep.finish(state, output)
         }
-        OpsKind::UnTracked(prep) => prep.finish(y),
+        OpsKind::UnTracked(prep) => prep.finish(output),
     }
 }

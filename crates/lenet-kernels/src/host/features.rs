@@ -3,7 +3,7 @@
 
 use burn::{nn::conv::Conv2d, prelude::*, tensor::ops::FloatTensor};
 
-use super::conv::conv_pool_autodiff;
+use super::conv::conv_autodiff;
 use super::{Host, conv_shape, pool_fits, primitive, tensor};
 use crate::cpu::{self, ConvShape, ConvWeights};
 use crate::routing::conv_padding;
@@ -101,7 +101,7 @@ pub(super) fn features_autodiff<B: Backend, H: Host>(
 ) -> Tensor<B, 4> {
     let layer = |conv: Conv<B>, x| {
         let (weight, bias) = (primitive(conv.weight), primitive::<B, 1, _>(conv.bias));
-        conv_pool_autodiff::<H>(conv.shape, activation, pooling, x, weight, bias)
+        conv_autodiff::<H>(conv.shape, activation, Some(pooling), x, weight, bias)
     };
     let s2 = layer(c1, primitive(x));
     tensor::<B, 4, _>(layer(c3, s2))
