@@ -139,10 +139,10 @@ pub(super) fn top_hat(image: &Grey, side: usize) -> Grey {
 /// evenly lit paper is left exactly as it is; unevenly lit paper is levelled towards the
 /// usual. Only where the paper somewhere reaches white ([`GLARE_CORE`]): without a spot's
 /// core, lighter paper is light that a shadow beside it did not take.
+///
 /// Glare is broad: the paper is found on block means a sixth of `side` wide, read back
-/// bilinearly.
-/// Returns which pixels lie in a glare spot (more than [`GLARE_SHOWN`] of the way to white),
-/// to show what was taken off; empty where none was.
+/// bilinearly. Returns which pixels lie in a glare spot (more than [`GLARE_SHOWN`] of the way
+/// to white), to show what was taken off; empty where none was.
 pub(super) fn lift_glare(image: &mut Grey, side: usize) -> Vec<bool> {
     if side < MIN_GLARE_SQUARE {
         return Vec::new();
