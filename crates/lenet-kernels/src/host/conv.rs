@@ -15,6 +15,7 @@ use burn::{
     tensor::{TensorMetadata, ops::FloatTensor},
 };
 
+use super::unary::pooled;
 use super::{Host, Mode, primitive, tensor};
 use crate::cpu::{self, ConvShape, OutputGrad};
 use crate::{Activation, Pooling};
@@ -171,12 +172,7 @@ pub(super) fn conv_autodiff<H: Host>(
         .stateful();
     let (x, weight) = (x.primitive, weight.primitive);
     let maps = conv_forward::<H>(&shape, activation, &x, &weight, &bias.primitive);
-    let pooled = pooling.map(|pooling| {
-        let (height, width) = (shape.out_height(), shape.out_width());
-        let pooled = cpu::pool_forward(pooling, [height, width], &H::values(&maps));
-        let dims = [shape.batch, shape.maps, height / 2, width / 2];
-        (pooling, H::tensor(pooled, dims.into()))
-    });
+    let pooled = pooling.map(|pooling| (pooling, pooled::<H>(pooling, &maps)));
     let output = pooled
         .as_ref()
         .map_or_else(|| maps.clone(), |(_, pooled)| pooled.clone());

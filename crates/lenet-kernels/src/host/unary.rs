@@ -29,12 +29,15 @@ pub(super) fn pool<B: Backend, H: Host>(
     pooling: Pooling,
     x: Tensor<B, 4>,
 ) -> Tensor<B, 4> {
-    let [batch, maps, height, width] = x.dims();
-    let forward = |x: &FloatTensor<H>| {
-        let y = cpu::pool_forward(pooling, [height, width], &H::values(x));
-        H::tensor(y, [batch, maps, height / 2, width / 2].into())
-    };
+    let forward = |x: &FloatTensor<H>| pooled::<H>(pooling, x);
     unary::<B, H, 4, _>(mode, x, PoolBackward, forward, |x, y| (pooling, x, y))
+}
+
+/// The pooling's forward kernel on a host tensor `[batch, maps, height, width]`.
+pub(super) fn pooled<H: Host>(pooling: Pooling, x: &FloatTensor<H>) -> FloatTensor<H> {
+    let [batch, maps, height, width] = x.shape().dims();
+    let y = cpu::pool_forward(pooling, [height, width], &H::values(x));
+    H::tensor(y, [batch, maps, height / 2, width / 2].into())
 }
 
 #[derive(Debug)]
