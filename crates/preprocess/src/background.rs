@@ -14,6 +14,9 @@ const SIDES: [usize; 6] = [3, 5, 9, 17, 33, 65];
 /// Thin ink that grows by more than this factor at every doubling of the square never settles
 /// on strokes.
 const SETTLED: f64 = 1.5;
+/// Where no thin ink settles, it is counted only above this share of the picture's largest
+/// difference from the background (see [`strokes`]).
+const STRONG_SHARE: f32 = 0.3;
 /// Steps growing the thin ink within this of the least growth settle as well.
 const LEVEL: f64 = 0.05;
 /// Thin ink of one polarity with less than this fraction of the other's is no ink.
@@ -38,14 +41,41 @@ pub(super) struct Strokes {
 /// until the square reaches the digit's holes, broad light or the noise's texture. So the ink
 /// is the polarity whose thin features settle (of two that do, the one with more where the
 /// first settles), and the square is taken at the end of the step where they settle, twice as
-/// wide as the strokes first fit, so that strokes of uneven width stay whole. `None` where neither settles (ink
-/// as thick as the picture allows) or the picture is too small to tell.
+/// wide as the strokes first fit, so that strokes of uneven width stay whole.
+///
+/// Where neither settles on the reduced copy, finer copies are tried (a digit small in the
+/// photo can vanish in the reduction), and then the same again counting only ink above
+/// [`STRONG_SHARE`] of the largest difference from the background: the light a quadratic left
+/// behind (a hard-edged shadow on curved light) has a top-hat that grows with the square's
+/// area and outweighs a small digit, but it is shallow. `None` where nothing settles (ink as
+/// thick as the picture allows) or the picture is too small to tell.
 pub(super) fn strokes(image: &Grey) -> Option<Strokes> {
-    let factor = image.width.max(image.height).div_ceil(COARSE_SIDE).max(1);
+    let coarsest = image.width.max(image.height).div_ceil(COARSE_SIDE).max(1);
+    for relative in [0.0, STRONG_SHARE] {
+        let mut factor = coarsest;
+        loop {
+            if let Some(found) = strokes_at(image, factor, relative) {
+                return Some(found);
+            }
+            if factor == 1 {
+                break;
+            }
+            factor = factor.div_ceil(2);
+        }
+    }
+    None
+}
+
+/// [`strokes`] on a copy reduced by `factor`, counting thin ink only above `relative` of the
+/// copy's largest difference from the background.
+fn strokes_at(image: &Grey, factor: usize, relative: f32) -> Option<Strokes> {
     let coarse = image.block_mean(factor);
     // The blur's noise is correlated, so it is measured before; the top-hat of the blurred
     // noise stays within about three of its deviations, a third of this.
-    let margin = (3.0 * coarse.difference_noise()).max(MIN_CONTRAST);
+    let peak = coarse.pixels.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let margin = (3.0 * coarse.difference_noise())
+        .max(MIN_CONTRAST)
+        .max(relative * peak);
     let coarse = coarse.box_blurred();
     let shorter = coarse.width.min(coarse.height);
     let sides: Vec<usize> = SIDES.into_iter().filter(|&s| s <= shorter / 3).collect();

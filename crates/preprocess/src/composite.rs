@@ -1,13 +1,19 @@
 //! Stage 1, grey: any image as luma on a 0..1 scale, transparency composited onto the
 //! background the image implies, reduced by block averaging to a working size.
 
-use image::DynamicImage;
+use image::imageops::{self, FilterType};
+use image::{DynamicImage, ImageBuffer, Luma};
 
 use crate::grey::Grey;
 
 /// Images with a longer side are reduced to about this many pixels before the rest of the
 /// work: a digit needs far fewer, and it bounds the time and memory spent on a photo.
 pub const WORKING_SIDE: usize = 1024;
+
+/// Images with a shorter side are enlarged by a whole factor to at least this many pixels
+/// that way: a thumbnail's strokes are a pixel or two wide, too few for the stages' rules (a
+/// printed line against a stroke crossing it, a stroke's width, a ghost's distance from ink).
+pub const MIN_WORKING_SIDE: usize = 64;
 
 /// Reads one value (a luma, an alpha) on a 0..1 scale from a pixel's samples.
 type Read<'a, S, const CHANNELS: usize> = dyn Fn(&[S; CHANNELS]) -> f32 + Sync + 'a;
@@ -59,6 +65,28 @@ impl Grey {
                     |[v, _]| unit(*v),
                 )
             }
+        }
+    }
+
+    /// A small picture enlarged (bilinear) by the whole factor that brings its shorter side to
+    /// at least [`MIN_WORKING_SIDE`]; a larger one as it is.
+    pub(super) fn enlarged(self) -> Self {
+        let factor = MIN_WORKING_SIDE.div_ceil(self.width.min(self.height).max(1));
+        if factor <= 1 {
+            return self;
+        }
+        let (width, height) = (self.width * factor, self.height * factor);
+        let source = ImageBuffer::<Luma<f32>, _>::from_raw(
+            self.width as u32,
+            self.height as u32,
+            self.pixels,
+        )
+        .expect("the buffer holds width x height pixels");
+        let pixels = imageops::resize(&source, width as u32, height as u32, FilterType::Triangle);
+        Grey {
+            width,
+            height,
+            pixels: pixels.into_raw(),
         }
     }
 
@@ -172,6 +200,26 @@ mod tests {
         assert_eq!(implied_background(strokes(1.0)), 0.0);
         let paper = (0..100).map(|i| (if i % 10 == 5 { 0.0 } else { 0.8 }, 1.0));
         assert!((implied_background(paper) - 0.8).abs() < 1e-6);
+    }
+
+    #[test]
+    fn small_pictures_are_enlarged_by_a_whole_factor() {
+        // 20x24: the shorter side needs a factor of 4 to reach 64; a bar 2 pixels wide.
+        let bar = |x: u32| (9..11).contains(&x);
+        let image = DynamicImage::ImageLuma8(image::GrayImage::from_fn(20, 24, |x, _| {
+            image::Luma([if bar(x) { 0 } else { 255 }])
+        }));
+        let grey = Grey::composited(&image).enlarged();
+        assert_eq!((grey.width, grey.height), (80, 96));
+        let row = &grey.pixels[40 * 80..][..80];
+        assert!(row[38..42].iter().all(|&v| v == 0.0), "the bar: {row:?}");
+        assert!(
+            row[..30].iter().chain(&row[50..]).all(|&v| v > 0.99),
+            "the paper"
+        );
+        // A picture 64 pixels or more each way stays as it is.
+        let grey = Grey::composited(&DynamicImage::new_luma8(64, 300)).enlarged();
+        assert_eq!((grey.width, grey.height), (64, 300));
     }
 
     #[test]

@@ -207,9 +207,12 @@ impl Grey {
     /// The digit a person means (see the module's documentation), cropped to its bounding
     /// box, and where that box's top left corner lies in `self`; `None` if no ink is left.
     pub(super) fn the_digit(mut self) -> Option<(Grey, [usize; 2])> {
+        // A ghost can join the digit to what is not the digit (a frame it touches, the border
+        // beside a piece of the digit), and the digit would go with it: ghosts go first. Once
+        // the groups are judged, the stroke width is the digit's own: where that finds more
+        // ghost, the groups left are judged again.
+        self.without_ghosts_touching();
         self.keep_the_meant_groups()?;
-        // A ghost can join the digit to what is not the digit (a frame it touches): where one
-        // went, the groups left are judged again.
         if self.without_ghosts_touching() {
             self.keep_the_meant_groups()?;
         }
@@ -248,7 +251,15 @@ impl Grey {
     /// edge lies within half its width of its core and stays. Returns whether any went.
     fn without_ghosts_touching(&mut self) -> bool {
         let (w, h) = (self.width, self.height);
-        let strong_level = FAINT * self.pixels.iter().copied().fold(0.0, f32::max);
+        // Strong next to the brightest ink that is no speck (a speck's peak is noise).
+        let (_, groups) = components(self);
+        let largest = groups.iter().map(|g| g.mass).fold(0.0, f32::max);
+        let strong_level = FAINT
+            * groups
+                .iter()
+                .filter(|g| g.mass >= SPECK_FRACTION * largest)
+                .map(|g| g.peak)
+                .fold(0.0, f32::max);
         let strong = |x: usize, y: usize| self.at(x, y) >= strong_level;
         // Half the strong ink's mean width.
         let reach = (self.mean_width(strong_level) / 2.0).round().max(1.0) as u8;
@@ -473,6 +484,32 @@ mod tests {
         // The bar, and the ghost's first two pixels: within half a stroke of the bar, where a
         // soft edge would be.
         assert_eq!((digit.width, digit.height), (8, 60), "the bar alone");
+    }
+
+    #[test]
+    fn a_digit_joined_by_a_ghost_to_the_border_is_not_taken_for_a_neighbour() {
+        // A broken 7: its top bar apart from its stem, the stem joined by a faint ghost's
+        // stroke to the bottom border. Judged with the ghost, the stem's group is cut by the
+        // border beside the bar, which stays clear of it: a neighbour's piece.
+        let image = grey(100, 100, |x, y| {
+            let bar = (30..70).contains(&x) && (15..21).contains(&y);
+            let stem = (60..66).contains(&x) && (25..75).contains(&y);
+            let ghost = (60..65).contains(&x) && y >= 75;
+            match (bar || stem, ghost) {
+                (true, _) => 1.0,
+                (false, true) => 0.3,
+                _ => 0.0,
+            }
+        });
+        let (digit, origin) = image.the_digit().expect("ink");
+        assert_eq!(origin, [30, 15]);
+        // The bar, the stem, and the ghost's first three pixels: within half a stroke of the
+        // stem, where a soft edge would be.
+        assert_eq!(
+            (digit.width, digit.height),
+            (40, 63),
+            "the bar and the stem"
+        );
     }
 
     #[test]

@@ -44,6 +44,7 @@ fn preprocessed(
         return Some((pixels, picture));
     }
     let photo = u64::from(image.width()) * u64::from(image.height()) >= PHOTO_PIXELS;
+    let grey = grey.enlarged();
     // A sheet on a desk (a sticky note) can hide the digit: a desk darker than the sheet is
     // taken for ink, or bends the fitted background until nothing stands out; a sheet lighter
     // than the desk around it is taken for ink. So look within the sheet: at once where the
