@@ -14,7 +14,8 @@
 //!    background that contrasts with them (dark strokes: white; light strokes: black); a mostly
 //!    opaque image gets the median grey of its opaque pixels (its paper). Images larger than
 //!    [`WORKING_SIDE`] are reduced by block averaging first, which anti-aliases and bounds the
-//!    work.
+//!    work; a thumbnail is enlarged (bilinear, by a whole factor) to at least
+//!    [`MIN_WORKING_SIDE`] each way, so that its strokes are wide enough for the rules below.
 //! 2. **Background.** Glare over dark ink on light paper (a whiteboard's reflection) is taken
 //!    off first: where the paper around a pixel (a grey closing) rises above the paper's usual
 //!    level, that rise is light added towards white, which left the ink only part of its
@@ -29,9 +30,10 @@
 //!    ink on light paper is inverted, because MNIST's ink is light on dark. In a photo (at least
 //!    [`PHOTO_PIXELS`] pixels), where a shadow can cover most of the paper and outweigh the
 //!    ink, the ink is instead the polarity of the thin features (the background module's grey
-//!    top-hats at widening squares), and what light the quadratic could not follow (a shadow's
-//!    edge, a bright corner) is removed as what is too broad to be a stroke: a top-hat by a
-//!    square twice as wide as the strokes. What stays within 4 noise deviations (or 5% of the
+//!    top-hats at widening squares; looked for on finer copies where the reduced one shows
+//!    none, then counting only ink well above the light a quadratic left), and what light the
+//!    quadratic could not follow (a shadow's edge, a bright corner) is removed as what is too
+//!    broad to be a stroke: a top-hat by a square twice as wide as the strokes. What stays within 4 noise deviations (or 5% of the
 //!    ink's peak) of the background is set to exactly 0, and the strokes' typical core level
 //!    becomes full ink, as in MNIST's scans. The noise is the fit's deviation or that of
 //!    neighbours' differences, whichever is smaller (a shadow inflates the first), or what is
@@ -49,8 +51,9 @@
 //!    far fainter than the strongest ink are ghosts of erased writing; components cut by the
 //!    picture's border (or hugging an edge) beside or around the ink that stays clear of it are
 //!    a neighbour's piece, a frame, a toolbar; small marks far from the digit are buttons or
-//!    stray dots. All of them go. Faint ink further than half a stroke's width from strong ink
-//!    is a ghost touching the digit (imageproc's distance transform); where one went, the
+//!    stray dots. All of them go. First, though, faint ink further than half a stroke's width
+//!    from strong ink goes: a ghost touching the digit (imageproc's distance transform), which
+//!    could join it to the border; where more goes once the digit's own strokes are known, the
 //!    components are judged again. The crop is the bounding box of the rest. A sheet on a
 //!    desk (a sticky note) is looked into: in a picture smaller than a photo, a lighter sheet
 //!    that fills the middle, with a clearly darker desk beyond some edges (Otsu's split,
@@ -108,7 +111,7 @@ mod recipe;
 mod slanted;
 mod thicken;
 
-pub use composite::WORKING_SIDE;
+pub use composite::{MIN_WORKING_SIDE, WORKING_SIDE};
 pub use decode::{MAX_PIXELS, MAX_SIDE, decode_image, read_image};
 pub use error::DecodeError;
 pub use field::BOX_SIDE;
