@@ -23,8 +23,15 @@ MNIST is read from the IDX .gz files in --data-dir (default: $MNIST_DIR); nothin
     python bench/keras_lenet.py --limit 6400 --warmup-epochs 1 --variants keras   # quick
 """
 
+import os
 import platform
 import time
+
+# TensorFlow turns its oneDNN operations on by default only on CPUs it picks (the Intel Xeons
+# of bench/README.md), not on an AMD EPYC, where it then trains several times slower
+# (bench/README.md). The peers run at their best: on, unless the caller says otherwise. Set
+# before TensorFlow is imported.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import numpy as np
 

@@ -78,6 +78,9 @@ unsafe fn rows<const V: usize>(
     // SAFETY: inlined AVX2 helpers.
     let masks: [__m256i; V] =
         std::array::from_fn(|v| unsafe { first(out_width.saturating_sub(v * LANES)) });
+    // Whole vectors load and store plainly: AMD's masked moves are slower than plain ones (a
+    // masked load issues at half their rate, a masked store far slower still).
+    let whole: [bool; V] = std::array::from_fn(|v| (v + 1) * LANES <= out_width);
     for m in 0..shape.maps {
         let bias = _mm256_set1_ps(layer.bias[m]);
         for py in 0..shape.out_height() / 2 {
@@ -88,10 +91,15 @@ unsafe fn rows<const V: usize>(
                 for r in 0..2 {
                     for v in 0..V {
                         let at = tap + (2 * py + r) * width + v * LANES;
-                        // SAFETY: the mask keeps the lanes read inside the output row's taps,
-                        // which lie inside `padded`.
+                        // SAFETY: a whole vector, or the mask, keeps the lanes read inside
+                        // the output row's taps, which lie inside `padded`.
                         let x = unsafe {
-                            _mm256_maskload_ps(padded.as_ptr().wrapping_add(at), masks[v])
+                            let from = padded.as_ptr().wrapping_add(at);
+                            if whole[v] {
+                                _mm256_loadu_ps(from)
+                            } else {
+                                _mm256_maskload_ps(from, masks[v])
+                            }
                         };
                         acc[r][v] = _mm256_fmadd_ps(x, w, acc[r][v]);
                     }
@@ -108,10 +116,15 @@ unsafe fn rows<const V: usize>(
                 for r in 0..2 {
                     for v in 0..V {
                         let at = m * shape.positions() + (2 * py + r) * out_width + v * LANES;
-                        // SAFETY: the mask keeps the lanes written inside the output row.
+                        // SAFETY: a whole vector, or the mask, keeps the lanes written inside
+                        // the output row.
                         unsafe {
                             let to = y.as_mut_ptr().wrapping_add(at);
-                            _mm256_maskstore_ps(to, masks[v], act[r][v]);
+                            if whole[v] {
+                                _mm256_storeu_ps(to, act[r][v]);
+                            } else {
+                                _mm256_maskstore_ps(to, masks[v], act[r][v]);
+                            }
                         }
                     }
                 }
@@ -134,8 +147,12 @@ unsafe fn rows<const V: usize>(
                 // pooled row.
                 unsafe {
                     let pooled = pool(pooling, [top[0], top[1], bottom[0], bottom[1]]);
-                    let mask = first(pooled_width.saturating_sub(j * LANES));
-                    _mm256_maskstore_ps(y.as_mut_ptr().add(at), mask, pooled);
+                    if (j + 1) * LANES <= pooled_width {
+                        _mm256_storeu_ps(y.as_mut_ptr().add(at), pooled);
+                    } else {
+                        let mask = first(pooled_width.saturating_sub(j * LANES));
+                        _mm256_maskstore_ps(y.as_mut_ptr().add(at), mask, pooled);
+                    }
                 }
             }
         }
