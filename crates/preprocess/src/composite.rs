@@ -69,9 +69,11 @@ impl Grey {
     }
 
     /// A small picture enlarged (bilinear) by the whole factor that brings its shorter side to
-    /// at least [`MIN_WORKING_SIDE`]; a larger one as it is.
+    /// at least [`MIN_WORKING_SIDE`], its longer side kept within [`WORKING_SIDE`] (a thin
+    /// strip stays thin); a larger one as it is.
     pub(super) fn enlarged(self) -> Self {
-        let factor = MIN_WORKING_SIDE.div_ceil(self.width.min(self.height).max(1));
+        let wanted = MIN_WORKING_SIDE.div_ceil(self.width.min(self.height).max(1));
+        let factor = wanted.min(WORKING_SIDE / self.width.max(self.height).max(1));
         if factor <= 1 {
             return self;
         }
@@ -220,6 +222,9 @@ mod tests {
         // A picture 64 pixels or more each way stays as it is.
         let grey = Grey::composited(&DynamicImage::new_luma8(64, 300)).enlarged();
         assert_eq!((grey.width, grey.height), (64, 300));
+        // A thin strip grows only as far as its longer side allows.
+        let grey = Grey::composited(&DynamicImage::new_luma8(2, 300)).enlarged();
+        assert_eq!((grey.width, grey.height), (6, 900));
     }
 
     #[test]
