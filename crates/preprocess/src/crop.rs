@@ -100,6 +100,11 @@ impl Group {
             || (long_y && (r < near_x || l > w - 1.0 - near_x))
     }
 
+    /// Whether the group is a speck of noise beside the heaviest group, of `largest` ink.
+    fn speck(&self, largest: f32) -> bool {
+        self.mass < SPECK_FRACTION * largest
+    }
+
     fn size(&self) -> usize {
         (self.bounds[2] - self.bounds[0]).max(self.bounds[3] - self.bounds[1]) + 1
     }
@@ -251,15 +256,7 @@ impl Grey {
     /// edge lies within half its width of its core and stays. Returns whether any went.
     fn without_ghosts_touching(&mut self) -> bool {
         let (w, h) = (self.width, self.height);
-        // Strong next to the brightest ink that is no speck (a speck's peak is noise).
-        let (_, groups) = components(self);
-        let largest = groups.iter().map(|g| g.mass).fold(0.0, f32::max);
-        let strong_level = FAINT
-            * groups
-                .iter()
-                .filter(|g| g.mass >= SPECK_FRACTION * largest)
-                .map(|g| g.peak)
-                .fold(0.0, f32::max);
+        let strong_level = FAINT * brightest_ink(&components(self).1);
         let strong = |x: usize, y: usize| self.at(x, y) >= strong_level;
         // Half the strong ink's mean width.
         let reach = (self.mean_width(strong_level) / 2.0).round().max(1.0) as u8;
@@ -291,17 +288,9 @@ impl Grey {
 /// Which groups are the digit: not specks; and where some groups stay clear of the border,
 /// without the cut groups beside them or around them, and without small marks far from them.
 fn meant(groups: &[Group], largest: f32) -> Vec<bool> {
-    let mut keep: Vec<bool> = groups
-        .iter()
-        .map(|g| g.mass >= SPECK_FRACTION * largest)
-        .collect();
-    // Ghosts: far fainter than the strongest ink (a speck's peak is noise, not ink).
-    let brightest = groups
-        .iter()
-        .zip(&keep)
-        .filter(|(_, kept)| **kept)
-        .map(|(g, _)| g.peak)
-        .fold(0.0, f32::max);
+    let mut keep: Vec<bool> = groups.iter().map(|g| !g.speck(largest)).collect();
+    // Ghosts: far fainter than the strongest ink.
+    let brightest = brightest_ink(groups);
     for (group, kept) in groups.iter().zip(&mut keep) {
         if group.peak < FAINT * brightest {
             *kept = false;
@@ -354,6 +343,16 @@ fn meant(groups: &[Group], largest: f32) -> Vec<bool> {
         }
     }
     keep
+}
+
+/// The brightest value of the groups that are not specks (a speck's peak is noise, not ink).
+fn brightest_ink(groups: &[Group]) -> f32 {
+    let largest = groups.iter().map(|g| g.mass).fold(0.0, f32::max);
+    groups
+        .iter()
+        .filter(|g| !g.speck(largest))
+        .map(|g| g.peak)
+        .fold(0.0, f32::max)
 }
 
 /// 8-connected components of the non-zero pixels (imageproc's labelling): each pixel's label

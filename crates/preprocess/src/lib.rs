@@ -32,12 +32,12 @@
 //!    ink, the ink is instead the polarity of the thin features (the background module's grey
 //!    top-hats at widening squares; looked for on finer copies where the reduced one shows
 //!    none, then counting only ink well above the light a quadratic left), and what light the
-//!    quadratic could not follow (a shadow's edge, a bright corner) is removed as what is too
-//!    broad to be a stroke: a top-hat by a square twice as wide as the strokes. What stays within 4 noise deviations (or 5% of the
-//!    ink's peak) of the background is set to exactly 0, and the strokes' typical core level
-//!    becomes full ink, as in MNIST's scans. The noise is the fit's deviation or that of
-//!    neighbours' differences, whichever is smaller (a shadow inflates the first), or what is
-//!    left beside the ink, if more.
+//!    quadratic could not follow (a shadow's edge, a bright corner) is removed as what is too broad
+//!    to be a stroke: a top-hat by a square twice as wide as the strokes. What stays within 4 noise
+//!    deviations (or 5% of the ink's peak) of the background is set to exactly 0, and the strokes'
+//!    typical core level becomes full ink, as in MNIST's scans. The noise is the fit's deviation or
+//!    that of neighbours' differences, whichever is smaller (a shadow inflates the first), or what
+//!    is left beside the ink, if more.
 //! 4. **Printed lines.** Rules, grids and form boxes are found by their structure: sets of long
 //!    straight runs of thin ink that span the picture, end on such lines at both ends (the
 //!    walls of boxes in a row) or make up a rectangle (a box). Their pixels are removed except
