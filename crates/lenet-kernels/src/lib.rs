@@ -1,8 +1,8 @@
 //! LeNet-5's layer operations for Burn, with fused kernels on Burn's two CPU backends.
 //!
-//! The [`lenet`](https://docs.rs/lenet) model calls [`conv2d`], [`subsample`] and [`activate`]
-//! for its layers (and [`convolve`], [`subsample_trainable`] and [`rbf`] for the paper's), and
-//! [`features`] for C1 to S4 at once. On
+//! The [`lenet`](https://docs.rs/lenet) model calls [`conv2d`], [`subsample`], [`activate`],
+//! [`dense`] and [`linear`] for its layers (and [`convolve`], [`subsample_trainable`] and
+//! [`rbf`] for the paper's), and [`features`] for C1 to S4 at once. On
 //! every backend they compute what Burn's own operations compute. With the `flex` feature on
 //! `Flex` and `Autodiff<Flex>`, and with the `ndarray` feature on `NdArray` and
 //! `Autodiff<NdArray>` (f32 tensors, Burn's default element types), they run fused kernels
@@ -11,6 +11,8 @@
 //!   gemm), with the bias and the activation fused in;
 //! - tanh is a vectorised rational function ([`rational_tanh`], within 5e-7 of `f32::tanh`)
 //!   whose derivative comes from its output, so the backward pass recomputes nothing;
+//! - a dense layer's product and gradients are split over the batch's rows (Burn computes
+//!   products this small on one thread);
 //! - a subsampling layer is one pass each way, and so are the paper's trainable subsampling
 //!   ([`subsample_trainable`]) and its Euclidean RBF output units ([`rbf`]);
 //! - for inference, [`features`] takes each image through C1, S2, C3 and S4 in one pass, in
@@ -69,11 +71,11 @@ mod host;
 mod routing;
 
 use burn::{
-    nn::conv::Conv2d,
+    nn::{Linear, conv::Conv2d},
     prelude::*,
     tensor::{
         activation::{relu, tanh},
-        module::{avg_pool2d, conv2d as conv2d_op, max_pool2d},
+        module::{avg_pool2d, conv2d as conv2d_op, linear as linear_op, max_pool2d},
         ops::ConvOptions,
     },
 };
@@ -162,6 +164,35 @@ pub fn convolve<B: Backend>(
     }
     let options = ConvOptions::new([1, 1], [padding, padding], [1, 1], 1);
     activate(conv2d_op(x, weight, Some(bias), options), activation)
+}
+
+/// `x · weight + bias` for `x` `[batch, inputs]` and `weight` `[inputs, outputs]`: Burn's
+/// [`linear`](burn::tensor::module::linear) on two dimensions. The fused kernels (for a layer
+/// with a bias) split the product and its gradients over the batch's rows and the weight's,
+/// where Burn's CPU backends compute products of LeNet-5's sizes on one thread; every value
+/// is summed in the same order as by Burn's `flex`.
+pub fn linear<B: Backend>(
+    x: Tensor<B, 2>,
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, 2> {
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
+    if let Some(bias) = &bias
+        && let Some(fused) = Fused::of::<B>(&[x.dtype(), weight.dtype(), bias.dtype()])
+        && let Some(shape) = host::dense_shape(x.dims(), weight.dims(), bias.dims())
+    {
+        return fused.dense(shape, x, weight, bias.clone());
+    }
+    linear_op(x, weight, bias)
+}
+
+/// A [`Linear`] layer on `x` `[batch, inputs]`, through [`linear`].
+pub fn dense<B: Backend>(layer: &Linear<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    linear(
+        x,
+        layer.weight.val(),
+        layer.bias.as_ref().map(|bias| bias.val()),
+    )
 }
 
 /// A 2x2, stride-2 subsampling layer: average pooling then tanh, or max pooling.
@@ -437,6 +468,54 @@ mod tests {
     fn features_train_like_the_layers_on_both_hosts() {
         features_train_like_the_layers_on::<Autodiff<Flex>>();
         features_train_like_the_layers_on::<Autodiff<NdArray>>();
+    }
+
+    /// `linear` against Burn's on `B`, output and gradients, at C5's, F6's and the output
+    /// layer's sizes (70 rows: partial tasks). `exact` where the host's own product is gemm's,
+    /// summed in the same order (flex); within rounding elsewhere (ndarray's matrixmultiply).
+    fn linear_trains_like_burns_on<B: burn::tensor::backend::AutodiffBackend>(exact: bool) {
+        let device = Default::default();
+        for [inputs, outputs] in [[400, 120], [120, 84], [84, 10]] {
+            // The kernels take these layers (so they, not Burn's operation, ran).
+            assert!(host::dense_shape([70, inputs], [inputs, outputs], [outputs]).is_some());
+            let random = |dims: Vec<usize>| {
+                Tensor::<B, 2>::random(dims.clone(), Distribution::Default, &device)
+            };
+            let x = random(vec![70, inputs]);
+            let weight = random(vec![inputs, outputs]);
+            let bias = Tensor::<B, 1>::random([outputs], Distribution::Default, &device);
+            let r = random(vec![70, outputs]);
+            let run = |fused: bool| {
+                let [x, weight] = [&x, &weight].map(|t| t.clone().require_grad());
+                let bias = bias.clone().require_grad();
+                let y = if fused {
+                    linear(x.clone(), weight.clone(), Some(bias.clone()))
+                } else {
+                    linear_op(x.clone(), weight.clone(), Some(bias.clone()))
+                };
+                let grads = (y.clone() * r.clone()).sum().backward();
+                let grad = |t: &Tensor<B, 2>| t.grad(&grads).expect("tracked").into_data();
+                let bias_grad = bias.grad(&grads).expect("tracked").into_data();
+                [y.into_data(), grad(&x), grad(&weight), bias_grad]
+            };
+            let (fused, burns) = (run(true), run(false));
+            for (fused, burns) in fused.iter().zip(&burns) {
+                if exact {
+                    assert_eq!(fused, burns, "{inputs} -> {outputs}");
+                } else {
+                    fused.assert_approx_eq::<f32>(
+                        burns,
+                        burn::tensor::Tolerance::rel_abs(1e-5, 1e-5),
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn linear_trains_like_burns_on_both_hosts() {
+        linear_trains_like_burns_on::<Autodiff<Flex>>(true);
+        linear_trains_like_burns_on::<Autodiff<NdArray>>(false);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use burn::{
     tensor::activation::softmax,
 };
 
-use lenet_kernels::{Activation, activate, conv2d, features, subsample};
+use lenet_kernels::{Activation, activate, conv2d, dense, features, linear, subsample};
 
 use crate::paper::{Rbf, Subsampling, TableConv2d};
 use crate::{C1Padding, LeNet5Config, LeNetError, config::Variant};
@@ -206,12 +206,12 @@ impl<B: Backend> LeNet5<B> {
     ) -> (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 2>) {
         let c5 = match &self.c5 {
             C5::Conv(conv) => full_convolution(conv, s4),
-            C5::Dense(dense) => dense.forward(s4.flatten(1, 3)),
+            C5::Dense(layer) => dense(layer, s4.flatten(1, 3)),
         };
         let c5 = activate(c5, activation);
-        let f6 = activate(self.f6.forward(c5.clone()), activation);
+        let f6 = activate(dense(&self.f6, c5.clone()), activation);
         let logits = match &self.output {
-            Output::Dense(dense) => dense.forward(f6.clone()),
+            Output::Dense(layer) => dense(layer, f6.clone()),
             Output::Rbf(rbf) => -rbf.forward(f6.clone()),
         };
         (c5, f6, logits)
@@ -245,9 +245,9 @@ impl<B: Backend> Prediction<B> {
 fn full_convolution<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 2> {
     let [maps, channels, height, width] = conv.weight.dims();
     let kernels = conv.weight.val().reshape([maps, channels * height * width]);
-    let y = x.flatten(1, 3).matmul(kernels.transpose());
-    match &conv.bias {
-        Some(bias) => y + bias.val().unsqueeze(),
-        None => y,
-    }
+    linear(
+        x.flatten(1, 3),
+        kernels.transpose(),
+        conv.bias.as_ref().map(|bias| bias.val()),
+    )
 }

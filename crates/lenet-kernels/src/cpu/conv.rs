@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use super::direct::{Kernel, Layer};
 use super::matmul::{View, matmul};
 use super::pool::pool_gradient_planes;
-use super::{ConvShape, sum, with_avx2};
+use super::{ConvShape, filled_in_parallel, sum, with_avx2};
 use crate::{Activation, Pooling};
 
 /// Images per task in the backward pass. Fixed, so that the sums over the batch do not depend
@@ -29,10 +29,13 @@ pub(crate) fn conv_forward(
         pooling: None,
         bias,
     };
-    let mut y = vec![0.0; shape.batch * shape.output_len()];
-    y.par_chunks_mut(shape.output_len())
-        .zip(x.par_chunks(shape.image_len()))
-        .for_each_init(ConvScratch::default, |scratch, (y, image)| {
+    let (image_len, output_len) = (shape.image_len(), shape.output_len());
+    filled_in_parallel(
+        shape.batch * output_len,
+        output_len,
+        ConvScratch::default,
+        |scratch, n, y| {
+            let image = &x[n * image_len..][..image_len];
             if let Some(kernel) = &kernel {
                 return kernel.run(layer, scratch.pad(shape, image), weight, y);
             }
@@ -40,8 +43,8 @@ pub(crate) fn conv_forward(
                 #[inline(always)]
                 || conv_image(shape, activation, image, weight, bias, y, scratch),
             )
-        });
-    y
+        },
+    )
 }
 
 /// The buffers one task of [`conv_image`] reuses from image to image, each sized on first use
@@ -147,7 +150,8 @@ pub(crate) fn conv_backward(
             with_avx2(
                 #[inline(always)]
                 || {
-                    let mut weight_grad = vec![0.0; shape.maps * patch];
+                    // Transposed, `[patch, maps]`: see the product below.
+                    let mut weight_grad = vec![0.0; patch * shape.maps];
                     let mut bias_grad = vec![0.0; shape.maps];
                     let mut input = input_grad.then(|| vec![0.0; x.len()]);
                     let mut col = vec![0.0; patch * wide];
@@ -190,9 +194,13 @@ pub(crate) fn conv_backward(
                         }
                         let pre = View::row_major(&pre, shape.maps, wide);
                         shape.unfold(shape.pad(image, &mut padded), &mut col);
+                        // The weight's gradient transposed, `col · pre^T`: gemm then reads the
+                        // unfolded image in place, where `pre · col^T` made it repack the whole
+                        // unfolding across its rows for every image. The same products summed
+                        // in the same order.
                         matmul(
-                            pre,
-                            View::row_major(&col, patch, wide).t(),
+                            View::row_major(&col, patch, wide),
+                            pre.t(),
                             &mut weight_grad,
                             true,
                         );
@@ -214,17 +222,29 @@ pub(crate) fn conv_backward(
             )
         })
         .collect();
+    let input = input_grad.then(|| {
+        let chunk = image_len * CHUNK;
+        filled_in_parallel(
+            x.len(),
+            chunk,
+            || (),
+            |_, i, input| {
+                input.copy_from_slice(partials[i].2.as_deref().expect("asked for"));
+            },
+        )
+    });
     let mut grads = ConvGrads {
-        input: input_grad.then(|| Vec::with_capacity(x.len())),
+        input,
         weight: vec![0.0; shape.maps * patch],
         bias: vec![0.0; shape.maps],
     };
-    for (weight, bias, input) in partials {
-        add(&mut grads.weight, &weight);
-        add(&mut grads.bias, &bias);
-        if let (Some(all), Some(part)) = (&mut grads.input, input) {
-            all.extend_from_slice(&part);
+    for (weight, bias, _) in partials {
+        for (p, part) in weight.chunks(shape.maps).enumerate() {
+            for (sum, part) in grads.weight[p..].iter_mut().step_by(patch).zip(part) {
+                *sum += part;
+            }
         }
+        add(&mut grads.bias, &bias);
     }
     grads
 }

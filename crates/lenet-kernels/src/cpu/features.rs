@@ -6,12 +6,10 @@
 //! [`pool_planes`]). Both are the layer-by-layer kernels' arithmetic in their order, so the
 //! results are theirs to the bit.
 
-use rayon::prelude::*;
-
 use super::conv::{ConvScratch, conv_image};
 use super::direct::{Kernel, Layer};
 use super::pool::pool_planes;
-use super::{ConvShape, with_avx2};
+use super::{ConvShape, filled_in_parallel, with_avx2};
 use crate::{Activation, Pooling};
 
 /// A convolution's weight `[maps, channels, kernel, kernel]` and bias `[maps]`, row-major.
@@ -45,10 +43,13 @@ pub(crate) fn features_forward(
     };
     let (l1, l3) = (layer(c1, w1.bias), layer(c3, w3.bias));
     let out_len = c3.output_len() / 4;
-    let mut y = vec![0.0; c1.batch * out_len];
-    y.par_chunks_mut(out_len)
-        .zip(x.par_chunks(c1.image_len()))
-        .for_each_init(Scratch::default, |scratch, (y, image)| {
+    let image_len = c1.image_len();
+    filled_in_parallel(
+        c1.batch * out_len,
+        out_len,
+        Scratch::default,
+        |scratch, n, y| {
+            let image = &x[n * image_len..][..image_len];
             let Scratch {
                 maps,
                 s2,
@@ -71,8 +72,8 @@ pub(crate) fn features_forward(
                     pool_planes(pooling, c3.out_width(), maps, y);
                 },
             )
-        });
-    y
+        },
+    )
 }
 
 /// One task's buffers, reused from image to image, each sized on first use.

@@ -21,6 +21,16 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The first `rows` rows.
+    pub(super) fn first_rows(self, rows: usize) -> Self {
+        assert!(
+            rows <= self.rows,
+            "matmul: a view of {rows} rows of {}",
+            self.rows
+        );
+        Self { rows, ..self }
+    }
+
     pub(super) fn t(self) -> Self {
         Self {
             rows: self.cols,

@@ -10,15 +10,21 @@
 //! compiler never reorders float operations, so the results are bit-identical whatever the
 //! instruction set.
 //!
-//! One file per layer: [`activation`] (the rational tanh and the activations' rows), [`conv`]
+//! One file per layer: [`activation`] (the rational tanh and the activations' rows), [`dense`]
+//! (the fully connected layers), [`conv`]
 //! (over the wide unfolding of [`unfold`] and the matrix products of [`matmul`]), [`pool`],
 //! [`subsample`] (the paper's trainable subsampling) and [`rbf`]; [`features`] runs C1 to S4
 //! one image at a time for inference. Where the CPU has AVX-512F, or AVX2 and FMA, the
 //! convolutions' forward products run in registers ([`direct`]) instead of through the
 //! unfolding and gemm.
 
+use std::mem::MaybeUninit;
+
+use rayon::prelude::*;
+
 mod activation;
 mod conv;
+mod dense;
 mod direct;
 mod features;
 mod matmul;
@@ -32,6 +38,7 @@ mod unfold;
 pub use activation::tanh;
 pub(crate) use activation::{activation_backward, activation_forward};
 pub(crate) use conv::{OutputGrad, conv_backward, conv_forward};
+pub(crate) use dense::{DenseShape, dense_backward, dense_forward};
 pub(crate) use features::{ConvWeights, features_forward};
 pub(crate) use pool::{pool_backward, pool_forward};
 pub(crate) use rbf::{rbf_backward, rbf_forward};
@@ -49,6 +56,42 @@ fn with_avx2<R>(task: impl FnOnce() -> R) -> R {
         return pulp::Simd::vectorize(simd, task);
     }
     task()
+}
+
+/// A new buffer of `len` values, cut into pieces of `chunk` that rayon tasks zero and then
+/// hand to `fill(state, index, piece)`, with one `state` from `init` per task. `vec![0.0; len]`
+/// would zero the whole buffer (megabytes for a batch's maps) on the calling thread while the
+/// other cores wait, and then the tasks would bring it back into their caches. A buffer of one
+/// piece is filled on the calling thread: waking the pool costs more than one image's layer.
+fn filled_in_parallel<S>(
+    len: usize,
+    chunk: usize,
+    init: impl Fn() -> S + Send + Sync,
+    fill: impl Fn(&mut S, usize, &mut [f32]) + Send + Sync,
+) -> Vec<f32> {
+    let mut buffer = Vec::with_capacity(len);
+    let zeroed = |piece: &mut [MaybeUninit<f32>]| {
+        piece.fill(MaybeUninit::new(0.0));
+        // SAFETY: `MaybeUninit<f32>` has `f32`'s layout, and every element of `piece` has just
+        // been written.
+        unsafe { &mut *(piece as *mut [MaybeUninit<f32>] as *mut [f32]) }
+    };
+    let pieces = &mut buffer.spare_capacity_mut()[..len];
+    if len <= chunk {
+        // One piece (one image's layer, say): on this thread, without waking the pool.
+        fill(&mut init(), 0, zeroed(pieces));
+    } else {
+        pieces
+            .par_chunks_mut(chunk)
+            .enumerate()
+            .for_each_init(init, |state, (index, piece)| {
+                fill(state, index, zeroed(piece))
+            });
+    }
+    // SAFETY: the pieces cover the first `len` elements, and each was written above (a panic
+    // in `fill` propagates out of this function before this line).
+    unsafe { buffer.set_len(len) };
+    buffer
 }
 
 /// A sum in eight interleaved lanes, which vectorises (a plain left-to-right float sum

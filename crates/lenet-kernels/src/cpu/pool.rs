@@ -4,23 +4,26 @@
 use rayon::prelude::*;
 
 use super::activation::{tanh, tanh_derivative};
-use super::{planes_per_task, with_avx2};
+use super::{filled_in_parallel, planes_per_task, with_avx2};
 use crate::Pooling;
 
 /// Pools `[planes, height, width]` (height and width even) to `[planes, height/2, width/2]`.
 pub(crate) fn pool_forward(pool: Pooling, [height, width]: [usize; 2], x: &[f32]) -> Vec<f32> {
     let plane = height * width;
     let per_task = planes_per_task(plane);
-    let mut y = vec![0.0; x.len() / 4];
-    y.par_chunks_mut(plane / 4 * per_task)
-        .zip(x.par_chunks(plane * per_task))
-        .for_each(|(y, x)| {
+    let inputs = plane * per_task;
+    filled_in_parallel(
+        x.len() / 4,
+        inputs / 4,
+        || (),
+        |_, i, y| {
+            let x = &x[i * inputs..(i * inputs + 4 * y.len())];
             with_avx2(
                 #[inline(always)]
                 || pool_planes(pool, width, x, y),
             )
-        });
-    y
+        },
+    )
 }
 
 /// Pools whole planes of `width` (even) from `x` into `y`.

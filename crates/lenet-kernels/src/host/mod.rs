@@ -8,6 +8,7 @@
 //! run Burn's operations.
 
 mod conv;
+mod dense;
 mod features;
 mod rbf;
 mod subsample;
@@ -29,12 +30,13 @@ use burn::{
 };
 
 pub(crate) use conv::conv_shape;
+pub(crate) use dense::dense_shape;
 pub(crate) use features::{Conv, feature_convs};
 pub(crate) use rbf::rbf_fits;
 pub(crate) use subsample::subsample_fits;
 pub(crate) use unary::pool_fits;
 
-use crate::cpu::ConvShape;
+use crate::cpu::{ConvShape, DenseShape};
 use crate::{Activation, Pooling, Route};
 
 /// A CPU backend whose `f32` tensors the kernels read as slices and build from vectors.
@@ -162,6 +164,22 @@ impl Fused {
             Fused::NdArray(mode) => {
                 conv::convolve::<B, NdArray>(mode, shape, activation, x, weight, bias)
             }
+        }
+    }
+
+    /// `x · weight + bias`, for a `shape` from [`dense_shape`].
+    pub(crate) fn dense<B: Backend>(
+        self,
+        shape: DenseShape,
+        x: Tensor<B, 2>,
+        weight: Tensor<B, 2>,
+        bias: Tensor<B, 1>,
+    ) -> Tensor<B, 2> {
+        match self {
+            #[cfg(feature = "flex")]
+            Fused::Flex(mode) => dense::dense::<B, Flex>(mode, shape, x, weight, bias),
+            #[cfg(feature = "ndarray")]
+            Fused::NdArray(mode) => dense::dense::<B, NdArray>(mode, shape, x, weight, bias),
         }
     }
 

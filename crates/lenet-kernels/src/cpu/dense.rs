@@ -1,0 +1,192 @@
+//! A dense layer, `x · weight + bias`, and its gradients, split over tasks. Burn's CPU
+//! backends run a product this small (C5, F6 and the output layer at the training batch) on
+//! the calling thread alone.
+
+use super::filled_in_parallel;
+use super::matmul::{View, matmul};
+
+/// Rows of a result per task: of the output (images), of the input's gradient (images) and of
+/// the weight's gradient (inputs). Fixed, and each value's sum runs over the whole of its
+/// products in every task, so the results have the same bits whatever the thread count, and
+/// the same as the product computed at once.
+const ROWS: usize = 32;
+
+/// A dense layer's sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DenseShape {
+    pub batch: usize,
+    pub inputs: usize,
+    pub outputs: usize,
+}
+
+/// `x · weight + bias` for `x` `[batch, inputs]`, `weight` `[inputs, outputs]` and `bias`
+/// `[outputs]`, row-major: Burn's `linear`, the bias added after the product.
+pub(crate) fn dense_forward(
+    shape: DenseShape,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+) -> Vec<f32> {
+    let DenseShape {
+        batch,
+        inputs,
+        outputs,
+    } = shape;
+    let weight = View::row_major(weight, inputs, outputs);
+    filled_in_parallel(
+        batch * outputs,
+        ROWS * outputs,
+        || (),
+        |_, task, y| {
+            let rows = y.len() / outputs;
+            let x = View::row_major(&x[task * ROWS * inputs..][..rows * inputs], rows, inputs);
+            matmul(x, weight, y, false);
+            for row in y.chunks_exact_mut(outputs) {
+                for (y, b) in row.iter_mut().zip(bias) {
+                    *y += b;
+                }
+            }
+        },
+    )
+}
+
+/// Gradients of [`dense_forward`].
+pub(crate) struct DenseGrads {
+    /// `None` when not asked for.
+    pub input: Option<Vec<f32>>,
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+/// The gradients of [`dense_forward`] from its input, weight and output gradient `grad`
+/// `[batch, outputs]`: `grad · weight^T`, `x^T · grad` and `grad`'s column sums.
+pub(crate) fn dense_backward(
+    shape: DenseShape,
+    x: &[f32],
+    weight: &[f32],
+    grad: &[f32],
+    input_grad: bool,
+) -> DenseGrads {
+    let DenseShape {
+        batch,
+        inputs,
+        outputs,
+    } = shape;
+    let input = input_grad.then(|| {
+        let weight_t = View::row_major(weight, inputs, outputs).t();
+        filled_in_parallel(
+            batch * inputs,
+            ROWS * inputs,
+            || (),
+            |_, task, input| {
+                let rows = input.len() / inputs;
+                let grad = &grad[task * ROWS * outputs..][..rows * outputs];
+                matmul(View::row_major(grad, rows, outputs), weight_t, input, false);
+            },
+        )
+    });
+    let weight = filled_in_parallel(
+        inputs * outputs,
+        ROWS * outputs,
+        || (),
+        |_, task, part| {
+            let rows = part.len() / outputs;
+            let x_t = View::row_major(&x[task * ROWS..], batch, inputs)
+                .t()
+                .first_rows(rows);
+            matmul(x_t, View::row_major(grad, batch, outputs), part, false);
+        },
+    );
+    let mut bias = vec![0.0; outputs];
+    for row in grad.chunks_exact(outputs) {
+        for (b, g) in bias.iter_mut().zip(row) {
+            *b += g;
+        }
+    }
+    DenseGrads {
+        input,
+        weight,
+        bias,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::testing::{assert_gradients_match, pattern};
+
+    /// 70 rows: two full tasks of [`ROWS`] and a partial one; 45 inputs likewise for the
+    /// weight's gradient.
+    const SHAPE: DenseShape = DenseShape {
+        batch: 70,
+        inputs: 45,
+        outputs: 7,
+    };
+
+    /// The layer written out as its definition, in f64.
+    fn definition(s: DenseShape, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f64> {
+        let mut y = vec![0.0; s.batch * s.outputs];
+        for n in 0..s.batch {
+            for o in 0..s.outputs {
+                y[n * s.outputs + o] = b[o] as f64
+                    + (0..s.inputs)
+                        .map(|i| x[n * s.inputs + i] as f64 * w[i * s.outputs + o] as f64)
+                        .sum::<f64>();
+            }
+        }
+        y
+    }
+
+    fn operands() -> [Vec<f32>; 3] {
+        let s = SHAPE;
+        [
+            pattern(s.batch * s.inputs, 0.3),
+            pattern(s.inputs * s.outputs, 1.1),
+            pattern(s.outputs, 2.0),
+        ]
+    }
+
+    #[test]
+    fn the_layer_matches_its_definition() {
+        let [x, w, b] = operands();
+        let y = dense_forward(SHAPE, &x, &w, &b);
+        let expected = definition(SHAPE, &x, &w, &b);
+        assert_eq!(y.len(), expected.len());
+        for (got, want) in y.iter().zip(&expected) {
+            assert!((*got as f64 - want).abs() < 1e-4, "{got} vs {want}");
+        }
+    }
+
+    /// Every gradient against central differences of `sum(y * r)` for a fixed `r`.
+    #[test]
+    fn the_gradients_match_finite_differences() {
+        let [x, w, b] = operands();
+        let r = pattern(SHAPE.batch * SHAPE.outputs, 3.7);
+        let loss = |x: &[f32], w: &[f32], b: &[f32]| -> f64 {
+            let y = definition(SHAPE, x, w, b);
+            y.iter().zip(&r).map(|(y, r)| y * *r as f64).sum()
+        };
+        let grads = dense_backward(SHAPE, &x, &w, &r, true);
+        let input = grads.input.expect("asked for");
+        assert_gradients_match(loss, [&x, &w, &b], [&input, &grads.weight, &grads.bias], 13);
+        assert!(dense_backward(SHAPE, &x, &w, &r, false).input.is_none());
+    }
+
+    #[test]
+    fn the_results_do_not_depend_on_the_thread_count() {
+        let [x, w, b] = operands();
+        let r = pattern(SHAPE.batch * SHAPE.outputs, 3.7);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let y = dense_forward(SHAPE, &x, &w, &b);
+                let g = dense_backward(SHAPE, &x, &w, &r, true);
+                (y, g.input, g.weight, g.bias)
+            })
+        };
+        assert_eq!(run(1), run(3));
+    }
+}
