@@ -1,7 +1,7 @@
 //! LeNet-5's layer operations for Burn, with fused kernels on Burn's two CPU backends.
 //!
 //! The [`lenet`](https://docs.rs/lenet) model calls [`conv2d`], [`subsample`], [`activate`],
-//! [`dense`] and [`linear`] for its layers (and [`convolve`], [`subsample_trainable`] and
+//! [`full_conv2d`] and [`dense`] for its layers (and [`convolve`], [`subsample_trainable`] and
 //! [`rbf`] for the paper's), and [`features`] for C1 to S4 at once. On
 //! every backend they compute what Burn's own operations compute. With the `flex` feature on
 //! `Flex` and `Autodiff<Flex>`, and with the `ndarray` feature on `NdArray` and
@@ -179,11 +179,47 @@ pub fn linear<B: Backend>(
     #[cfg(any(feature = "flex", feature = "ndarray"))]
     if let Some(bias) = &bias
         && let Some(fused) = Fused::of::<B>(&[x.dtype(), weight.dtype(), bias.dtype()])
-        && let Some(shape) = host::dense_shape(x.dims(), weight.dims(), bias.dims())
+        && let Some(shape) = host::dense_shape(x.dims(), weight.dims(), bias.dims(), false)
     {
         return fused.dense(shape, x, weight, bias.clone());
     }
     linear_op(x, weight, bias)
+}
+
+/// A convolution whose kernel covers its whole unpadded input (C5's 5x5 kernels on S4's 5x5
+/// maps), so one output position per map: `x` `[batch, channels, k, k]` flattened, times the
+/// flattened kernels, `[batch, maps]`. One matrix product, where a convolution layer would
+/// unfold an input of one position; the fused kernels read the kernels in place and give
+/// their gradient in the convolution's own layout. Elsewhere [`linear`] on the flattened
+/// kernels, transposed.
+///
+/// # Panics
+/// When `x`'s channels or size are not the kernels' (the convolution would not cover it
+/// exactly once).
+pub fn full_conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 2> {
+    let [maps, channels, height, width] = conv.weight.dims();
+    let [batch, x_channels, x_height, x_width] = x.dims();
+    assert_eq!(
+        [x_channels, x_height, x_width],
+        [channels, height, width],
+        "full_conv2d: an input of the kernels' size"
+    );
+    let x = x.reshape([batch, channels * height * width]);
+    let bias = conv.bias.as_ref().map(|bias| bias.val());
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
+    if let (Some(0), Some(bias)) = (conv_padding(conv), &bias)
+        && let Some(fused) = Fused::of::<B>(&[x.dtype(), conv.weight.val().dtype(), bias.dtype()])
+        && let Some(shape) = host::dense_shape(
+            x.dims(),
+            [maps, channels * height * width],
+            bias.dims(),
+            true,
+        )
+    {
+        return fused.dense(shape, x, conv.weight.val(), bias.clone());
+    }
+    let kernels = conv.weight.val().reshape([maps, channels * height * width]);
+    linear(x, kernels.transpose(), bias)
 }
 
 /// A [`Linear`] layer on `x` `[batch, inputs]`, through [`linear`].
@@ -477,7 +513,7 @@ mod tests {
         let device = Default::default();
         for [inputs, outputs] in [[400, 120], [120, 84], [84, 10]] {
             // The kernels take these layers (so they, not Burn's operation, ran).
-            assert!(host::dense_shape([70, inputs], [inputs, outputs], [outputs]).is_some());
+            assert!(host::dense_shape([70, inputs], [inputs, outputs], [outputs], false).is_some());
             let random = |dims: Vec<usize>| {
                 Tensor::<B, 2>::random(dims.clone(), Distribution::Default, &device)
             };
@@ -509,6 +545,39 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// `full_conv2d` against the flattened kernels through Burn's `linear` on `Autodiff<Flex>`,
+    /// to the bit: C5 at a batch of one image, 70 and the training batch.
+    #[test]
+    fn full_conv2d_trains_like_burns_linear() {
+        use burn::nn::conv::Conv2dConfig;
+        type B = Autodiff<Flex>;
+        let device = Default::default();
+        let c5 = Conv2dConfig::new([16, 120], [5, 5]).init::<B>(&device);
+        for batch in [1, 70, 128] {
+            let x = Tensor::<B, 4>::random([batch, 16, 5, 5], Distribution::Default, &device);
+            let r = Tensor::<B, 2>::random([batch, 120], Distribution::Default, &device);
+            let run = |fused: bool| {
+                let x = x.clone().require_grad();
+                let y = if fused {
+                    full_conv2d(&c5, x.clone())
+                } else {
+                    let kernels = c5.weight.val().reshape([120, 400]);
+                    let bias = c5.bias.as_ref().map(|b| b.val());
+                    linear_op(x.clone().reshape([batch, 400]), kernels.transpose(), bias)
+                };
+                let grads = (y.clone() * r.clone()).sum().backward();
+                let bias = c5.bias.as_ref().expect("a bias").val();
+                [
+                    y.into_data(),
+                    x.grad(&grads).expect("tracked").into_data(),
+                    c5.weight.val().grad(&grads).expect("tracked").into_data(),
+                    bias.grad(&grads).expect("tracked").into_data(),
+                ]
+            };
+            assert_eq!(run(true), run(false), "batch {batch}");
         }
     }
 

@@ -4,7 +4,7 @@ use burn::{
     tensor::activation::softmax,
 };
 
-use lenet_kernels::{Activation, activate, conv2d, dense, features, linear, subsample};
+use lenet_kernels::{Activation, activate, conv2d, dense, features, full_conv2d, subsample};
 
 use crate::paper::{Rbf, Subsampling, TableConv2d};
 use crate::{C1Padding, LeNet5Config, LeNetError, config::Variant};
@@ -205,7 +205,7 @@ impl<B: Backend> LeNet5<B> {
         activation: Activation,
     ) -> (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 2>) {
         let c5 = match &self.c5 {
-            C5::Conv(conv) => full_convolution(conv, s4),
+            C5::Conv(conv) => full_conv2d(conv, s4),
             C5::Dense(layer) => dense(layer, s4.flatten(1, 3)),
         };
         let c5 = activate(c5, activation);
@@ -237,17 +237,4 @@ impl<B: Backend> Prediction<B> {
             classes,
         }
     }
-}
-
-/// A convolution whose kernel covers its whole (unpadded) input, as C5's 5x5 kernel on S4's
-/// 5x5 maps, is one matrix product of the flattened input with the flattened kernels, much
-/// faster than `conv2d` with its single output position (bench/README.md has the figures).
-fn full_convolution<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 2> {
-    let [maps, channels, height, width] = conv.weight.dims();
-    let kernels = conv.weight.val().reshape([maps, channels * height * width]);
-    linear(
-        x.flatten(1, 3),
-        kernels.transpose(),
-        conv.bias.as_ref().map(|bias| bias.val()),
-    )
 }

@@ -6,21 +6,36 @@ use super::filled_in_parallel;
 use super::matmul::{View, matmul};
 
 /// Rows of a result per task: of the output (images), of the input's gradient (images) and of
-/// the weight's gradient (inputs). Fixed, and each value's sum runs over the whole of its
-/// products in every task, so the results have the same bits whatever the thread count, and
-/// the same as the product computed at once.
+/// the weight's gradient. Fixed, and each value's sum runs over the whole of its products in
+/// every task, so the results have the same bits whatever the thread count, and the same as
+/// the product computed at once.
 const ROWS: usize = 32;
 
-/// A dense layer's sizes.
+/// A dense layer's sizes, and its weight's layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DenseShape {
     pub batch: usize,
     pub inputs: usize,
     pub outputs: usize,
+    /// The weight is `[outputs, inputs]` (a convolution's kernels, flattened) rather than
+    /// Burn's `[inputs, outputs]`: read transposed in place, its gradient in the same layout.
+    pub outputs_first: bool,
 }
 
-/// `x · weight + bias` for `x` `[batch, inputs]`, `weight` `[inputs, outputs]` and `bias`
-/// `[outputs]`, row-major: Burn's `linear`, the bias added after the product.
+impl DenseShape {
+    /// `weight` as the `[inputs, outputs]` matrix of the product.
+    fn weight<'a>(&self, weight: &'a [f32]) -> View<'a> {
+        if self.outputs_first {
+            View::row_major(weight, self.outputs, self.inputs).t()
+        } else {
+            View::row_major(weight, self.inputs, self.outputs)
+        }
+    }
+}
+
+/// `x · weight + bias` for `x` `[batch, inputs]`, `weight` `[inputs, outputs]` (or
+/// `[outputs, inputs]`, see [`DenseShape`]) and `bias` `[outputs]`, row-major: Burn's
+/// `linear`, the bias added after the product.
 pub(crate) fn dense_forward(
     shape: DenseShape,
     x: &[f32],
@@ -31,8 +46,9 @@ pub(crate) fn dense_forward(
         batch,
         inputs,
         outputs,
+        ..
     } = shape;
-    let weight = View::row_major(weight, inputs, outputs);
+    let weight = shape.weight(weight);
     filled_in_parallel(
         batch * outputs,
         ROWS * outputs,
@@ -54,6 +70,7 @@ pub(crate) fn dense_forward(
 pub(crate) struct DenseGrads {
     /// `None` when not asked for.
     pub input: Option<Vec<f32>>,
+    /// In the weight's layout.
     pub weight: Vec<f32>,
     pub bias: Vec<f32>,
 }
@@ -71,9 +88,10 @@ pub(crate) fn dense_backward(
         batch,
         inputs,
         outputs,
+        ..
     } = shape;
     let input = input_grad.then(|| {
-        let weight_t = View::row_major(weight, inputs, outputs).t();
+        let weight_t = shape.weight(weight).t();
         filled_in_parallel(
             batch * inputs,
             ROWS * inputs,
@@ -85,16 +103,22 @@ pub(crate) fn dense_backward(
             },
         )
     });
+    // `x^T · grad`, or for a weight `[outputs, inputs]` its transpose `grad^T · x`, in tasks of
+    // the result's rows: each value the same sum over the batch either way.
+    let ((a, a_width), (b, b_width)) = match shape.outputs_first {
+        false => ((x, inputs), (grad, outputs)),
+        true => ((grad, outputs), (x, inputs)),
+    };
     let weight = filled_in_parallel(
         inputs * outputs,
-        ROWS * outputs,
+        ROWS * b_width,
         || (),
         |_, task, part| {
-            let rows = part.len() / outputs;
-            let x_t = View::row_major(&x[task * ROWS..], batch, inputs)
+            let rows = part.len() / b_width;
+            let a_t = View::row_major(&a[task * ROWS..], batch, a_width)
                 .t()
                 .first_rows(rows);
-            matmul(x_t, View::row_major(grad, batch, outputs), part, false);
+            matmul(a_t, View::row_major(b, batch, b_width), part, false);
         },
     );
     let mut bias = vec![0.0; outputs];
@@ -121,6 +145,7 @@ mod tests {
         batch: 70,
         inputs: 45,
         outputs: 7,
+        outputs_first: false,
     };
 
     /// The layer written out as its definition, in f64.
@@ -170,6 +195,44 @@ mod tests {
         let input = grads.input.expect("asked for");
         assert_gradients_match(loss, [&x, &w, &b], [&input, &grads.weight, &grads.bias], 13);
         assert!(dense_backward(SHAPE, &x, &w, &r, false).input.is_none());
+    }
+
+    /// The weight `[outputs, inputs]`: the same results, the weight's gradient transposed. (To
+    /// rounding: for products of at most 256 values gemm sums across vector lanes when both
+    /// operands are contiguous along the sum, which one layout makes them and not the other.)
+    #[test]
+    fn a_weight_with_its_outputs_first_gives_the_same_results() {
+        let [x, w, b] = operands();
+        let r = pattern(SHAPE.batch * SHAPE.outputs, 3.7);
+        let (inputs, outputs) = (SHAPE.inputs, SHAPE.outputs);
+        // `m` `[rows, cols]` transposed.
+        let transpose = |m: &[f32], rows: usize, cols: usize| -> Vec<f32> {
+            (0..cols * rows)
+                .map(|i| m[(i % rows) * cols + i / rows])
+                .collect()
+        };
+        let t = DenseShape {
+            outputs_first: true,
+            ..SHAPE
+        };
+        let close = |a: &[f32], b: &[f32]| {
+            assert_eq!(a.len(), b.len());
+            for (a, b) in a.iter().zip(b) {
+                assert!((a - b).abs() < 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+        };
+        let w_t = transpose(&w, inputs, outputs);
+        close(
+            &dense_forward(t, &x, &w_t, &b),
+            &dense_forward(SHAPE, &x, &w, &b),
+        );
+        let (grads, grads_t) = (
+            dense_backward(SHAPE, &x, &w, &r, true),
+            dense_backward(t, &x, &w_t, &r, true),
+        );
+        close(&grads_t.input.unwrap(), &grads.input.unwrap());
+        close(&grads_t.weight, &transpose(&grads.weight, inputs, outputs));
+        assert_eq!(grads_t.bias, grads.bias);
     }
 
     #[test]

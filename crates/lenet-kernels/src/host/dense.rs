@@ -17,27 +17,34 @@ use burn::{
 use super::{Host, Mode, primitive, tensor};
 use crate::cpu::{self, DenseShape};
 
-/// The shape of a dense layer on input `[batch, inputs]` with a weight `[inputs, outputs]` and
-/// a bias `[outputs]` of these dimensions, when they agree.
+/// The shape of a dense layer on input `[batch, inputs]` with a weight `[inputs, outputs]` (or
+/// `[outputs, inputs]` where `outputs_first`) and a bias `[outputs]` of these dimensions, when
+/// they agree.
 pub(crate) fn dense_shape(
     [batch, inputs]: [usize; 2],
-    [rows, outputs]: [usize; 2],
-    [biases]: [usize; 1],
+    weight: [usize; 2],
+    [outputs]: [usize; 1],
+    outputs_first: bool,
 ) -> Option<DenseShape> {
-    let fits = rows == inputs && biases == outputs;
-    (fits && batch > 0 && inputs > 0 && outputs > 0).then_some(DenseShape {
+    let expected = match outputs_first {
+        false => [inputs, outputs],
+        true => [outputs, inputs],
+    };
+    (weight == expected && batch > 0 && inputs > 0 && outputs > 0).then_some(DenseShape {
         batch,
         inputs,
         outputs,
+        outputs_first,
     })
 }
 
-/// `x · weight + bias` on host `H`.
-pub(super) fn dense<B: Backend, H: Host>(
+/// `x · weight + bias` on host `H`, the weight of any rank (a convolution's kernels) laid
+/// out as `shape` says.
+pub(super) fn dense<B: Backend, H: Host, const D: usize>(
     mode: Mode,
     shape: DenseShape,
     x: Tensor<B, 2>,
-    weight: Tensor<B, 2>,
+    weight: Tensor<B, D>,
     bias: Tensor<B, 1>,
 ) -> Tensor<B, 2> {
     let forward = |x: &FloatTensor<H>, weight: &FloatTensor<H>, bias: &FloatTensor<H>| {

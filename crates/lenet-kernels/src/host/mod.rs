@@ -167,19 +167,20 @@ impl Fused {
         }
     }
 
-    /// `x · weight + bias`, for a `shape` from [`dense_shape`].
-    pub(crate) fn dense<B: Backend>(
+    /// `x · weight + bias`, for a `shape` from [`dense_shape`] (the weight of any rank: a
+    /// convolution's kernels).
+    pub(crate) fn dense<B: Backend, const D: usize>(
         self,
         shape: DenseShape,
         x: Tensor<B, 2>,
-        weight: Tensor<B, 2>,
+        weight: Tensor<B, D>,
         bias: Tensor<B, 1>,
     ) -> Tensor<B, 2> {
         match self {
             #[cfg(feature = "flex")]
-            Fused::Flex(mode) => dense::dense::<B, Flex>(mode, shape, x, weight, bias),
+            Fused::Flex(mode) => dense::dense::<B, Flex, D>(mode, shape, x, weight, bias),
             #[cfg(feature = "ndarray")]
-            Fused::NdArray(mode) => dense::dense::<B, NdArray>(mode, shape, x, weight, bias),
+            Fused::NdArray(mode) => dense::dense::<B, NdArray, D>(mode, shape, x, weight, bias),
         }
     }
 
