@@ -36,7 +36,7 @@ use clap::Parser;
 use common::load_average;
 use common::peak::peak_gflops;
 use lenet::{C3, C5, LeNet5, LeNet5Config, Output, Variant};
-use lenet_kernels::{activate, conv2d, features, subsample};
+use lenet_kernels::{activate, conv2d, dense, features, full_conv2d, subsample};
 
 type Train = Autodiff<Flex>;
 
@@ -114,19 +114,14 @@ fn layer<B: Backend>(model: &LeNet5<B>, index: usize, x: Act<B>) -> Act<B> {
         },
         4 => {
             let units = match &model.c5 {
-                C5::Conv(conv) => {
-                    let [maps, channels, height, width] = conv.weight.dims();
-                    let kernels = conv.weight.val().reshape([maps, channels * height * width]);
-                    let bias = conv.bias.as_ref().expect("C5 has a bias").val();
-                    x.units().matmul(kernels.transpose()) + bias.unsqueeze()
-                }
-                C5::Dense(dense) => dense.forward(x.units()),
+                C5::Conv(conv) => full_conv2d(conv, x.maps()),
+                C5::Dense(layer) => dense(layer, x.units()),
             };
             Act::Units(activate(units, activation))
         }
-        5 => Act::Units(activate(model.f6.forward(x.units()), activation)),
+        5 => Act::Units(activate(dense(&model.f6, x.units()), activation)),
         _ => match &model.output {
-            Output::Dense(dense) => Act::Units(dense.forward(x.units())),
+            Output::Dense(layer) => Act::Units(dense(layer, x.units())),
             Output::Rbf(_) => unimplemented!("the paper's network is not measured here"),
         },
     }
