@@ -103,3 +103,108 @@ impl<H: Host> Backward<H, 3> for DenseBackward {
         }
     }
 }
+
+#[cfg(all(test, feature = "flex", feature = "ndarray"))]
+mod tests {
+    use burn::backend::{Autodiff, Flex, NdArray};
+    use burn::tensor::Distribution;
+
+    use super::*;
+    use crate::{full_conv2d, linear};
+
+    /// `linear` against Burn's on `B`, output and gradients, at C5's, F6's and the output
+    /// layer's sizes (70 rows: partial tasks). `exact` where the host's own product is gemm's,
+    /// summed in the same order (flex); within rounding elsewhere (ndarray's matrixmultiply).
+    fn linear_trains_like_burns_on<B: burn::tensor::backend::AutodiffBackend>(exact: bool) {
+        let device = Default::default();
+        for [inputs, outputs] in [[400, 120], [120, 84], [84, 10]] {
+            // The kernels take these layers (so they, not Burn's operation, ran).
+            assert!(dense_shape([70, inputs], [inputs, outputs], [outputs], false).is_some());
+            let random = |dims: Vec<usize>| {
+                Tensor::<B, 2>::random(dims.clone(), Distribution::Default, &device)
+            };
+            let x = random(vec![70, inputs]);
+            let weight = random(vec![inputs, outputs]);
+            let bias = Tensor::<B, 1>::random([outputs], Distribution::Default, &device);
+            let r = random(vec![70, outputs]);
+            let run = |fused: bool| {
+                let [x, weight] = [&x, &weight].map(|t| t.clone().require_grad());
+                let bias = bias.clone().require_grad();
+                let y = if fused {
+                    linear(x.clone(), weight.clone(), Some(bias.clone()))
+                } else {
+                    burn::tensor::module::linear(x.clone(), weight.clone(), Some(bias.clone()))
+                };
+                let grads = (y.clone() * r.clone()).sum().backward();
+                let grad = |t: &Tensor<B, 2>| t.grad(&grads).expect("tracked").into_data();
+                let bias_grad = bias.grad(&grads).expect("tracked").into_data();
+                [y.into_data(), grad(&x), grad(&weight), bias_grad]
+            };
+            let (fused, burns) = (run(true), run(false));
+            for (fused, burns) in fused.iter().zip(&burns) {
+                if exact {
+                    assert_eq!(fused, burns, "{inputs} -> {outputs}");
+                } else {
+                    fused.assert_approx_eq::<f32>(
+                        burns,
+                        burn::tensor::Tolerance::rel_abs(1e-5, 1e-5),
+                    );
+                }
+            }
+        }
+    }
+
+    /// `full_conv2d` against the flattened kernels through Burn's `linear` on `Autodiff<Flex>`,
+    /// to the bit: C5 at a batch of one image, 70 and the training batch.
+    #[test]
+    fn full_conv2d_trains_like_burns_linear() {
+        use burn::nn::conv::Conv2dConfig;
+        type B = Autodiff<Flex>;
+        let device = Default::default();
+        let c5 = Conv2dConfig::new([16, 120], [5, 5]).init::<B>(&device);
+        for batch in [1, 70, 128] {
+            let x = Tensor::<B, 4>::random([batch, 16, 5, 5], Distribution::Default, &device);
+            let r = Tensor::<B, 2>::random([batch, 120], Distribution::Default, &device);
+            let run = |fused: bool| {
+                let x = x.clone().require_grad();
+                let y = if fused {
+                    full_conv2d(&c5, x.clone())
+                } else {
+                    let kernels = c5.weight.val().reshape([120, 400]);
+                    let bias = c5.bias.as_ref().map(|b| b.val());
+                    burn::tensor::module::linear(
+                        x.clone().reshape([batch, 400]),
+                        kernels.transpose(),
+                        bias,
+                    )
+                };
+                let grads = (y.clone() * r.clone()).sum().backward();
+                let bias = c5.bias.as_ref().expect("a bias").val();
+                [
+                    y.into_data(),
+                    x.grad(&grads).expect("tracked").into_data(),
+                    c5.weight.val().grad(&grads).expect("tracked").into_data(),
+                    bias.grad(&grads).expect("tracked").into_data(),
+                ]
+            };
+            assert_eq!(run(true), run(false), "batch {batch}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "full_conv2d: an unpadded")]
+    fn full_conv2d_refuses_a_padded_convolution() {
+        use burn::nn::{PaddingConfig2d::Explicit, conv::Conv2dConfig};
+        let device = Default::default();
+        let padded = Conv2dConfig::new([16, 120], [5, 5])
+            .with_padding(Explicit(1, 1, 1, 1))
+            .init::<Flex>(&device);
+        full_conv2d(&padded, Tensor::zeros([1, 16, 5, 5], &device));
+    }
+
+    #[test]
+    fn linear_trains_like_burns_on_both_hosts() {
+        linear_trains_like_burns_on::<Autodiff<Flex>>(true);
+        linear_trains_like_burns_on::<Autodiff<NdArray>>(false);
+    }
+}
