@@ -258,7 +258,7 @@ fn add(sum: &mut [f32], part: &[f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::testing::{assert_gradients_match, pattern};
+    use crate::cpu::testing::{assert_gradients_match, on_threads, pattern};
 
     /// The convolution written out as its definition, in f64.
     fn direct_conv(s: &ConvShape, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f64> {
@@ -368,11 +368,7 @@ mod tests {
         let b = pattern(s.maps, 2.0);
         let r = pattern(s.batch * s.output_len(), 3.7);
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
+            on_threads(threads, || {
                 let y = conv_forward(&s, Activation::Tanh, &x, &w, &b);
                 let g = conv_backward(&s, Activation::Tanh, &x, &w, &y, OutputGrad::Maps(&r), true);
                 (y, g.weight, g.bias, g.input)

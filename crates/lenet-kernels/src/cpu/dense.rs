@@ -137,7 +137,7 @@ pub(crate) fn dense_backward(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::testing::{assert_gradients_match, pattern};
+    use crate::cpu::testing::{assert_gradients_match, on_threads, pattern};
 
     /// 70 rows: two full tasks of [`ROWS`] and a partial one; 45 inputs likewise for the
     /// weight's gradient.
@@ -240,11 +240,7 @@ mod tests {
         let [x, w, b] = operands();
         let r = pattern(SHAPE.batch * SHAPE.outputs, 3.7);
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
+            on_threads(threads, || {
                 let y = dense_forward(SHAPE, &x, &w, &b);
                 let g = dense_backward(SHAPE, &x, &w, &r, true);
                 (y, g.input, g.weight, g.bias)

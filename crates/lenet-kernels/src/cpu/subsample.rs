@@ -118,7 +118,7 @@ pub(crate) fn subsample_backward(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::testing::{assert_gradients_match, pattern};
+    use crate::cpu::testing::{assert_gradients_match, on_threads, pattern};
 
     /// The paper's subsampling against its definition in f64, and every gradient against
     /// central differences of `sum(y * r)`.
@@ -170,11 +170,7 @@ mod tests {
             17,
         );
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
+            on_threads(threads, || {
                 let g = subsample_backward(Activation::ScaledTanh, dims, &x, &c, &y, &r);
                 (g.input, g.coefficient, g.bias)
             })

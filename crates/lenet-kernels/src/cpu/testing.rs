@@ -33,3 +33,13 @@ pub(super) fn pattern(len: usize, seed: f32) -> Vec<f32> {
         .map(|i| (i as f32 * 0.37 + seed).sin() * 1.3)
         .collect()
 }
+
+/// `run`'s result with `threads` rayon threads, for the tests that the kernels' sums do not
+/// depend on the thread count.
+pub(super) fn on_threads<R: Send>(threads: usize, run: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool")
+        .install(run)
+}
