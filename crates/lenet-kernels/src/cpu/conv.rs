@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use super::direct::{Kernel, Layer};
 use super::matmul::{View, matmul};
 use super::pool::pool_gradient_planes;
-use super::{ConvShape, filled_in_parallel, sum, with_avx2};
+use super::{ConvShape, add, filled_in_parallel, sum, with_avx2};
 use crate::{Activation, Pooling};
 
 /// Images per task in the backward pass. Fixed, so that the sums over the batch do not depend
@@ -247,12 +247,6 @@ pub(crate) fn conv_backward(
         add(&mut grads.bias, &bias);
     }
     grads
-}
-
-fn add(sum: &mut [f32], part: &[f32]) {
-    for (s, p) in sum.iter_mut().zip(part) {
-        *s += p;
-    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! backends run a product this small (C5, F6 and the output layer at the training batch) on
 //! the calling thread alone.
 
-use super::filled_in_parallel;
 use super::matmul::{View, matmul};
+use super::{add, filled_in_parallel};
 
 /// Rows of a result per task: of the output (images), of the input's gradient (images) and of
 /// the weight's gradient. Fixed, and each value's sum runs over the whole of its products in
@@ -58,9 +58,7 @@ pub(crate) fn dense_forward(
             let x = View::row_major(&x[task * ROWS * inputs..][..rows * inputs], rows, inputs);
             matmul(x, weight, y, false);
             for row in y.chunks_exact_mut(outputs) {
-                for (y, b) in row.iter_mut().zip(bias) {
-                    *y += b;
-                }
+                add(row, bias);
             }
         },
     )
@@ -123,9 +121,7 @@ pub(crate) fn dense_backward(
     );
     let mut bias = vec![0.0; outputs];
     for row in grad.chunks_exact(outputs) {
-        for (b, g) in bias.iter_mut().zip(row) {
-            *b += g;
-        }
+        add(&mut bias, row);
     }
     DenseGrads {
         input,

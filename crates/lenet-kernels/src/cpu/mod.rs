@@ -94,6 +94,14 @@ fn filled_in_parallel<S>(
     buffer
 }
 
+/// `sum += part`, elementwise.
+#[inline(always)]
+fn add(sum: &mut [f32], part: &[f32]) {
+    for (s, p) in sum.iter_mut().zip(part) {
+        *s += p;
+    }
+}
+
 /// A sum in eight interleaved lanes, which vectorises (a plain left-to-right float sum
 /// cannot), always in the same order.
 #[inline(always)]
