@@ -63,9 +63,15 @@ pub(super) const BETA: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347_1e-4,
 pub fn tanh(x: f32) -> f32 {
     let x = x.clamp(-CLAMP, CLAMP);
     let x2 = x * x;
-    let p = ALPHA.iter().rev().fold(0.0, |acc, &a| acc * x2 + a) * x;
-    let q = BETA.iter().rev().fold(0.0, |acc, &b| acc * x2 + b);
-    p / q
+    horner(&ALPHA, x2) * x / horner(&BETA, x2)
+}
+
+/// The polynomial with `coefficients` (lowest degree first) at `x`, by Horner's rule from the
+/// highest coefficient itself (not from `0 * x + a`, the same value one multiply-add later).
+#[inline(always)]
+fn horner(coefficients: &[f32], x: f32) -> f32 {
+    let (&highest, lower) = coefficients.split_last().expect("a coefficient");
+    lower.iter().rev().fold(highest, |acc, &a| acc * x + a)
 }
 
 /// `y = activation(x)`, elementwise.

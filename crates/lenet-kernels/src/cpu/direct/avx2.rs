@@ -5,7 +5,7 @@
 
 use std::arch::x86_64::*;
 
-use super::vector::{activate, pool};
+use super::vector::{activate_each, pool_each};
 use super::{Layer, MAPS, tap_offsets};
 
 /// f32 lanes of a 256-bit vector.
@@ -46,28 +46,32 @@ unsafe fn columns(a: __m256, b: __m256) -> [__m256; 2] {
 /// The lengths that the public wrapper asserts.
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn conv_pool_rows(layer: Layer, padded: &[f32], weight: &[f32], y: &mut [f32]) {
-    let taps = tap_offsets(layer.shape);
     // SAFETY: forwarded; `rows_fit` admits rows of up to four vectors.
     unsafe {
-        match layer.shape.out_width().div_ceil(LANES) {
-            1 => rows::<1>(layer, &taps, padded, weight, y),
-            2 => rows::<2>(layer, &taps, padded, weight, y),
-            3 => rows::<3>(layer, &taps, padded, weight, y),
-            4 => rows::<4>(layer, &taps, padded, weight, y),
-            vectors => unreachable!("rows_fit admits no row of {vectors} vectors"),
+        let width = layer.shape.out_width();
+        match (width.div_ceil(LANES), width.is_multiple_of(LANES)) {
+            (1, true) => rows::<1, false>(layer, padded, weight, y),
+            (1, false) => rows::<1, true>(layer, padded, weight, y),
+            (2, true) => rows::<2, false>(layer, padded, weight, y),
+            (2, false) => rows::<2, true>(layer, padded, weight, y),
+            (3, true) => rows::<3, false>(layer, padded, weight, y),
+            (3, false) => rows::<3, true>(layer, padded, weight, y),
+            (4, true) => rows::<4, false>(layer, padded, weight, y),
+            (4, false) => rows::<4, true>(layer, padded, weight, y),
+            (vectors, _) => unreachable!("rows_fit admits no row of {vectors} vectors"),
         }
     }
 }
 
-/// Every map, every pair of rows of `V` vectors.
+/// Every map, every pair of rows of `V` vectors, the last of them `PARTIAL` (masked) or whole:
+/// known when compiled, so that the loop over the taps holds no branch.
 ///
 /// # Safety
 /// The lengths that the public wrapper asserts.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn rows<const V: usize>(
+unsafe fn rows<const V: usize, const PARTIAL: bool>(
     layer: Layer,
-    taps: &[usize],
     padded: &[f32],
     weight: &[f32],
     y: &mut [f32],
@@ -75,52 +79,68 @@ unsafe fn rows<const V: usize>(
     let shape = layer.shape;
     let (patch, width, out_width) = (shape.patch(), shape.padded_width(), shape.out_width());
     let (pooled_width, pooled_plane) = (out_width / 2, shape.positions() / 4);
+    let (kernel, plane) = (shape.kernel, shape.padded_len() / shape.channels);
     // SAFETY: inlined AVX2 helpers.
     let masks: [__m256i; V] =
         std::array::from_fn(|v| unsafe { first(out_width.saturating_sub(v * LANES)) });
     // Whole vectors load and store plainly: AMD's masked moves are slower than plain ones (a
     // masked load issues at half their rate, a masked store far slower still).
-    let whole: [bool; V] = std::array::from_fn(|v| (v + 1) * LANES <= out_width);
+    let whole: [bool; V] = std::array::from_fn(|v| v + 1 < V || !PARTIAL);
+    // A partial vector stores plainly where its extra lanes stay inside this image's output:
+    // they land on the rows after it, which are written later, in memory's order.
+    let output_len = shape.maps * layer.output_plane();
     for m in 0..shape.maps {
         let bias = _mm256_set1_ps(layer.bias[m]);
         for py in 0..shape.out_height() / 2 {
             let mut acc = [[_mm256_setzero_ps(); V]; 2];
-            for (k, &tap) in taps.iter().enumerate() {
-                // SAFETY: the wrapper asserted the weight's length.
-                let w = _mm256_set1_ps(unsafe { *weight.get_unchecked(m * patch + k) });
-                for r in 0..2 {
-                    for v in 0..V {
-                        let at = tap + (2 * py + r) * width + v * LANES;
-                        // SAFETY: a whole vector, or the mask, keeps the lanes read inside
-                        // the output row's taps, which lie inside `padded`.
-                        let x = unsafe {
-                            let from = padded.as_ptr().wrapping_add(at);
-                            if whole[v] {
-                                _mm256_loadu_ps(from)
-                            } else {
-                                _mm256_maskload_ps(from, masks[v])
+            // Each input row's vectors loaded once for both output rows (the top row's taps
+            // `ky = i`, the bottom's `ky = i - 1`): each output still sums its taps in the
+            // unfolding's order `(c, ky, kx)`.
+            for c in 0..shape.channels {
+                for i in 0..=kernel {
+                    let row = c * plane + (2 * py + i) * width;
+                    let tap = |ky: usize, kx: usize| m * patch + (c * kernel + ky) * kernel + kx;
+                    for kx in 0..kernel {
+                        let x: [__m256; V] = std::array::from_fn(|v| {
+                            let from = padded.as_ptr().wrapping_add(row + kx + v * LANES);
+                            // SAFETY: a whole vector, or the mask, keeps the lanes read inside
+                            // the output rows' taps, which lie inside `padded`.
+                            unsafe {
+                                if whole[v] {
+                                    _mm256_loadu_ps(from)
+                                } else {
+                                    _mm256_maskload_ps(from, masks[v])
+                                }
                             }
-                        };
-                        acc[r][v] = _mm256_fmadd_ps(x, w, acc[r][v]);
+                        });
+                        for r in 0..2 {
+                            if i < r || i - r == kernel {
+                                continue;
+                            }
+                            // SAFETY: the wrapper asserted the weight's length.
+                            let w =
+                                _mm256_set1_ps(unsafe { *weight.get_unchecked(tap(i - r, kx)) });
+                            for v in 0..V {
+                                acc[r][v] = _mm256_fmadd_ps(x[v], w, acc[r][v]);
+                            }
+                        }
                     }
                 }
             }
-            let mut act = [[_mm256_setzero_ps(); V]; 2];
+            let mut act = acc;
             for r in 0..2 {
-                for v in 0..V {
-                    // SAFETY: an inlined AVX2 helper.
-                    act[r][v] = unsafe { activate(layer.activation, acc[r][v], bias) };
-                }
+                // SAFETY: an inlined AVX2 helper.
+                act[r] = unsafe { activate_each(layer.activation, acc[r], bias) };
             }
             let Some(pooling) = layer.pooling else {
                 for r in 0..2 {
                     for v in 0..V {
                         let at = m * shape.positions() + (2 * py + r) * out_width + v * LANES;
-                        // SAFETY: a whole vector, or the mask, keeps the lanes written inside
-                        // the output row.
+                        // SAFETY: a whole vector, or one ending inside the output, or the mask
+                        // keeps the lanes written inside this image's output.
                         unsafe {
                             let to = y.as_mut_ptr().wrapping_add(at);
-                            if whole[v] {
+                            if whole[v] || at + LANES <= output_len {
                                 _mm256_storeu_ps(to, act[r][v]);
                             } else {
                                 _mm256_maskstore_ps(to, masks[v], act[r][v]);
@@ -130,28 +150,33 @@ unsafe fn rows<const V: usize>(
                 }
                 continue;
             };
-            for j in 0..V.div_ceil(2) {
-                // A row's vectors in pairs; an odd last one pairs with zeros, pooled and dropped.
-                let pair = |r: usize| {
-                    let right = if 2 * j + 1 < V {
-                        act[r][2 * j + 1]
-                    } else {
-                        act[r][2 * j]
-                    };
-                    // SAFETY: an inlined AVX2 helper.
-                    unsafe { columns(act[r][2 * j], right) }
+            // A row's vectors in pairs (`rows_fit` admits at most two); an odd last one pairs
+            // with itself, pooled and dropped, and so does a missing second pair.
+            let mut windows = [[_mm256_setzero_ps(); 4]; 2];
+            for j in 0..2 {
+                let (left, right) = ((2 * j).min(V - 1), (2 * j + 1).min(V - 1));
+                // SAFETY: inlined AVX2 helpers.
+                let (top, bottom) = unsafe {
+                    (
+                        columns(act[0][left], act[0][right]),
+                        columns(act[1][left], act[1][right]),
+                    )
                 };
-                let (top, bottom) = (pair(0), pair(1));
+                windows[j] = [top[0], top[1], bottom[0], bottom[1]];
+            }
+            // SAFETY: an inlined AVX2 helper.
+            let pooled = unsafe { pool_each(pooling, windows) };
+            for j in 0..V.div_ceil(2) {
                 let at = m * pooled_plane + py * pooled_width + j * LANES;
-                // SAFETY: inlined AVX2 helpers; the mask keeps the lanes written inside the
-                // pooled row.
+                // SAFETY: a whole vector, or one ending inside the output, or the mask keeps
+                // the lanes written inside this image's pooled output.
                 unsafe {
-                    let pooled = pool(pooling, [top[0], top[1], bottom[0], bottom[1]]);
-                    if (j + 1) * LANES <= pooled_width {
-                        _mm256_storeu_ps(y.as_mut_ptr().add(at), pooled);
+                    let to = y.as_mut_ptr().add(at);
+                    if (j + 1) * LANES <= pooled_width || at + LANES <= output_len {
+                        _mm256_storeu_ps(to, pooled[j]);
                     } else {
                         let mask = first(pooled_width.saturating_sub(j * LANES));
-                        _mm256_maskstore_ps(y.as_mut_ptr().add(at), mask, pooled);
+                        _mm256_maskstore_ps(to, mask, pooled[j]);
                     }
                 }
             }
@@ -196,26 +221,33 @@ pub(super) unsafe fn conv_pool_maps16(
                     }
                 }
             }
+            // Each half's four positions activated together, then both halves' windows
+            // pooled together (their tanh interleaved).
+            let mut windows = [[_mm256_setzero_ps(); 4]; 2];
             for h in 0..2 {
-                let mut window = [_mm256_setzero_ps(); 4];
-                for (i, (r, c)) in [(0, 0), (0, 1), (1, 0), (1, 1)].into_iter().enumerate() {
-                    // SAFETY: an inlined AVX2 helper.
-                    window[i] = unsafe { activate(layer.activation, acc[r][c][h], bias[h]) };
-                }
-                let mut lanes = [0.0f32; LANES];
-                let Some(pooling) = layer.pooling else {
+                let window = [acc[0][0][h], acc[0][1][h], acc[1][0][h], acc[1][1][h]];
+                // SAFETY: an inlined AVX2 helper.
+                windows[h] = unsafe { activate_each(layer.activation, window, bias[h]) };
+            }
+            let mut lanes = [0.0f32; LANES];
+            let Some(pooling) = layer.pooling else {
+                for h in 0..2 {
                     for (i, (r, c)) in [(0, 0), (0, 1), (1, 0), (1, 1)].into_iter().enumerate() {
                         // SAFETY: `lanes` holds one vector.
-                        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), window[i]) };
+                        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), windows[h][i]) };
                         let at = (2 * py + r) * shape.out_width() + 2 * px + c;
                         for (lane, &v) in lanes.iter().enumerate() {
                             y[(h * LANES + lane) * plane + at] = v;
                         }
                     }
-                    continue;
-                };
-                // SAFETY: an inlined AVX2 helper; `lanes` holds one vector.
-                unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), pool(pooling, window)) };
+                }
+                continue;
+            };
+            // SAFETY: an inlined AVX2 helper.
+            let pooled = unsafe { pool_each(pooling, windows) };
+            for h in 0..2 {
+                // SAFETY: `lanes` holds one vector.
+                unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), pooled[h]) };
                 let q = py * pooled_width + px;
                 for (lane, &v) in lanes.iter().enumerate() {
                     y[(h * LANES + lane) * plane + q] = v;

@@ -175,6 +175,7 @@ mod avx2;
 #[allow(clippy::needless_range_loop)]
 mod avx512;
 #[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)]
 mod vector;
 
 #[cfg(test)]

@@ -76,48 +76,112 @@ vector!(
 );
 
 /// The rational tanh of `activation::tanh`, lane by lane, operation for operation (a multiply
-/// then an add, never fused, as the scalar code compiles without fast-math).
+/// then an add, never fused, as the scalar code compiles without fast-math), of `N` vectors
+/// step by step together: their dependency chains interleaved, where one vector's chain after
+/// another's left the multipliers waiting on each step's latency. (Indexed loops, no closures:
+/// a closure is compiled without the kernels' features.)
 #[inline(always)]
-unsafe fn tanh<V: Vector>(x: V) -> V {
+unsafe fn tanh<V: Vector, const N: usize>(mut x: [V; N]) -> [V; N] {
     // SAFETY: the caller's features.
     unsafe {
-        let x = x.max(V::splat(-CLAMP)).min(V::splat(CLAMP));
-        let x2 = x.mul(x);
-        let mut p = V::splat(0.0);
-        for &a in ALPHA.iter().rev() {
-            p = p.mul(x2).add(V::splat(a));
+        let mut x2 = x;
+        for i in 0..N {
+            x[i] = x[i].max(V::splat(-CLAMP)).min(V::splat(CLAMP));
+            x2[i] = x[i].mul(x[i]);
         }
-        let p = p.mul(x);
-        let mut q = V::splat(0.0);
-        for &b in BETA.iter().rev() {
-            q = q.mul(x2).add(V::splat(b));
+        let mut p = horner(&ALPHA, x2);
+        let q = horner(&BETA, x2);
+        for i in 0..N {
+            p[i] = p[i].mul(x[i]).div(q[i]);
         }
-        p.div(q)
+        p
     }
 }
 
-/// `activation(z + bias)`, as `Activation::apply_row` computes it.
+/// `activation::horner` at `N` vectors, lane by lane.
+#[inline(always)]
+unsafe fn horner<V: Vector, const N: usize>(coefficients: &[f32], x: [V; N]) -> [V; N] {
+    let (&highest, lower) = coefficients.split_last().expect("a coefficient");
+    // SAFETY: the caller's features.
+    unsafe {
+        let mut acc = [V::splat(highest); N];
+        for &a in lower.iter().rev() {
+            for i in 0..N {
+                acc[i] = acc[i].mul(x[i]).add(V::splat(a));
+            }
+        }
+        acc
+    }
+}
+
+/// `activation(z + bias)` of `N` vectors, as `Activation::apply_row` computes it.
+#[inline(always)]
+pub(super) unsafe fn activate_each<V: Vector, const N: usize>(
+    activation: Activation,
+    mut z: [V; N],
+    bias: V,
+) -> [V; N] {
+    // SAFETY: the caller's features.
+    unsafe {
+        for i in 0..N {
+            z[i] = z[i].add(bias);
+        }
+        match activation {
+            Activation::Tanh => tanh(z),
+            Activation::ScaledTanh => {
+                for i in 0..N {
+                    z[i] = V::splat(S).mul(z[i]);
+                }
+                let mut t = tanh(z);
+                for i in 0..N {
+                    t[i] = V::splat(A).mul(t[i]);
+                }
+                t
+            }
+            Activation::Relu => {
+                for i in 0..N {
+                    z[i] = z[i].max(V::splat(0.0));
+                }
+                z
+            }
+        }
+    }
+}
+
+/// `activation(z + bias)` of one vector.
 #[inline(always)]
 pub(super) unsafe fn activate<V: Vector>(activation: Activation, z: V, bias: V) -> V {
     // SAFETY: the caller's features.
+    unsafe { activate_each(activation, [z], bias)[0] }
+}
+
+/// `N` windows, each pooled from its values in row-major order, as `pool_planes` pools it
+/// (their tanh interleaved, as in [`activate_each`]).
+#[inline(always)]
+pub(super) unsafe fn pool_each<V: Vector, const N: usize>(
+    pooling: Pooling,
+    windows: [[V; 4]; N],
+) -> [V; N] {
+    // SAFETY: the caller's features.
     unsafe {
-        let z = z.add(bias);
-        match activation {
-            Activation::Tanh => tanh(z),
-            Activation::ScaledTanh => V::splat(A).mul(tanh(V::splat(S).mul(z))),
-            Activation::Relu => z.max(V::splat(0.0)),
+        let mut pooled = [V::splat(0.0); N];
+        for i in 0..N {
+            let [a, b, c, d] = windows[i];
+            pooled[i] = match pooling {
+                Pooling::Average => a.add(b).add(c).add(d).mul(V::splat(0.25)),
+                Pooling::Max => a.max(b).max(c).max(d),
+            };
+        }
+        match pooling {
+            Pooling::Average => tanh(pooled),
+            Pooling::Max => pooled,
         }
     }
 }
 
-/// A window pooled from its values in row-major order, as `pool_planes` pools it.
+/// One window pooled, as [`pool_each`] pools it.
 #[inline(always)]
-pub(super) unsafe fn pool<V: Vector>(pooling: Pooling, [a, b, c, d]: [V; 4]) -> V {
+pub(super) unsafe fn pool<V: Vector>(pooling: Pooling, window: [V; 4]) -> V {
     // SAFETY: the caller's features.
-    unsafe {
-        match pooling {
-            Pooling::Average => tanh(a.add(b).add(c).add(d).mul(V::splat(0.25))),
-            Pooling::Max => a.max(b).max(c).max(d),
-        }
-    }
+    unsafe { pool_each(pooling, [window])[0] }
 }
