@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::direct::{Kernel, Layer};
+use super::direct::{Kernel, Layer, PRE_SLACK, add_input_gradient, input_gradient_fits};
 use super::matmul::{View, matmul};
 use super::pool::pool_gradient_planes;
 use super::{ConvShape, add, filled_in_parallel, sum, with_avx2};
@@ -141,7 +141,8 @@ pub(crate) fn conv_backward(
     let (patch, wide) = (shape.patch(), shape.wide());
     let (width, out_width) = (shape.padded_width(), shape.out_width());
     let (image_len, output_len) = (shape.image_len(), shape.output_len());
-    let weight = View::row_major(weight, shape.maps, patch);
+    let direct_input = input_grad && input_gradient_fits(shape);
+    let weight_view = View::row_major(weight, shape.maps, patch);
     let partials: Vec<_> = x
         .par_chunks(image_len * CHUNK)
         .zip(y.par_chunks(output_len * CHUNK))
@@ -155,10 +156,11 @@ pub(crate) fn conv_backward(
                     let mut bias_grad = vec![0.0; shape.maps];
                     let mut input = input_grad.then(|| vec![0.0; x.len()]);
                     let mut col = vec![0.0; patch * wide];
-                    // The pre-activation gradient, wide; the dropped columns stay 0.
-                    let mut pre = vec![0.0; shape.maps * wide];
-                    let (mut padded, mut padded_grad, mut maps_grad) =
-                        (Vec::new(), Vec::new(), Vec::new());
+                    // The pre-activation gradient, wide; the dropped columns stay 0 (and the
+                    // direct input gradient's slack after it).
+                    let mut pre = vec![0.0; shape.maps * wide + PRE_SLACK];
+                    let (mut padded, mut padded_grad, mut maps_grad, mut buffer) =
+                        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                     let images = x.chunks(image_len).zip(y.chunks(output_len));
                     for (i, (image, y)) in images.enumerate() {
                         let n = chunk * CHUNK + i;
@@ -192,7 +194,7 @@ pub(crate) fn conv_backward(
                             }
                             *b += sum(pre);
                         }
-                        let pre = View::row_major(&pre, shape.maps, wide);
+                        let pre_view = View::row_major(&pre, shape.maps, wide);
                         shape.unfold(shape.pad(image, &mut padded), &mut col);
                         // The weight's gradient transposed, `col · pre^T`: gemm then reads the
                         // unfolded image in place, where `pre · col^T` made it repack the whole
@@ -200,19 +202,26 @@ pub(crate) fn conv_backward(
                         // in the same order.
                         matmul(
                             View::row_major(&col, patch, wide),
-                            pre.t(),
+                            pre_view.t(),
                             &mut weight_grad,
                             true,
                         );
                         if let Some(input) = &mut input {
-                            matmul(weight.t(), pre, &mut col, false);
                             let image_grad = &mut input[i * image_len..][..image_len];
-                            if shape.padding == 0 {
-                                shape.fold(&col, image_grad);
+                            let target = if shape.padding == 0 {
+                                &mut image_grad[..]
                             } else {
                                 padded_grad.clear();
                                 padded_grad.resize(shape.padded_len(), 0.0);
-                                shape.fold(&col, &mut padded_grad);
+                                &mut padded_grad[..]
+                            };
+                            if direct_input {
+                                add_input_gradient(shape, weight, &pre, target, &mut buffer);
+                            } else {
+                                matmul(weight_view.t(), pre_view, &mut col, false);
+                                shape.fold(&col, target);
+                            }
+                            if shape.padding > 0 {
                                 shape.unpad_into(&padded_grad, image_grad);
                             }
                         }

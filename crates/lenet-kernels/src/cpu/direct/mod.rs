@@ -18,6 +18,10 @@
 //!   position.
 //!
 //! `avx512.rs` and `avx2.rs` block them for 32 and 16 registers.
+//!
+//! In the backward pass, [`add_input_gradient`] (`input_grad.rs`, AVX2 and FMA, which AVX-512
+//! CPUs have too) finds C3's input gradient without the unfolded product: to the bit what the
+//! matrix product and the fold compute.
 
 use super::ConvShape;
 use crate::{Activation, Pooling};
@@ -147,6 +151,46 @@ impl Kernel {
     }
 }
 
+/// Floats past a pre-activation gradient `[maps, wide]` that [`add_input_gradient`] reads (and
+/// never uses): its last block of vectors may run over the last map's end.
+pub(super) const PRE_SLACK: usize = 16;
+
+/// Whether [`add_input_gradient`] runs here for `shape`: a CPU with AVX2 and FMA (AVX-512
+/// CPUs have them too), LeNet-5's 5x5 kernels, and at least three maps (gemm sums one or two
+/// products with a multiply and an add where the kernel fuses them, which would change bits).
+pub(super) fn input_gradient_fits(shape: &ConvShape) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        Isa::detect().is_some() && shape.kernel == input_grad::KERNEL && shape.maps > 2
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = shape;
+        false
+    }
+}
+
+/// `padded_grad += fold(weight^T · pre)`, the input gradient of the convolution `shape` (its
+/// weight `[maps, patch]`) added into the padded image's gradient, from the gradient before
+/// the activation `pre`, `[maps, wide]` and [`PRE_SLACK`] more; where
+/// [`input_gradient_fits`]. The same bits as the matrix product and the fold.
+pub(super) fn add_input_gradient(
+    shape: &ConvShape,
+    weight: &[f32],
+    pre: &[f32],
+    padded_grad: &mut [f32],
+    buffer: &mut Vec<f32>,
+) {
+    assert!(input_gradient_fits(shape) && pre.len() >= shape.maps * shape.wide() + PRE_SLACK);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `input_gradient_fits` found AVX2 and FMA; the kernel asserts the lengths.
+    unsafe {
+        input_grad::add_input_gradient(shape, weight, pre, padded_grad, buffer)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("input_gradient_fits admits no shape here");
+}
+
 /// A weight `[16, patch]` transposed to `[patch, 16]`, as [`Kernel::Maps16`] takes it.
 fn transpose_maps16(weight: &[f32], patch: usize) -> Vec<f32> {
     (0..patch * MAPS)
@@ -176,11 +220,15 @@ mod avx2;
 mod avx512;
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::needless_range_loop)]
+mod input_grad;
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)]
 mod vector;
 
 #[cfg(test)]
 mod tests {
     use super::super::conv::{ConvScratch, conv_image};
+    use super::super::matmul::{View, matmul};
     use super::super::pool::pool_planes;
     use super::super::testing::pattern;
     use super::*;
@@ -298,6 +346,38 @@ mod tests {
                     bits(&y)
                 })
             });
+        }
+    }
+
+    #[test]
+    fn the_input_gradient_has_the_product_and_folds_bits() {
+        let mut ran = 0;
+        for shape in shapes() {
+            if !input_gradient_fits(&shape) {
+                continue;
+            }
+            let wide = shape.maps * shape.wide();
+            let weight = pattern(shape.maps * shape.patch(), 1.1);
+            let pre = pattern(wide + PRE_SLACK, 0.7);
+            let start = pattern(shape.padded_len(), 2.3);
+            let mut expected = start.clone();
+            let mut col = vec![0.0; shape.patch() * shape.wide()];
+            let weight_view = View::row_major(&weight, shape.maps, shape.patch());
+            let pre_view = View::row_major(&pre, shape.maps, shape.wide());
+            matmul(weight_view.t(), pre_view, &mut col, false);
+            shape.fold(&col, &mut expected);
+            let mut got = start;
+            add_input_gradient(&shape, &weight, &pre, &mut got, &mut Vec::new());
+            let differ = bits(&got)
+                .iter()
+                .zip(bits(&expected))
+                .filter(|(a, b)| **a != *b)
+                .count();
+            assert_eq!(differ, 0, "{shape:?}: {differ} of {} differ", got.len());
+            ran += 1;
+        }
+        if Isa::detect().is_some() {
+            assert!(ran >= 6, "LeNet-5's shapes fit");
         }
     }
 
