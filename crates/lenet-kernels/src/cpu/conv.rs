@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::direct::{Kernel, Layer, PRE_SLACK, add_input_gradient, input_gradient_fits};
+use super::direct::{Kernel, Layer, PRE_SLACK, add_input_gradient, input_gradient_pays};
 use super::matmul::{View, matmul};
 use super::pool::pool_gradient_planes;
 use super::{ConvShape, add, filled_in_parallel, sum, with_avx2};
@@ -141,7 +141,7 @@ pub(crate) fn conv_backward(
     let (patch, wide) = (shape.patch(), shape.wide());
     let (width, out_width) = (shape.padded_width(), shape.out_width());
     let (image_len, output_len) = (shape.image_len(), shape.output_len());
-    let direct_input = input_grad && input_gradient_fits(shape);
+    let direct_input = input_grad && input_gradient_pays(shape);
     let weight_view = View::row_major(weight, shape.maps, patch);
     let partials: Vec<_> = x
         .par_chunks(image_len * CHUNK)
