@@ -3,7 +3,10 @@
 
 use rayon::prelude::*;
 
-use super::direct::{Kernel, Layer, PRE_SLACK, add_input_gradient, input_gradient_pays};
+use super::direct::{
+    Kernel, Layer, PRE_SLACK, add_input_gradient, add_weight_gradient, input_gradient_pays,
+    weight_gradient_pays,
+};
 use super::matmul::{View, matmul};
 use super::pool::pool_gradient_planes;
 use super::{ConvShape, add, filled_in_parallel, sum, with_avx2};
@@ -142,6 +145,7 @@ pub(crate) fn conv_backward(
     let (width, out_width) = (shape.padded_width(), shape.out_width());
     let (image_len, output_len) = (shape.image_len(), shape.output_len());
     let direct_input = input_grad && input_gradient_pays(shape);
+    let direct_weight = weight_gradient_pays(shape);
     let weight_view = View::row_major(weight, shape.maps, patch);
     let partials: Vec<_> = x
         .par_chunks(image_len * CHUNK)
@@ -155,7 +159,7 @@ pub(crate) fn conv_backward(
                     let mut weight_grad = vec![0.0; patch * shape.maps];
                     let mut bias_grad = vec![0.0; shape.maps];
                     let mut input = input_grad.then(|| vec![0.0; x.len()]);
-                    let mut col = vec![0.0; patch * wide];
+                    let (mut col, mut pre_t) = (Vec::new(), Vec::new());
                     // The pre-activation gradient, wide; the dropped columns stay 0 (and the
                     // direct input gradient's slack after it).
                     let mut pre = vec![0.0; shape.maps * wide + PRE_SLACK];
@@ -195,17 +199,24 @@ pub(crate) fn conv_backward(
                             *b += sum(pre);
                         }
                         let pre_view = View::row_major(&pre, shape.maps, wide);
-                        shape.unfold(shape.pad(image, &mut padded), &mut col);
-                        // The weight's gradient transposed, `col · pre^T`: gemm then reads the
-                        // unfolded image in place, where `pre · col^T` made it repack the whole
-                        // unfolding across its rows for every image. The same products summed
-                        // in the same order.
-                        matmul(
-                            View::row_major(&col, patch, wide),
-                            pre_view.t(),
-                            &mut weight_grad,
-                            true,
-                        );
+                        if direct_weight {
+                            let padded = shape.pad_with_slack(image, &mut padded);
+                            transpose(&pre[..shape.maps * wide], shape.maps, &mut pre_t);
+                            add_weight_gradient(shape, padded, &pre_t, &mut weight_grad);
+                        } else {
+                            col.resize(patch * wide, 0.0);
+                            shape.unfold(shape.pad(image, &mut padded), &mut col);
+                            // The weight's gradient transposed, `col · pre^T`: gemm then reads
+                            // the unfolded image in place, where `pre · col^T` made it repack
+                            // the whole unfolding across its rows for every image. The same
+                            // products summed in the same order.
+                            matmul(
+                                View::row_major(&col, patch, wide),
+                                pre_view.t(),
+                                &mut weight_grad,
+                                true,
+                            );
+                        }
                         if let Some(input) = &mut input {
                             let image_grad = &mut input[i * image_len..][..image_len];
                             let target = if shape.padding == 0 {
@@ -218,6 +229,7 @@ pub(crate) fn conv_backward(
                             if direct_input {
                                 add_input_gradient(shape, weight, &pre, target, &mut buffer);
                             } else {
+                                col.resize(patch * wide, 0.0);
                                 matmul(weight_view.t(), pre_view, &mut col, false);
                                 shape.fold(&col, target);
                             }
@@ -256,6 +268,17 @@ pub(crate) fn conv_backward(
         add(&mut grads.bias, &bias);
     }
     grads
+}
+
+/// `to = from^T` for `from` of `rows` rows, row-major.
+#[inline(always)]
+fn transpose(from: &[f32], rows: usize, to: &mut Vec<f32>) {
+    to.resize(from.len(), 0.0);
+    for (r, row) in from.chunks_exact(from.len() / rows).enumerate() {
+        for (to, &v) in to[r..].iter_mut().step_by(rows).zip(row) {
+            *to = v;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -99,6 +99,21 @@ impl ConvShape {
         buffer
     }
 
+    /// The image with its zero border, copied into `buffer`, and `kernel - 1` zeros after it:
+    /// every row of the wide unfolding then lies inside (past the image it reads zeros, as
+    /// [`Self::unfold`] writes them).
+    #[inline(always)]
+    pub(super) fn pad_with_slack<'a>(&self, image: &[f32], buffer: &'a mut Vec<f32>) -> &'a [f32] {
+        if self.padding == 0 {
+            buffer.clear();
+            buffer.extend_from_slice(image);
+        } else {
+            self.pad(image, buffer);
+        }
+        buffer.resize(self.padded_len() + self.kernel - 1, 0.0);
+        buffer
+    }
+
     /// Unfolds a padded image into `col`, `[patch, wide]`: row `(c, ky, kx)` holds, for every
     /// wide output position, the input pixel under that kernel tap.
     #[inline(always)]

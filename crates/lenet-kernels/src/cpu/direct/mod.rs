@@ -20,8 +20,9 @@
 //! `avx512.rs` and `avx2.rs` block them for 32 and 16 registers.
 //!
 //! In the backward pass, on CPUs with AVX2 and FMA but not AVX-512, [`add_input_gradient`]
-//! (`input_grad.rs`) finds C3's input gradient without the unfolded product: to the bit what
-//! the matrix product and the fold compute.
+//! and [`add_weight_gradient`] (`gradients.rs`) find C3's gradients without the unfolded
+//! image and its products: to the bit what the unfolding, the matrix products and the fold
+//! compute.
 
 use super::ConvShape;
 use crate::{Activation, Pooling};
@@ -161,7 +162,7 @@ pub(super) const PRE_SLACK: usize = 16;
 fn input_gradient_fits(shape: &ConvShape) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        Isa::Avx2.runs_here() && shape.kernel == input_grad::KERNEL && shape.maps > 2
+        Isa::Avx2.runs_here() && shape.kernel == gradients::KERNEL && shape.maps > 2
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -192,10 +193,50 @@ pub(super) fn add_input_gradient(
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `input_gradient_fits` found AVX2 and FMA; the kernel asserts the lengths.
     unsafe {
-        input_grad::add_input_gradient(shape, weight, pre, padded_grad, buffer)
+        gradients::add_input_gradient(shape, weight, pre, padded_grad, buffer)
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("input_gradient_fits admits no shape here");
+}
+
+/// Whether [`add_weight_gradient`] runs here for `shape`: a CPU with AVX2 and FMA, 16 maps,
+/// 5x5 kernels.
+fn weight_gradient_fits(shape: &ConvShape) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        Isa::Avx2.runs_here() && shape.maps == MAPS && shape.kernel == gradients::KERNEL
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = shape;
+        false
+    }
+}
+
+/// Whether the backward pass takes [`add_weight_gradient`] for `shape`, as
+/// [`input_gradient_pays`] decides for the input's.
+pub(super) fn weight_gradient_pays(shape: &ConvShape) -> bool {
+    weight_gradient_fits(shape) && Isa::detect() == Some(Isa::Avx2)
+}
+
+/// `weight_grad += col · pre^T`, the weight's gradient of the convolution `shape` transposed
+/// (`[patch, 16]`), with each unfolded row `col` read straight from `padded`, the padded image
+/// followed by `kernel - 1` zeros; `pre_t` is the gradient before the activation, `[wide, 16]`;
+/// where [`weight_gradient_fits`]. The same bits as the unfolding and the matrix product.
+pub(super) fn add_weight_gradient(
+    shape: &ConvShape,
+    padded: &[f32],
+    pre_t: &[f32],
+    weight_grad: &mut [f32],
+) {
+    assert!(weight_gradient_fits(shape));
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `weight_gradient_fits` found AVX2 and FMA; the kernel asserts the lengths.
+    unsafe {
+        gradients::add_weight_gradient(shape, padded, pre_t, weight_grad)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("weight_gradient_fits admits no shape here");
 }
 
 /// A weight `[16, patch]` transposed to `[patch, 16]`, as [`Kernel::Maps16`] takes it.
@@ -227,7 +268,7 @@ mod avx2;
 mod avx512;
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::needless_range_loop)]
-mod input_grad;
+mod gradients;
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::needless_range_loop)]
 mod vector;
@@ -385,6 +426,49 @@ mod tests {
         }
         if Isa::Avx2.runs_here() {
             assert!(ran >= 6, "LeNet-5's shapes fit");
+        } else {
+            eprintln!("not run: this CPU lacks AVX2 or FMA, so the kernel is never called");
+        }
+    }
+
+    #[test]
+    fn the_weight_gradient_has_the_unfolding_and_products_bits() {
+        let mut ran = 0;
+        for shape in shapes() {
+            if !weight_gradient_fits(&shape) {
+                continue;
+            }
+            let (patch, wide) = (shape.patch(), shape.wide());
+            let image = pattern(shape.image_len(), 0.3);
+            let mut padded = shape.pad(&image, &mut Vec::new()).to_vec();
+            padded.resize(shape.padded_len() + shape.kernel - 1, 0.0);
+            let pre = pattern(MAPS * wide, 0.7);
+            let pre_t: Vec<f32> = (0..wide * MAPS)
+                .map(|i| pre[(i % MAPS) * wide + i / MAPS])
+                .collect();
+            let start = pattern(patch * MAPS, 2.3);
+            let mut col = vec![0.0; patch * wide];
+            shape.unfold(&padded[..shape.padded_len()], &mut col);
+            let mut expected = start.clone();
+            let pre_view = View::row_major(&pre, MAPS, wide);
+            matmul(
+                View::row_major(&col, patch, wide),
+                pre_view.t(),
+                &mut expected,
+                true,
+            );
+            let mut got = start;
+            add_weight_gradient(&shape, &padded, &pre_t, &mut got);
+            let differ = bits(&got)
+                .iter()
+                .zip(bits(&expected))
+                .filter(|(a, b)| **a != *b)
+                .count();
+            assert_eq!(differ, 0, "{shape:?}: {differ} of {} differ", got.len());
+            ran += 1;
+        }
+        if Isa::Avx2.runs_here() {
+            assert!(ran >= 2, "LeNet-5's C3 fits");
         } else {
             eprintln!("not run: this CPU lacks AVX2 or FMA, so the kernel is never called");
         }

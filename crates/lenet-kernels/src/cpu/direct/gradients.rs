@@ -1,0 +1,191 @@
+//! C3's gradients with AVX2 and FMA, without the unfolded matrix.
+//!
+//! - The input's: where the layer-by-layer backward pass computes `col = weight^T · pre`
+//!   (gemm) and then folds `col` into the padded image's gradient, [`add_input_gradient`]
+//!   computes each kernel row's five unfolded rows in registers (five taps share each load of
+//!   `pre`) and adds them in at once, in the fold's order.
+//! - The weight's: where it unfolds the image and computes `col · pre^T` (gemm, which packs the
+//!   unfolding again), [`add_weight_gradient`] reads each unfolded row straight from the padded
+//!   image, six taps by the 16 maps at a time.
+//!
+//! The arithmetic is theirs to the bit: each value sums its products in gemm's order from zero,
+//! one fused multiply-add at a time, as gemm's microkernels sum over `k`, and is then added
+//! where gemm and the fold add it.
+
+use std::arch::x86_64::*;
+
+use super::super::ConvShape;
+
+/// f32 lanes of a 256-bit vector.
+const LANES: usize = 8;
+
+/// The kernel's width that this kernel takes: LeNet-5's 5x5.
+pub(in crate::cpu) const KERNEL: usize = 5;
+
+/// Vectors of the wide output computed together, per tap.
+const BLOCK: usize = 2;
+const _: () = assert!(BLOCK * LANES <= super::PRE_SLACK);
+
+/// Adds the input gradient of the convolution `shape` (its [`KERNEL`]-wide weight `[maps,
+/// patch]`) into `padded_grad`, the padded image's gradient, from `pre`, the gradient before
+/// the activation, `[maps, wide]` with the dropped columns 0, followed by at least a vector's
+/// slack (read, never used). `buffer` is scratch.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub(in crate::cpu) unsafe fn add_input_gradient(
+    shape: &ConvShape,
+    weight: &[f32],
+    pre: &[f32],
+    padded_grad: &mut [f32],
+    buffer: &mut Vec<f32>,
+) {
+    let (wide, patch, width) = (shape.wide(), shape.patch(), shape.padded_width());
+    let plane = shape.padded_len() / shape.channels;
+    let groups = wide.div_ceil(LANES * BLOCK);
+    let stride = groups * LANES * BLOCK;
+    assert!(shape.kernel == KERNEL && weight.len() >= shape.maps * patch);
+    assert!(pre.len() >= (shape.maps - 1) * wide + stride);
+    assert!(padded_grad.len() >= shape.padded_len());
+    buffer.resize(KERNEL * stride, 0.0);
+    for c in 0..shape.channels {
+        for ky in 0..KERNEL {
+            let taps = (c * KERNEL + ky) * KERNEL;
+            for g in 0..groups {
+                let mut acc = [[_mm256_setzero_ps(); BLOCK]; KERNEL];
+                for m in 0..shape.maps {
+                    let mut x = [_mm256_setzero_ps(); BLOCK];
+                    for b in 0..BLOCK {
+                        let at = m * wide + (g * BLOCK + b) * LANES;
+                        // SAFETY: `pre`'s length and slack, asserted above, hold the block.
+                        x[b] = unsafe { _mm256_loadu_ps(pre.as_ptr().add(at)) };
+                    }
+                    for kx in 0..KERNEL {
+                        // SAFETY: inside the weight's asserted length.
+                        let w = unsafe { *weight.get_unchecked(m * patch + taps + kx) };
+                        let w = _mm256_set1_ps(w);
+                        for b in 0..BLOCK {
+                            acc[kx][b] = _mm256_fmadd_ps(w, x[b], acc[kx][b]);
+                        }
+                    }
+                }
+                for kx in 0..KERNEL {
+                    for b in 0..BLOCK {
+                        let at = kx * stride + (g * BLOCK + b) * LANES;
+                        // SAFETY: `buffer` holds `KERNEL` rows of `stride`.
+                        unsafe { _mm256_storeu_ps(buffer.as_mut_ptr().add(at), acc[kx][b]) };
+                    }
+                }
+            }
+            // The fold's additions, in its order: each tap's wide run, cut at the buffer's end.
+            for kx in 0..KERNEL {
+                let start = c * plane + ky * width + kx;
+                let len = wide.min(shape.padded_len() - start);
+                let row = &buffer[kx * stride..][..len];
+                for (d, s) in padded_grad[start..start + len].iter_mut().zip(row) {
+                    *d += s;
+                }
+            }
+        }
+    }
+}
+
+/// Taps of the weight's gradient computed together: 6 taps by 16 maps fill 12 of AVX2's 16
+/// registers.
+const TAPS: usize = 6;
+
+/// Adds `col · pre^T`, the weight's gradient of the convolution `shape` (16 maps) transposed,
+/// `[patch, 16]`, into `weight_grad`, reading each unfolded row straight from `padded`, the
+/// padded image followed by `kernel - 1` zeros (where the unfolding's last rows run past the
+/// image, it holds zeros); `pre_t` is the gradient before the activation, `[wide, 16]`.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub(in crate::cpu) unsafe fn add_weight_gradient(
+    shape: &ConvShape,
+    padded: &[f32],
+    pre_t: &[f32],
+    weight_grad: &mut [f32],
+) {
+    let (wide, patch) = (shape.wide(), shape.patch());
+    // Where tap `(c, ky, kx)`'s unfolded row starts in the padded image.
+    let (width, plane) = (shape.padded_width(), shape.padded_len() / shape.channels);
+    let start = |tap: usize| {
+        let (c, ky, kx) = (tap / (KERNEL * KERNEL), tap / KERNEL % KERNEL, tap % KERNEL);
+        c * plane + ky * width + kx
+    };
+    assert!(shape.maps == super::MAPS && shape.kernel == KERNEL);
+    assert!(padded.len() >= shape.padded_len() + KERNEL - 1 && pre_t.len() >= wide * super::MAPS);
+    assert!(weight_grad.len() >= shape.patch() * super::MAPS);
+    let mut first = 0;
+    // SAFETY: forwarded, with the lengths asserted above.
+    unsafe {
+        while first + TAPS <= patch {
+            let starts = std::array::from_fn(|t| start(first + t));
+            taps::<TAPS>(starts, first, wide, padded, pre_t, weight_grad);
+            first += TAPS;
+        }
+        let left = patch - first;
+        let starts: [usize; TAPS] = std::array::from_fn(|t| start(first + t.min(left)));
+        let [a, b, c, d, e, _] = starts;
+        match left {
+            0 => {}
+            1 => taps::<1>([a], first, wide, padded, pre_t, weight_grad),
+            2 => taps::<2>([a, b], first, wide, padded, pre_t, weight_grad),
+            3 => taps::<3>([a, b, c], first, wide, padded, pre_t, weight_grad),
+            4 => taps::<4>([a, b, c, d], first, wide, padded, pre_t, weight_grad),
+            5 => taps::<5>([a, b, c, d, e], first, wide, padded, pre_t, weight_grad),
+            left => unreachable!("{left} taps left of blocks of {TAPS}"),
+        }
+    }
+}
+
+/// `T` taps from `first` of [`add_weight_gradient`]: each value summed over the wide
+/// positions from zero, one fused multiply-add at a time, as gemm's microkernels sum over `k`,
+/// then added to the gradient so far.
+///
+/// # Safety
+/// The lengths that [`add_weight_gradient`] asserts.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn taps<const T: usize>(
+    starts: [usize; T],
+    first: usize,
+    wide: usize,
+    padded: &[f32],
+    pre_t: &[f32],
+    weight_grad: &mut [f32],
+) {
+    let mut acc = [[_mm256_setzero_ps(); 2]; T];
+    let mut rows = [padded.as_ptr(); T];
+    for t in 0..T {
+        rows[t] = padded.as_ptr().wrapping_add(starts[t]);
+    }
+    for p in 0..wide {
+        // SAFETY: `pre_t` holds `wide` rows of 16; each tap's row of `wide` lies inside the
+        // padded image and its zeros.
+        unsafe {
+            let pre = pre_t.as_ptr().add(p * super::MAPS);
+            let x = [_mm256_loadu_ps(pre), _mm256_loadu_ps(pre.add(LANES))];
+            for t in 0..T {
+                let value = _mm256_set1_ps(*rows[t].add(p));
+                for h in 0..2 {
+                    acc[t][h] = _mm256_fmadd_ps(x[h], value, acc[t][h]);
+                }
+            }
+        }
+    }
+    for t in 0..T {
+        for h in 0..2 {
+            // SAFETY: the gradient holds `patch` rows of 16.
+            unsafe {
+                let to = weight_grad
+                    .as_mut_ptr()
+                    .add((first + t) * super::MAPS + h * LANES);
+                _mm256_storeu_ps(to, _mm256_add_ps(_mm256_loadu_ps(to), acc[t][h]));
+            }
+        }
+    }
+}
