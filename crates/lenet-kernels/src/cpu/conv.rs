@@ -201,8 +201,7 @@ pub(crate) fn conv_backward(
                         let pre_view = View::row_major(&pre, shape.maps, wide);
                         if direct_weight {
                             let padded = shape.pad_with_slack(image, &mut padded);
-                            transpose(&pre[..shape.maps * wide], shape.maps, &mut pre_t);
-                            add_weight_gradient(shape, padded, &pre_t, &mut weight_grad);
+                            add_weight_gradient(shape, padded, &pre, &mut pre_t, &mut weight_grad);
                         } else {
                             col.resize(patch * wide, 0.0);
                             shape.unfold(shape.pad(image, &mut padded), &mut col);
@@ -268,17 +267,6 @@ pub(crate) fn conv_backward(
         add(&mut grads.bias, &bias);
     }
     grads
-}
-
-/// `to = from^T` for `from` of `rows` rows, row-major.
-#[inline(always)]
-fn transpose(from: &[f32], rows: usize, to: &mut Vec<f32>) {
-    to.resize(from.len(), 0.0);
-    for (r, row) in from.chunks_exact(from.len() / rows).enumerate() {
-        for (to, &v) in to[r..].iter_mut().step_by(rows).zip(row) {
-            *to = v;
-        }
-    }
 }
 
 #[cfg(test)]

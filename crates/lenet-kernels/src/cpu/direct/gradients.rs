@@ -98,7 +98,8 @@ const TAPS: usize = 6;
 /// Adds `col · pre^T`, the weight's gradient of the convolution `shape` (16 maps) transposed,
 /// `[patch, 16]`, into `weight_grad`, reading each unfolded row straight from `padded`, the
 /// padded image followed by `kernel - 1` zeros (where the unfolding's last rows run past the
-/// image, it holds zeros); `pre_t` is the gradient before the activation, `[wide, 16]`.
+/// image, it holds zeros); `pre` is the gradient before the activation, `[16, wide]`, which
+/// is transposed into `pre_t` first.
 ///
 /// # Safety
 /// The CPU has AVX2 and FMA.
@@ -106,10 +107,15 @@ const TAPS: usize = 6;
 pub(in crate::cpu) unsafe fn add_weight_gradient(
     shape: &ConvShape,
     padded: &[f32],
-    pre_t: &[f32],
+    pre: &[f32],
+    pre_t: &mut Vec<f32>,
     weight_grad: &mut [f32],
 ) {
     let (wide, patch) = (shape.wide(), shape.patch());
+    assert!(pre.len() >= super::MAPS * wide);
+    // SAFETY: the caller's features.
+    unsafe { transpose_maps(&pre[..super::MAPS * wide], wide, pre_t) };
+    let pre_t = &pre_t[..];
     // Where tap `(c, ky, kx)`'s unfolded row starts in the padded image.
     let (width, plane) = (shape.padded_width(), shape.padded_len() / shape.channels);
     let start = |tap: usize| {
@@ -186,6 +192,78 @@ unsafe fn taps<const T: usize>(
                     .add((first + t) * super::MAPS + h * LANES);
                 _mm256_storeu_ps(to, _mm256_add_ps(_mm256_loadu_ps(to), acc[t][h]));
             }
+        }
+    }
+}
+
+/// `pre_t = pre^T` for `pre` `[16, wide]`: 8 maps by 8 positions at a time through the
+/// registers (unpack, shuffle, swap halves), the last positions one by one.
+///
+/// # Safety
+/// The CPU has AVX2.
+#[target_feature(enable = "avx2")]
+unsafe fn transpose_maps(pre: &[f32], wide: usize, pre_t: &mut Vec<f32>) {
+    const MAPS: usize = super::MAPS;
+    pre_t.resize(wide * MAPS, 0.0);
+    let blocks = wide / LANES;
+    for half in 0..MAPS / LANES {
+        for block in 0..blocks {
+            let p = block * LANES;
+            // SAFETY: rows `half * 8 ..` of `pre`, positions `p .. p + 8 <= wide`; each store
+            // is one row of `pre_t` inside its `wide * 16` values.
+            unsafe {
+                let row =
+                    |m: usize| _mm256_loadu_ps(pre.as_ptr().add((half * LANES + m) * wide + p));
+                let r: [__m256; LANES] = [
+                    row(0),
+                    row(1),
+                    row(2),
+                    row(3),
+                    row(4),
+                    row(5),
+                    row(6),
+                    row(7),
+                ];
+                let t = [
+                    _mm256_unpacklo_ps(r[0], r[1]),
+                    _mm256_unpackhi_ps(r[0], r[1]),
+                    _mm256_unpacklo_ps(r[2], r[3]),
+                    _mm256_unpackhi_ps(r[2], r[3]),
+                    _mm256_unpacklo_ps(r[4], r[5]),
+                    _mm256_unpackhi_ps(r[4], r[5]),
+                    _mm256_unpacklo_ps(r[6], r[7]),
+                    _mm256_unpackhi_ps(r[6], r[7]),
+                ];
+                let u = [
+                    _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+                    _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+                    _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+                    _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+                    _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+                    _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+                    _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+                    _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+                ];
+                let columns = [
+                    _mm256_permute2f128_ps::<0x20>(u[0], u[4]),
+                    _mm256_permute2f128_ps::<0x20>(u[1], u[5]),
+                    _mm256_permute2f128_ps::<0x20>(u[2], u[6]),
+                    _mm256_permute2f128_ps::<0x20>(u[3], u[7]),
+                    _mm256_permute2f128_ps::<0x31>(u[0], u[4]),
+                    _mm256_permute2f128_ps::<0x31>(u[1], u[5]),
+                    _mm256_permute2f128_ps::<0x31>(u[2], u[6]),
+                    _mm256_permute2f128_ps::<0x31>(u[3], u[7]),
+                ];
+                for (i, column) in columns.into_iter().enumerate() {
+                    let to = pre_t.as_mut_ptr().add((p + i) * MAPS + half * LANES);
+                    _mm256_storeu_ps(to, column);
+                }
+            }
+        }
+    }
+    for p in blocks * LANES..wide {
+        for m in 0..MAPS {
+            pre_t[p * MAPS + m] = pre[m * wide + p];
         }
     }
 }

@@ -221,19 +221,21 @@ pub(super) fn weight_gradient_pays(shape: &ConvShape) -> bool {
 
 /// `weight_grad += col · pre^T`, the weight's gradient of the convolution `shape` transposed
 /// (`[patch, 16]`), with each unfolded row `col` read straight from `padded`, the padded image
-/// followed by `kernel - 1` zeros; `pre_t` is the gradient before the activation, `[wide, 16]`;
-/// where [`weight_gradient_fits`]. The same bits as the unfolding and the matrix product.
+/// followed by `kernel - 1` zeros; `pre` is the gradient before the activation, `[16, wide]`,
+/// and `pre_t` scratch; where [`weight_gradient_fits`]. The same bits as the unfolding and the
+/// matrix product.
 pub(super) fn add_weight_gradient(
     shape: &ConvShape,
     padded: &[f32],
-    pre_t: &[f32],
+    pre: &[f32],
+    pre_t: &mut Vec<f32>,
     weight_grad: &mut [f32],
 ) {
     assert!(weight_gradient_fits(shape));
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `weight_gradient_fits` found AVX2 and FMA; the kernel asserts the lengths.
     unsafe {
-        gradients::add_weight_gradient(shape, padded, pre_t, weight_grad)
+        gradients::add_weight_gradient(shape, padded, pre, pre_t, weight_grad)
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("weight_gradient_fits admits no shape here");
@@ -443,9 +445,6 @@ mod tests {
             let mut padded = shape.pad(&image, &mut Vec::new()).to_vec();
             padded.resize(shape.padded_len() + shape.kernel - 1, 0.0);
             let pre = pattern(MAPS * wide, 0.7);
-            let pre_t: Vec<f32> = (0..wide * MAPS)
-                .map(|i| pre[(i % MAPS) * wide + i / MAPS])
-                .collect();
             let start = pattern(patch * MAPS, 2.3);
             let mut col = vec![0.0; patch * wide];
             shape.unfold(&padded[..shape.padded_len()], &mut col);
@@ -458,7 +457,7 @@ mod tests {
                 true,
             );
             let mut got = start;
-            add_weight_gradient(&shape, &padded, &pre_t, &mut got);
+            add_weight_gradient(&shape, &padded, &pre, &mut Vec::new(), &mut got);
             let differ = bits(&got)
                 .iter()
                 .zip(bits(&expected))
