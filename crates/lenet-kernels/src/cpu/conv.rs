@@ -4,8 +4,7 @@
 use rayon::prelude::*;
 
 use super::direct::{
-    Kernel, Layer, PRE_SLACK, add_input_gradient, add_weight_gradient, input_gradient_pays,
-    weight_gradient_pays,
+    DirectGradients, Kernel, Layer, PRE_SLACK, add_input_gradient, add_weight_gradient,
 };
 use super::matmul::{View, matmul};
 use super::pool::pool_gradient_planes;
@@ -144,8 +143,7 @@ pub(crate) fn conv_backward(
     let (patch, wide) = (shape.patch(), shape.wide());
     let (width, out_width) = (shape.padded_width(), shape.out_width());
     let (image_len, output_len) = (shape.image_len(), shape.output_len());
-    let direct_input = input_grad && input_gradient_pays(shape);
-    let direct_weight = weight_gradient_pays(shape);
+    let direct = DirectGradients::choose(shape);
     let weight_view = View::row_major(weight, shape.maps, patch);
     let partials: Vec<_> = x
         .par_chunks(image_len * CHUNK)
@@ -199,7 +197,7 @@ pub(crate) fn conv_backward(
                             *b += sum(pre);
                         }
                         let pre_view = View::row_major(&pre, shape.maps, wide);
-                        if direct_weight {
+                        if direct.weight {
                             let padded = shape.pad_with_slack(image, &mut padded);
                             add_weight_gradient(shape, padded, &pre, &mut pre_t, &mut weight_grad);
                         } else {
@@ -225,7 +223,7 @@ pub(crate) fn conv_backward(
                                 padded_grad.resize(shape.padded_len(), 0.0);
                                 &mut padded_grad[..]
                             };
-                            if direct_input {
+                            if direct.input {
                                 add_input_gradient(shape, weight, &pre, target, &mut buffer);
                             } else {
                                 col.resize(patch * wide, 0.0);

@@ -156,13 +156,12 @@ impl Kernel {
 /// never uses): its last block of vectors may run over the last map's end.
 pub(super) const PRE_SLACK: usize = 16;
 
-/// Whether [`add_input_gradient`] runs here for `shape`: a CPU with AVX2 and FMA, LeNet-5's
-/// 5x5 kernels, and at least three maps (gemm sums one or two products with a multiply and an
-/// add where the kernel fuses them, which would change bits).
-fn input_gradient_fits(shape: &ConvShape) -> bool {
+/// Whether this CPU runs `gradients.rs`' kernels (AVX2 and FMA) and `shape` has LeNet-5's
+/// 5x5 kernels.
+fn gradients_run_here(shape: &ConvShape) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        Isa::Avx2.runs_here() && shape.kernel == gradients::KERNEL && shape.maps > 2
+        Isa::Avx2.runs_here() && shape.kernel == gradients::KERNEL
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -171,11 +170,34 @@ fn input_gradient_fits(shape: &ConvShape) -> bool {
     }
 }
 
-/// Whether the backward pass takes [`add_input_gradient`] for `shape`: where it fits and the
-/// CPU's widest vectors are AVX2's. With AVX-512, gemm's 16-lane kernels keep the product (the
-/// direct kernel was measured only on AVX2).
-pub(super) fn input_gradient_pays(shape: &ConvShape) -> bool {
-    input_gradient_fits(shape) && Isa::detect() == Some(Isa::Avx2)
+/// Whether [`add_input_gradient`] runs here for `shape`: at least three maps (gemm sums one or
+/// two products with a multiply and an add where the kernel fuses them, which would change
+/// bits).
+fn input_gradient_fits(shape: &ConvShape) -> bool {
+    gradients_run_here(shape) && shape.maps > 2
+}
+
+/// Whether [`add_weight_gradient`] runs here for `shape`: 16 maps.
+fn weight_gradient_fits(shape: &ConvShape) -> bool {
+    gradients_run_here(shape) && shape.maps == MAPS
+}
+
+/// Which of a convolution's gradients the backward pass finds with `gradients.rs`' kernels:
+/// those that fit, where the CPU's widest vectors are AVX2's. With AVX-512, gemm's 16-lane
+/// kernels keep the products (the direct kernels were measured only on AVX2).
+pub(super) struct DirectGradients {
+    pub input: bool,
+    pub weight: bool,
+}
+
+impl DirectGradients {
+    pub(super) fn choose(shape: &ConvShape) -> Self {
+        let pays = Isa::detect() == Some(Isa::Avx2);
+        Self {
+            input: pays && input_gradient_fits(shape),
+            weight: pays && weight_gradient_fits(shape),
+        }
+    }
 }
 
 /// `padded_grad += fold(weight^T · pre)`, the input gradient of the convolution `shape` (its
@@ -197,26 +219,6 @@ pub(super) fn add_input_gradient(
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("input_gradient_fits admits no shape here");
-}
-
-/// Whether [`add_weight_gradient`] runs here for `shape`: a CPU with AVX2 and FMA, 16 maps,
-/// 5x5 kernels.
-fn weight_gradient_fits(shape: &ConvShape) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        Isa::Avx2.runs_here() && shape.maps == MAPS && shape.kernel == gradients::KERNEL
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = shape;
-        false
-    }
-}
-
-/// Whether the backward pass takes [`add_weight_gradient`] for `shape`, as
-/// [`input_gradient_pays`] decides for the input's.
-pub(super) fn weight_gradient_pays(shape: &ConvShape) -> bool {
-    weight_gradient_fits(shape) && Isa::detect() == Some(Isa::Avx2)
 }
 
 /// `weight_grad += col · pre^T`, the weight's gradient of the convolution `shape` transposed
@@ -399,13 +401,34 @@ mod tests {
         }
     }
 
+    /// Runs `check` (the kernel's bits against the layers') on every test shape that `fits`,
+    /// and asserts that at least `lenet` of them ran where the CPU has AVX2 and FMA.
+    fn each_gradient_shape(
+        fits: fn(&ConvShape) -> bool,
+        lenet: usize,
+        check: impl Fn(&ConvShape) -> (Vec<f32>, Vec<f32>),
+    ) {
+        let mut ran = 0;
+        for shape in shapes().iter().filter(|shape| fits(shape)) {
+            let (got, expected) = check(shape);
+            let differ = bits(&got)
+                .iter()
+                .zip(bits(&expected))
+                .filter(|(a, b)| **a != *b)
+                .count();
+            assert_eq!(differ, 0, "{shape:?}: {differ} of {} differ", got.len());
+            ran += 1;
+        }
+        if Isa::Avx2.runs_here() {
+            assert!(ran >= lenet, "LeNet-5's shapes fit");
+        } else {
+            eprintln!("not run: this CPU lacks AVX2 or FMA, so the kernel is never called");
+        }
+    }
+
     #[test]
     fn the_input_gradient_has_the_product_and_folds_bits() {
-        let mut ran = 0;
-        for shape in shapes() {
-            if !input_gradient_fits(&shape) {
-                continue;
-            }
+        each_gradient_shape(input_gradient_fits, 6, |shape| {
             let wide = shape.maps * shape.wide();
             let weight = pattern(shape.maps * shape.patch(), 1.1);
             let pre = pattern(wide + PRE_SLACK, 0.7);
@@ -417,60 +440,31 @@ mod tests {
             matmul(weight_view.t(), pre_view, &mut col, false);
             shape.fold(&col, &mut expected);
             let mut got = start;
-            add_input_gradient(&shape, &weight, &pre, &mut got, &mut Vec::new());
-            let differ = bits(&got)
-                .iter()
-                .zip(bits(&expected))
-                .filter(|(a, b)| **a != *b)
-                .count();
-            assert_eq!(differ, 0, "{shape:?}: {differ} of {} differ", got.len());
-            ran += 1;
-        }
-        if Isa::Avx2.runs_here() {
-            assert!(ran >= 6, "LeNet-5's shapes fit");
-        } else {
-            eprintln!("not run: this CPU lacks AVX2 or FMA, so the kernel is never called");
-        }
+            add_input_gradient(shape, &weight, &pre, &mut got, &mut Vec::new());
+            (got, expected)
+        });
     }
 
     #[test]
     fn the_weight_gradient_has_the_unfolding_and_products_bits() {
-        let mut ran = 0;
-        for shape in shapes() {
-            if !weight_gradient_fits(&shape) {
-                continue;
-            }
+        each_gradient_shape(weight_gradient_fits, 2, |shape| {
             let (patch, wide) = (shape.patch(), shape.wide());
             let image = pattern(shape.image_len(), 0.3);
-            let mut padded = shape.pad(&image, &mut Vec::new()).to_vec();
-            padded.resize(shape.padded_len() + shape.kernel - 1, 0.0);
+            let padded = shape.pad_with_slack(&image, &mut Vec::new()).to_vec();
             let pre = pattern(MAPS * wide, 0.7);
             let start = pattern(patch * MAPS, 2.3);
             let mut col = vec![0.0; patch * wide];
             shape.unfold(&padded[..shape.padded_len()], &mut col);
             let mut expected = start.clone();
-            let pre_view = View::row_major(&pre, MAPS, wide);
-            matmul(
+            let (col, pre_view) = (
                 View::row_major(&col, patch, wide),
-                pre_view.t(),
-                &mut expected,
-                true,
+                View::row_major(&pre, MAPS, wide),
             );
+            matmul(col, pre_view.t(), &mut expected, true);
             let mut got = start;
-            add_weight_gradient(&shape, &padded, &pre, &mut Vec::new(), &mut got);
-            let differ = bits(&got)
-                .iter()
-                .zip(bits(&expected))
-                .filter(|(a, b)| **a != *b)
-                .count();
-            assert_eq!(differ, 0, "{shape:?}: {differ} of {} differ", got.len());
-            ran += 1;
-        }
-        if Isa::Avx2.runs_here() {
-            assert!(ran >= 2, "LeNet-5's C3 fits");
-        } else {
-            eprintln!("not run: this CPU lacks AVX2 or FMA, so the kernel is never called");
-        }
+            add_weight_gradient(shape, &padded, &pre, &mut Vec::new(), &mut got);
+            (got, expected)
+        });
     }
 
     #[test]
