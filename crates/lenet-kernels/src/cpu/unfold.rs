@@ -62,21 +62,20 @@ impl ConvShape {
         self.maps * self.positions()
     }
 
-    /// Where row `(c, ky, kx)` of the wide unfolded matrix starts in the padded image, and
-    /// how many of its `wide()` entries lie inside the buffer (the rest are dropped columns).
+    /// Where row `tap` (`(c, ky, kx)` in row-major order) of the wide unfolded matrix starts in
+    /// the padded image, and how many of its `wide()` entries lie inside the buffer (the rest
+    /// are dropped columns).
+    #[inline(always)]
+    pub(super) fn tap_run(&self, tap: usize) -> (usize, usize) {
+        let (kernel, width) = (self.kernel, self.padded_width());
+        let (c, ky, kx) = (tap / (kernel * kernel), tap / kernel % kernel, tap % kernel);
+        let start = c * self.padded_height() * width + ky * width + kx;
+        (start, self.wide().min(self.padded_len() - start))
+    }
+
+    /// [`Self::tap_run`] of every row in order.
     fn taps(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        let (plane, width) = (
-            self.padded_height() * self.padded_width(),
-            self.padded_width(),
-        );
-        (0..self.channels).flat_map(move |c| {
-            (0..self.kernel).flat_map(move |ky| {
-                (0..self.kernel).map(move |kx| {
-                    let start = c * plane + ky * width + kx;
-                    (start, self.wide().min(self.padded_len() - start))
-                })
-            })
-        })
+        (0..self.patch()).map(|tap| self.tap_run(tap))
     }
 
     /// The image with its zero border, or the image itself when there is none.

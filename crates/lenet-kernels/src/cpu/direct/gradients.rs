@@ -41,8 +41,7 @@ pub(in crate::cpu) unsafe fn add_input_gradient(
     padded_grad: &mut [f32],
     buffer: &mut Vec<f32>,
 ) {
-    let (wide, patch, width) = (shape.wide(), shape.patch(), shape.padded_width());
-    let plane = shape.padded_len() / shape.channels;
+    let (wide, patch) = (shape.wide(), shape.patch());
     let groups = wide.div_ceil(LANES * BLOCK);
     let stride = groups * LANES * BLOCK;
     assert!(shape.kernel == KERNEL && weight.len() >= shape.maps * patch);
@@ -80,8 +79,7 @@ pub(in crate::cpu) unsafe fn add_input_gradient(
             }
             // The fold's additions, in its order: each tap's wide run, cut at the buffer's end.
             for kx in 0..KERNEL {
-                let start = c * plane + ky * width + kx;
-                let len = wide.min(shape.padded_len() - start);
+                let (start, len) = shape.tap_run(taps + kx);
                 let row = &buffer[kx * stride..][..len];
                 for (d, s) in padded_grad[start..start + len].iter_mut().zip(row) {
                     *d += s;
@@ -116,12 +114,7 @@ pub(in crate::cpu) unsafe fn add_weight_gradient(
     // SAFETY: the caller's features.
     unsafe { transpose_maps(&pre[..super::MAPS * wide], wide, pre_t) };
     let pre_t = &pre_t[..];
-    // Where tap `(c, ky, kx)`'s unfolded row starts in the padded image.
-    let (width, plane) = (shape.padded_width(), shape.padded_len() / shape.channels);
-    let start = |tap: usize| {
-        let (c, ky, kx) = (tap / (KERNEL * KERNEL), tap / KERNEL % KERNEL, tap % KERNEL);
-        c * plane + ky * width + kx
-    };
+    let start = |tap: usize| shape.tap_run(tap).0;
     assert!(shape.maps == super::MAPS && shape.kernel == KERNEL);
     assert!(padded.len() >= shape.padded_len() + KERNEL - 1 && pre_t.len() >= wide * super::MAPS);
     assert!(weight_grad.len() >= shape.patch() * super::MAPS);

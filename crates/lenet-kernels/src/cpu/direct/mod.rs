@@ -252,14 +252,7 @@ fn transpose_maps16(weight: &[f32], patch: usize) -> Vec<f32> {
 
 /// Each tap's offset in the padded image, in the unfolding's row order `(c, ky, kx)`.
 fn tap_offsets(shape: &ConvShape) -> Vec<usize> {
-    let width = shape.padded_width();
-    let plane = shape.padded_len() / shape.channels;
-    (0..shape.channels)
-        .flat_map(|c| {
-            (0..shape.kernel)
-                .flat_map(move |ky| (0..shape.kernel).map(move |kx| c * plane + ky * width + kx))
-        })
-        .collect()
+    (0..shape.patch()).map(|tap| shape.tap_run(tap).0).collect()
 }
 
 // Indexed loops over the fixed-size arrays of registers: with iterator chains (zip, flatten,
