@@ -9,6 +9,10 @@ use experiment::BackendKind;
 use infer::output::{self, Format};
 use infer::{AnyClassifier, ModelSource, Saves};
 
+// The program, not the library, picks the allocator: an app that embeds `infer` keeps its own.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Classify handwritten digits in images: photos or scans of paper, drawings, screenshots.
 ///
 /// Each image is brought into MNIST's form first (grey, light ink on black, the digit fitted to
