@@ -72,6 +72,16 @@ fn positive(text: &str) -> Result<f64, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // The training loop's thread is one of rayon's workers (the program owns the global pool;
+    // the library leaves it to the app): every kernel's parallel loop then starts on this
+    // thread, which works through its share, where a thread outside the pool would hand the
+    // loop to the workers and sleep until they finished, a wake-up on each side per layer.
+    if let Err(error) = rayon::ThreadPoolBuilder::new()
+        .use_current_thread()
+        .build_global()
+    {
+        eprintln!("train: warning: rayon's default thread pool, not this thread in it: {error}");
+    }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
