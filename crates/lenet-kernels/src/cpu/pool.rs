@@ -94,9 +94,6 @@ pub(super) fn pool_gradient_planes(
     let rows = input.chunks_mut(2 * width).zip(x.chunks(2 * width));
     for ((input, x), (y, grad)) in rows.zip(y.chunks(ow).zip(grad.chunks(ow))) {
         let (input_top, input_bottom) = input.split_at_mut(width);
-        let inputs = input_top
-            .chunks_exact_mut(2)
-            .zip(input_bottom.chunks_exact_mut(2));
         match pool {
             Pooling::Average => {
                 let gradient = |y: f32, g: f32| 0.25 * g * tanh_derivative(y);
@@ -116,11 +113,15 @@ pub(super) fn pool_gradient_planes(
                 let (tops, bottoms) = (tops.into_remainder(), bottoms.into_remainder());
                 let rest = tops.chunks_exact_mut(2).zip(bottoms.chunks_exact_mut(2));
                 for ((it, ib), (&y, &g)) in rest.zip(ys.remainder().iter().zip(grads.remainder())) {
-                    it.fill(gradient(y, g));
-                    ib.fill(gradient(y, g));
+                    let g = gradient(y, g);
+                    it.fill(g);
+                    ib.fill(g);
                 }
             }
             Pooling::Max => {
+                let inputs = input_top
+                    .chunks_exact_mut(2)
+                    .zip(input_bottom.chunks_exact_mut(2));
                 let (top, bottom) = x.split_at(width);
                 let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
                 let outputs = y.iter().zip(grad);
