@@ -7,8 +7,8 @@ use super::direct::{
     DirectGradients, Kernel, Layer, PRE_SLACK, add_input_gradient, add_weight_gradient,
 };
 use super::matmul::{View, matmul};
-use super::pool::pool_gradient_planes;
-use super::{ConvShape, add, filled_in_parallel, sum, with_avx2};
+use super::pool::pool_gradient_rows;
+use super::{ConvShape, add, add_sums, filled_in_parallel, with_avx2};
 use crate::{Activation, Pooling};
 
 /// Images per task in the backward pass. Fixed, so that the sums over the batch do not depend
@@ -59,9 +59,10 @@ pub(super) struct ConvScratch {
 }
 
 impl ConvScratch {
-    /// `image` with its zero border, in this scratch's buffer, or `image` itself without one.
-    pub(super) fn pad<'a>(&'a mut self, shape: &ConvShape, image: &'a [f32]) -> &'a [f32] {
-        shape.pad(image, &mut self.padded)
+    /// `image` with its zero border and the slack after it that the direct kernels read
+    /// ([`ConvShape::pad_with_slack`]), in this scratch's buffer.
+    pub(super) fn pad<'a>(&'a mut self, shape: &ConvShape, image: &[f32]) -> &'a [f32] {
+        shape.pad_with_slack(image, &mut self.padded)
     }
 }
 
@@ -129,6 +130,77 @@ pub(crate) enum OutputGrad<'a> {
     },
 }
 
+impl<'a> OutputGrad<'a> {
+    /// Image `n`'s part, for maps of `output_len` values.
+    fn of_image(self, n: usize, output_len: usize) -> Self {
+        match self {
+            OutputGrad::Maps(grad) => OutputGrad::Maps(&grad[n * output_len..][..output_len]),
+            OutputGrad::Pooled {
+                pooling,
+                pooled,
+                grad,
+            } => {
+                let pooled_len = output_len / 4;
+                OutputGrad::Pooled {
+                    pooling,
+                    pooled: &pooled[n * pooled_len..][..pooled_len],
+                    grad: &grad[n * pooled_len..][..pooled_len],
+                }
+            }
+        }
+    }
+}
+
+/// One image's gradient before the activation into `pre`, `[maps, wide]` (the dropped columns
+/// are left alone), from its activated maps `y` and `grad`, the gradient arriving at them (this
+/// image's). `spread` is scratch.
+#[inline(always)]
+fn pre_activation_gradient(
+    shape: &ConvShape,
+    activation: Activation,
+    y: &[f32],
+    grad: OutputGrad,
+    pre: &mut [f32],
+    spread: &mut Vec<f32>,
+) {
+    let (width, out_width, positions) =
+        (shape.padded_width(), shape.out_width(), shape.positions());
+    let maps = pre.chunks_mut(shape.wide()).zip(y.chunks(positions));
+    match grad {
+        OutputGrad::Maps(grad) => {
+            for ((pre, y), grad) in maps.zip(grad.chunks(positions)) {
+                let rows = pre.chunks_mut(width).zip(y.chunks(out_width));
+                for ((pre, y), grad) in rows.zip(grad.chunks(out_width)) {
+                    activation.gradient_row(pre, y, grad);
+                }
+            }
+        }
+        OutputGrad::Pooled {
+            pooling,
+            pooled,
+            grad,
+        } => {
+            // Each row of windows' gradient spread over its two rows and taken through the
+            // activation while it is in cache, where the maps' whole gradient was written
+            // first and read back.
+            spread.resize(2 * out_width, 0.0);
+            let pooled_width = out_width / 2;
+            let pooled_maps = pooled.chunks(positions / 4).zip(grad.chunks(positions / 4));
+            for ((pre, y), (pooled, grad)) in maps.zip(pooled_maps) {
+                let pairs = pre.chunks_mut(2 * width).zip(y.chunks(2 * out_width));
+                let windows = pooled.chunks(pooled_width).zip(grad.chunks(pooled_width));
+                for ((pre, y), (pooled, grad)) in pairs.zip(windows) {
+                    pool_gradient_rows(pooling, out_width, y, pooled, grad, spread);
+                    let (top, bottom) = pre.split_at_mut(width);
+                    let (spread_top, spread_bottom) = spread.split_at(out_width);
+                    activation.gradient_row(top, &y[..out_width], spread_top);
+                    activation.gradient_row(bottom, &y[out_width..], spread_bottom);
+                }
+            }
+        }
+    }
+}
+
 /// The gradients of [`conv_forward`] from its input, weight, output `y` and the gradient
 /// arriving at its output.
 pub(crate) fn conv_backward(
@@ -141,7 +213,6 @@ pub(crate) fn conv_backward(
     input_grad: bool,
 ) -> ConvGrads {
     let (patch, wide) = (shape.patch(), shape.wide());
-    let (width, out_width) = (shape.padded_width(), shape.out_width());
     let (image_len, output_len) = (shape.image_len(), shape.output_len());
     let direct = DirectGradients::choose(shape);
     let weight_view = View::row_major(weight, shape.maps, patch);
@@ -161,41 +232,13 @@ pub(crate) fn conv_backward(
                     // The pre-activation gradient, wide; the dropped columns stay 0 (and the
                     // direct input gradient's slack after it).
                     let mut pre = vec![0.0; shape.maps * wide + PRE_SLACK];
-                    let (mut padded, mut padded_grad, mut maps_grad, mut buffer) =
+                    let (mut padded, mut padded_grad, mut spread, mut buffer) =
                         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                     let images = x.chunks(image_len).zip(y.chunks(output_len));
                     for (i, (image, y)) in images.enumerate() {
-                        let n = chunk * CHUNK + i;
-                        let grad = match grad {
-                            OutputGrad::Maps(grad) => &grad[n * output_len..][..output_len],
-                            OutputGrad::Pooled {
-                                pooling,
-                                pooled,
-                                grad,
-                            } => {
-                                let pooled_len = output_len / 4;
-                                maps_grad.resize(output_len, 0.0);
-                                pool_gradient_planes(
-                                    pooling,
-                                    out_width,
-                                    y,
-                                    &pooled[n * pooled_len..][..pooled_len],
-                                    &grad[n * pooled_len..][..pooled_len],
-                                    &mut maps_grad,
-                                );
-                                &maps_grad
-                            }
-                        };
-                        let maps = pre.chunks_mut(wide).zip(y.chunks(shape.positions()));
-                        for ((pre, y), (g, b)) in
-                            maps.zip(grad.chunks(shape.positions()).zip(&mut bias_grad))
-                        {
-                            let rows = pre.chunks_mut(width).zip(y.chunks(out_width));
-                            for ((pre, y), g) in rows.zip(g.chunks(out_width)) {
-                                activation.gradient_row(pre, y, g);
-                            }
-                            *b += sum(pre);
-                        }
+                        let grad = grad.of_image(chunk * CHUNK + i, output_len);
+                        pre_activation_gradient(shape, activation, y, grad, &mut pre, &mut spread);
+                        add_sums(&pre[..shape.maps * wide], wide, &mut bias_grad);
                         let pre_view = View::row_major(&pre, shape.maps, wide);
                         if direct.weight {
                             let padded = shape.pad_with_slack(image, &mut padded);

@@ -117,7 +117,54 @@ fn sum(values: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + rest
 }
 
+/// Adds [`sum`] of each run of `len` in `values` to its place in `sums` (one run per place):
+/// the same sums to the bit, with up to eight runs' additions interleaved, where a run at a
+/// time waits for each addition's result before the next.
+#[inline(always)]
+fn add_sums(values: &[f32], len: usize, sums: &mut [f32]) {
+    const RUNS: usize = 8;
+    let whole = len / 8;
+    for (runs, sums) in values.chunks(len * RUNS).zip(sums.chunks_mut(RUNS)) {
+        let mut lanes = [[0.0f32; 8]; RUNS];
+        for k in 0..whole {
+            for (run, lanes) in lanes.iter_mut().take(sums.len()).enumerate() {
+                let chunk = &runs[run * len + 8 * k..][..8];
+                for (lane, v) in lanes.iter_mut().zip(chunk) {
+                    *lane += v;
+                }
+            }
+        }
+        for (run, (sum, lanes)) in sums.iter_mut().zip(&lanes).enumerate() {
+            let rest: f32 = runs[run * len + 8 * whole..][..len % 8].iter().sum();
+            *sum += lanes.iter().sum::<f32>() + rest;
+        }
+    }
+}
+
 /// Planes per pooling task: enough work (about 16K inputs) to outweigh rayon's per-task cost.
 fn planes_per_task(plane: usize) -> usize {
     (1 << 14) / plane.max(1) + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use testing::pattern;
+
+    /// Runs of whole and partial lane groups, in groups of up to eight runs and a group left.
+    #[test]
+    fn sums_of_runs_are_each_runs_sum_to_the_bit() {
+        for (runs, len) in [(6, 896), (16, 140), (11, 7), (3, 20)] {
+            let values = pattern(runs * len, 0.7);
+            let mut sums = pattern(runs, 1.3);
+            let expected: Vec<u32> = sums
+                .iter()
+                .zip(values.chunks(len))
+                .map(|(start, run)| (start + sum(run)).to_bits())
+                .collect();
+            add_sums(&values, len, &mut sums);
+            let got: Vec<u32> = sums.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(got, expected, "{runs} runs of {len}");
+        }
+    }
 }

@@ -93,50 +93,64 @@ pub(super) fn pool_gradient_planes(
     let ow = width / 2;
     let rows = input.chunks_mut(2 * width).zip(x.chunks(2 * width));
     for ((input, x), (y, grad)) in rows.zip(y.chunks(ow).zip(grad.chunks(ow))) {
-        let (input_top, input_bottom) = input.split_at_mut(width);
-        match pool {
-            Pooling::Average => {
-                let gradient = |y: f32, g: f32| 0.25 * g * tanh_derivative(y);
-                // Four windows at a time, each value spread over its two columns in registers
-                // and stored as one vector per row, where a value at a time is four stores.
-                const WINDOWS: usize = 4;
-                let mut tops = input_top.chunks_exact_mut(2 * WINDOWS);
-                let mut bottoms = input_bottom.chunks_exact_mut(2 * WINDOWS);
-                let (mut ys, mut grads) = (y.chunks_exact(WINDOWS), grad.chunks_exact(WINDOWS));
-                let blocks = (&mut tops).zip(&mut bottoms).zip((&mut ys).zip(&mut grads));
-                for ((it, ib), (y, g)) in blocks {
-                    let spread: [f32; 2 * WINDOWS] =
-                        std::array::from_fn(|i| gradient(y[i / 2], g[i / 2]));
-                    it.copy_from_slice(&spread);
-                    ib.copy_from_slice(&spread);
-                }
-                let (tops, bottoms) = (tops.into_remainder(), bottoms.into_remainder());
-                let rest = tops.chunks_exact_mut(2).zip(bottoms.chunks_exact_mut(2));
-                for ((it, ib), (&y, &g)) in rest.zip(ys.remainder().iter().zip(grads.remainder())) {
-                    let g = gradient(y, g);
-                    it.fill(g);
-                    ib.fill(g);
-                }
+        pool_gradient_rows(pool, width, x, y, grad, input);
+    }
+}
+
+/// [`pool_backward`] on one row of windows: `x` and `input` are the two input rows of `width`
+/// (even), `y` and `grad` the output row; every value of `input` is written.
+#[inline(always)]
+pub(super) fn pool_gradient_rows(
+    pool: Pooling,
+    width: usize,
+    x: &[f32],
+    y: &[f32],
+    grad: &[f32],
+    input: &mut [f32],
+) {
+    let (input_top, input_bottom) = input[..2 * width].split_at_mut(width);
+    match pool {
+        Pooling::Average => {
+            let gradient = |y: f32, g: f32| 0.25 * g * tanh_derivative(y);
+            // Four windows at a time, each value spread over its two columns in registers and
+            // stored as one vector per row, where a value at a time is four stores.
+            const WINDOWS: usize = 4;
+            let mut tops = input_top.chunks_exact_mut(2 * WINDOWS);
+            let mut bottoms = input_bottom.chunks_exact_mut(2 * WINDOWS);
+            let (mut ys, mut grads) = (y.chunks_exact(WINDOWS), grad.chunks_exact(WINDOWS));
+            let blocks = (&mut tops).zip(&mut bottoms).zip((&mut ys).zip(&mut grads));
+            for ((it, ib), (y, g)) in blocks {
+                let spread: [f32; 2 * WINDOWS] =
+                    std::array::from_fn(|i| gradient(y[i / 2], g[i / 2]));
+                it.copy_from_slice(&spread);
+                ib.copy_from_slice(&spread);
             }
-            Pooling::Max => {
-                let inputs = input_top
-                    .chunks_exact_mut(2)
-                    .zip(input_bottom.chunks_exact_mut(2));
-                let (top, bottom) = x.split_at(width);
-                let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
-                let outputs = y.iter().zip(grad);
-                for (((it, ib), (t, b)), (&y, &g)) in inputs.zip(windows).zip(outputs) {
-                    // The window's first maximum, in row-major order, takes it.
-                    let first = t[0] == y;
-                    let second = !first && t[1] == y;
-                    let third = !first && !second && b[0] == y;
-                    let fourth = !first && !second && !third;
-                    let route = |hit: bool| if hit { g } else { 0.0 };
-                    it[0] = route(first);
-                    it[1] = route(second);
-                    ib[0] = route(third);
-                    ib[1] = route(fourth);
-                }
+            let (tops, bottoms) = (tops.into_remainder(), bottoms.into_remainder());
+            let rest = tops.chunks_exact_mut(2).zip(bottoms.chunks_exact_mut(2));
+            for ((it, ib), (&y, &g)) in rest.zip(ys.remainder().iter().zip(grads.remainder())) {
+                let g = gradient(y, g);
+                it.fill(g);
+                ib.fill(g);
+            }
+        }
+        Pooling::Max => {
+            let inputs = input_top
+                .chunks_exact_mut(2)
+                .zip(input_bottom.chunks_exact_mut(2));
+            let (top, bottom) = x[..2 * width].split_at(width);
+            let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+            let outputs = y.iter().zip(grad);
+            for (((it, ib), (t, b)), (&y, &g)) in inputs.zip(windows).zip(outputs) {
+                // The window's first maximum, in row-major order, takes it.
+                let first = t[0] == y;
+                let second = !first && t[1] == y;
+                let third = !first && !second && b[0] == y;
+                let fourth = !first && !second && !third;
+                let route = |hit: bool| if hit { g } else { 0.0 };
+                it[0] = route(first);
+                it[1] = route(second);
+                ib[0] = route(third);
+                ib[1] = route(fourth);
             }
         }
     }

@@ -13,6 +13,12 @@ pub(crate) struct ConvShape {
     pub padding: usize,
 }
 
+/// How far past the padded image a direct kernel across output rows reads: its last 8-lane
+/// vector of a row may run up to 7 values past the row's end (those lanes are dropped), and
+/// past the image for the last row. Reading zeros there instead of masking the load keeps the
+/// loop to plain loads, which AMD's cores issue at twice a masked load's rate.
+pub(super) const ROW_OVERRUN: usize = 7;
+
 /// The convolutions unfold each image "wide": output rows are computed at the padded input's
 /// full width, so that every row of the unfolded matrix is one contiguous run of the input
 /// (one copy per kernel tap instead of one per tap and output row). The columns past the
@@ -98,9 +104,15 @@ impl ConvShape {
         buffer
     }
 
-    /// The image with its zero border, copied into `buffer`, and `kernel - 1` zeros after it:
-    /// every row of the wide unfolding then lies inside (past the image it reads zeros, as
-    /// [`Self::unfold`] writes them).
+    /// Zeros after the padded image in [`Self::pad_with_slack`]: `kernel - 1`, so that every
+    /// row of the wide unfolding lies inside, and at least [`ROW_OVERRUN`].
+    pub(super) fn slack(&self) -> usize {
+        (self.kernel - 1).max(ROW_OVERRUN)
+    }
+
+    /// The image with its zero border, copied into `buffer`, and [`Self::slack`] zeros after
+    /// it: every row of the wide unfolding then lies inside (past the image it reads zeros, as
+    /// [`Self::unfold`] writes them), and so does every vector of a kernel across output rows.
     #[inline(always)]
     pub(super) fn pad_with_slack<'a>(&self, image: &[f32], buffer: &'a mut Vec<f32>) -> &'a [f32] {
         if self.padding == 0 {
@@ -109,7 +121,7 @@ impl ConvShape {
         } else {
             self.pad(image, buffer);
         }
-        buffer.resize(self.padded_len() + self.kernel - 1, 0.0);
+        buffer.resize(self.padded_len() + self.slack(), 0.0);
         buffer
     }
 

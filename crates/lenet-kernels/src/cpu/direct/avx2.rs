@@ -6,7 +6,7 @@
 use std::arch::x86_64::*;
 
 use super::vector::{activate_each, pool_each};
-use super::{Layer, MAPS, tap_offsets};
+use super::{KERNEL, Layer, MAPS, tap_offsets};
 
 /// f32 lanes of a 256-bit vector.
 const LANES: usize = 8;
@@ -79,12 +79,13 @@ unsafe fn rows<const V: usize, const PARTIAL: bool>(
     let shape = layer.shape;
     let (patch, width, out_width) = (shape.patch(), shape.padded_width(), shape.out_width());
     let (pooled_width, pooled_plane) = (out_width / 2, shape.positions() / 4);
-    let (kernel, plane) = (shape.kernel, shape.padded_len() / shape.channels);
+    let plane = shape.padded_len() / shape.channels;
     // SAFETY: inlined AVX2 helpers.
     let masks: [__m256i; V] =
         std::array::from_fn(|v| unsafe { first(out_width.saturating_sub(v * LANES)) });
-    // Whole vectors load and store plainly: AMD's masked moves are slower than plain ones (a
-    // masked load issues at half their rate, a masked store far slower still).
+    // Whole vectors store plainly: AMD's masked moves are slower than plain ones (a masked
+    // load issues at half their rate, a masked store far slower still). Loads are all plain:
+    // a partial vector's extra lanes read the next row, or the slack after the image.
     let whole: [bool; V] = std::array::from_fn(|v| v + 1 < V || !PARTIAL);
     // A partial vector stores plainly where its extra lanes stay inside this image's output:
     // they land on the rows after it, which are written later, in memory's order.
@@ -97,24 +98,17 @@ unsafe fn rows<const V: usize, const PARTIAL: bool>(
             // `ky = i`, the bottom's `ky = i - 1`): each output still sums its taps in the
             // unfolding's order `(c, ky, kx)`.
             for c in 0..shape.channels {
-                for i in 0..=kernel {
+                for i in 0..=KERNEL {
                     let row = c * plane + (2 * py + i) * width;
-                    let tap = |ky: usize, kx: usize| m * patch + (c * kernel + ky) * kernel + kx;
-                    for kx in 0..kernel {
+                    let tap = |ky: usize, kx: usize| m * patch + (c * KERNEL + ky) * KERNEL + kx;
+                    for kx in 0..KERNEL {
                         let x: [__m256; V] = std::array::from_fn(|v| {
-                            let from = padded.as_ptr().wrapping_add(row + kx + v * LANES);
-                            // SAFETY: a whole vector, or the mask, keeps the lanes read inside
-                            // the output rows' taps, which lie inside `padded`.
-                            unsafe {
-                                if whole[v] {
-                                    _mm256_loadu_ps(from)
-                                } else {
-                                    _mm256_maskload_ps(from, masks[v])
-                                }
-                            }
+                            // SAFETY: the output rows' taps lie inside `padded`, and a partial
+                            // vector's lanes past them inside its asserted slack.
+                            unsafe { _mm256_loadu_ps(padded.as_ptr().add(row + kx + v * LANES)) }
                         });
                         for r in 0..2 {
-                            if i < r || i - r == kernel {
+                            if i < r || i - r == KERNEL {
                                 continue;
                             }
                             // SAFETY: the wrapper asserted the weight's length.

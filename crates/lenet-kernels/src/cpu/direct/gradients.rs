@@ -15,12 +15,10 @@
 use std::arch::x86_64::*;
 
 use super::super::ConvShape;
+use super::KERNEL;
 
 /// f32 lanes of a 256-bit vector.
 const LANES: usize = 8;
-
-/// The kernel's width that this kernel takes: LeNet-5's 5x5.
-pub(in crate::cpu) const KERNEL: usize = 5;
 
 /// Vectors of the wide output computed together, per tap.
 const BLOCK: usize = 2;

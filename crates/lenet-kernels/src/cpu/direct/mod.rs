@@ -27,6 +27,10 @@
 use super::ConvShape;
 use crate::{Activation, Pooling};
 
+/// The kernel's width that the row kernels and the gradient kernels take: LeNet-5's 5x5,
+/// known when compiled, so that their loops over the taps unroll without a branch.
+pub(super) const KERNEL: usize = 5;
+
 /// Maps across the lanes in [`Kernel::Maps16`]: one AVX-512 vector, two AVX2 vectors.
 pub(super) const MAPS: usize = 16;
 
@@ -61,9 +65,11 @@ impl Isa {
     }
 }
 
-/// Whether [`Kernel::Rows`] takes `shape`: an even output whose rows fit 32 lanes.
+/// Whether [`Kernel::Rows`] takes `shape`: LeNet-5's 5x5 kernel, an even output whose rows
+/// fit 32 lanes.
 pub(super) fn rows_fit(shape: &ConvShape) -> bool {
-    shape.out_width() <= 32
+    shape.kernel == KERNEL
+        && shape.out_width() <= 32
         && shape.out_width().is_multiple_of(2)
         && shape.out_height().is_multiple_of(2)
 }
@@ -124,14 +130,15 @@ impl Kernel {
     /// padded image; `weight` as given to [`Kernel::choose`].
     pub(super) fn run(&self, layer: Layer, padded: &[f32], weight: &[f32], y: &mut [f32]) {
         let shape = layer.shape;
-        let (isa, fits) = match self {
-            Kernel::Rows(isa) => (isa, rows_fit(shape)),
+        let (isa, fits, slack) = match self {
+            Kernel::Rows(isa) => (isa, rows_fit(shape), shape.slack()),
             Kernel::Maps16(isa, weight_t) => (
                 isa,
                 maps16_fit(shape) && weight_t.len() == shape.patch() * MAPS,
+                0,
             ),
         };
-        assert!(isa.runs_here() && fits && padded.len() >= shape.padded_len());
+        assert!(isa.runs_here() && fits && padded.len() >= shape.padded_len() + slack);
         assert!(weight.len() >= shape.maps * shape.patch() && layer.bias.len() >= shape.maps);
         assert!(y.len() >= shape.maps * layer.output_plane());
         #[cfg(target_arch = "x86_64")]
@@ -161,7 +168,7 @@ pub(super) const PRE_SLACK: usize = 16;
 fn gradients_run_here(shape: &ConvShape) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        Isa::Avx2.runs_here() && shape.kernel == gradients::KERNEL
+        Isa::Avx2.runs_here() && shape.kernel == KERNEL
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -348,7 +355,7 @@ mod tests {
                     pooling,
                     bias: &bias,
                 };
-                let padded = shape.pad(&image, &mut Vec::new()).to_vec();
+                let padded = shape.pad_with_slack(&image, &mut Vec::new()).to_vec();
                 if let Some(bits) = run(layer, &padded, &weight, &image) {
                     assert_eq!(
                         bits,
