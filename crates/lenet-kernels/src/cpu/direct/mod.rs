@@ -20,9 +20,9 @@
 //! `avx512.rs` and `avx2.rs` block them for 32 and 16 registers.
 //!
 //! In the backward pass, on CPUs with AVX2 and FMA but not AVX-512, [`add_input_gradient`]
-//! and [`add_weight_gradient`] (`gradients.rs`) find C3's gradients without the unfolded
-//! image and its products: to the bit what the unfolding, the matrix products and the fold
-//! compute.
+//! and [`add_weight_gradient`] (`gradients.rs`) find C3's gradients, and C1's weight's,
+//! without the unfolded image and its products: to the bit what the unfolding, the matrix
+//! products and the fold compute.
 
 use super::ConvShape;
 use crate::{Activation, Pooling};
@@ -184,9 +184,14 @@ fn input_gradient_fits(shape: &ConvShape) -> bool {
     gradients_run_here(shape) && shape.maps > 2
 }
 
-/// Whether [`add_weight_gradient`] runs here for `shape`: 16 maps.
+/// Whether [`add_weight_gradient`] runs here for `shape`: 16 maps (C3), or a product that gemm
+/// computes as dot products (C1).
 fn weight_gradient_fits(shape: &ConvShape) -> bool {
-    gradients_run_here(shape) && shape.maps == MAPS
+    #[cfg(target_arch = "x86_64")]
+    let horizontal = gradients::horizontal_fits(shape);
+    #[cfg(not(target_arch = "x86_64"))]
+    let horizontal = false;
+    gradients_run_here(shape) && (shape.maps == MAPS || horizontal)
 }
 
 /// Which of a convolution's gradients the backward pass finds with `gradients.rs`' kernels:
@@ -229,10 +234,10 @@ pub(super) fn add_input_gradient(
 }
 
 /// `weight_grad += col · pre^T`, the weight's gradient of the convolution `shape` transposed
-/// (`[patch, 16]`), with each unfolded row `col` read straight from `padded`, the padded image
-/// followed by `kernel - 1` zeros; `pre` is the gradient before the activation, `[16, wide]`,
-/// and `pre_t` scratch; where [`weight_gradient_fits`]. The same bits as the unfolding and the
-/// matrix product.
+/// (`[patch, maps]`), with each unfolded row `col` read straight from `padded`, the padded
+/// image followed by `kernel - 1` zeros; `pre` is the gradient before the activation, `[maps,
+/// wide]`, and `pre_t` scratch; where [`weight_gradient_fits`]. The same bits as the unfolding
+/// and the matrix product.
 pub(super) fn add_weight_gradient(
     shape: &ConvShape,
     padded: &[f32],
@@ -244,7 +249,11 @@ pub(super) fn add_weight_gradient(
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `weight_gradient_fits` found AVX2 and FMA; the kernel asserts the lengths.
     unsafe {
-        gradients::add_weight_gradient(shape, padded, pre, pre_t, weight_grad)
+        if shape.maps == MAPS {
+            gradients::add_weight_gradient(shape, padded, pre, pre_t, weight_grad)
+        } else {
+            gradients::add_weight_gradient_horizontal(shape, padded, pre, weight_grad)
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("weight_gradient_fits admits no shape here");
@@ -447,18 +456,18 @@ mod tests {
 
     #[test]
     fn the_weight_gradient_has_the_unfolding_and_products_bits() {
-        each_gradient_shape(weight_gradient_fits, 2, |shape| {
+        each_gradient_shape(weight_gradient_fits, 5, |shape| {
             let (patch, wide) = (shape.patch(), shape.wide());
             let image = pattern(shape.image_len(), 0.3);
             let padded = shape.pad_with_slack(&image, &mut Vec::new()).to_vec();
-            let pre = pattern(MAPS * wide, 0.7);
-            let start = pattern(patch * MAPS, 2.3);
+            let pre = pattern(shape.maps * wide, 0.7);
+            let start = pattern(patch * shape.maps, 2.3);
             let mut col = vec![0.0; patch * wide];
             shape.unfold(&padded[..shape.padded_len()], &mut col);
             let mut expected = start.clone();
             let (col, pre_view) = (
                 View::row_major(&col, patch, wide),
-                View::row_major(&pre, MAPS, wide),
+                View::row_major(&pre, shape.maps, wide),
             );
             matmul(col, pre_view.t(), &mut expected, true);
             let mut got = start;
