@@ -80,6 +80,10 @@ pub(crate) fn pool_backward(
     input
 }
 
+/// Windows whose gradients the pooling's backward pass computes together: their eight
+/// columns fill a vector.
+const WINDOWS: usize = 4;
+
 /// [`pool_backward`] on whole planes of `width` (even): every value of `input` is written.
 #[inline(always)]
 pub(super) fn pool_gradient_planes(
@@ -114,7 +118,6 @@ pub(super) fn pool_gradient_rows(
             let gradient = |y: f32, g: f32| 0.25 * g * tanh_derivative(y);
             // Four windows at a time, each value spread over its two columns in registers and
             // stored as one vector per row, where a value at a time is four stores.
-            const WINDOWS: usize = 4;
             let mut tops = input_top.chunks_exact_mut(2 * WINDOWS);
             let mut bottoms = input_bottom.chunks_exact_mut(2 * WINDOWS);
             let (mut ys, mut grads) = (y.chunks_exact(WINDOWS), grad.chunks_exact(WINDOWS));
@@ -134,23 +137,60 @@ pub(super) fn pool_gradient_rows(
             }
         }
         Pooling::Max => {
-            let inputs = input_top
-                .chunks_exact_mut(2)
-                .zip(input_bottom.chunks_exact_mut(2));
+            // The window's first maximum, in row-major order, takes its gradient; the others
+            // get 0. Chosen with masks rather than branches, four windows (eight columns) at a
+            // time, so that it vectorises.
+            let keep =
+                |hit: bool, g: f32| f32::from_bits(g.to_bits() & 0u32.wrapping_sub(hit as u32));
             let (top, bottom) = x[..2 * width].split_at(width);
-            let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
-            let outputs = y.iter().zip(grad);
-            for (((it, ib), (t, b)), (&y, &g)) in inputs.zip(windows).zip(outputs) {
-                // The window's first maximum, in row-major order, takes it.
-                let first = t[0] == y;
-                let second = !first && t[1] == y;
-                let third = !first && !second && b[0] == y;
-                let fourth = !first && !second && !third;
-                let route = |hit: bool| if hit { g } else { 0.0 };
-                it[0] = route(first);
-                it[1] = route(second);
-                ib[0] = route(third);
-                ib[1] = route(fourth);
+            // The columns of whole blocks, then the windows left.
+            let whole = width / (2 * WINDOWS) * 2 * WINDOWS;
+            let (input_top, input_top_rest) = input_top.split_at_mut(whole);
+            let (input_bottom, input_bottom_rest) = input_bottom.split_at_mut(whole);
+            let ((top, top_rest), (bottom, bottom_rest)) =
+                (top.split_at(whole), bottom.split_at(whole));
+            let ((y, y_rest), (grad, grad_rest)) =
+                (y.split_at(whole / 2), grad.split_at(whole / 2));
+            let inputs = input_top
+                .chunks_exact_mut(2 * WINDOWS)
+                .zip(input_bottom.chunks_exact_mut(2 * WINDOWS));
+            let windows = top
+                .chunks_exact(2 * WINDOWS)
+                .zip(bottom.chunks_exact(2 * WINDOWS));
+            let outputs = y.chunks_exact(WINDOWS).zip(grad.chunks_exact(WINDOWS));
+            for (((it, ib), (t, b)), (y, g)) in inputs.zip(windows).zip(outputs) {
+                let on_top: [bool; 2 * WINDOWS] = std::array::from_fn(|i| t[i] == y[i / 2]);
+                let on_bottom: [bool; 2 * WINDOWS] = std::array::from_fn(|i| b[i] == y[i / 2]);
+                let top: [f32; 2 * WINDOWS] = std::array::from_fn(|i| {
+                    let first = on_top[i & !1];
+                    keep(
+                        if i % 2 == 0 {
+                            first
+                        } else {
+                            !first && on_top[i]
+                        },
+                        g[i / 2],
+                    )
+                });
+                let bottom: [f32; 2 * WINDOWS] = std::array::from_fn(|i| {
+                    let above = on_top[i & !1] || on_top[i | 1];
+                    let left = on_bottom[i & !1];
+                    keep(!above && (if i % 2 == 0 { left } else { !left }), g[i / 2])
+                });
+                it.copy_from_slice(&top);
+                ib.copy_from_slice(&bottom);
+            }
+            let rest = input_top_rest
+                .chunks_exact_mut(2)
+                .zip(input_bottom_rest.chunks_exact_mut(2));
+            let windows = top_rest.chunks_exact(2).zip(bottom_rest.chunks_exact(2));
+            let outputs = y_rest.iter().zip(grad_rest);
+            for (((it, ib), (t, b)), (&y, &g)) in rest.zip(windows).zip(outputs) {
+                let (first, above) = (t[0] == y, (t[0] == y) | (t[1] == y));
+                it[0] = keep(first, g);
+                it[1] = keep(!first & (t[1] == y), g);
+                ib[0] = keep(!above & (b[0] == y), g);
+                ib[1] = keep(!above & (b[0] != y), g);
             }
         }
     }
@@ -189,6 +229,26 @@ mod tests {
                 let routed: Vec<f32> = taps.iter().map(|&t| input[t]).collect();
                 assert_eq!(routed.iter().filter(|&&v| v == g).count(), 1, "{routed:?}");
                 assert_eq!(routed.iter().sum::<f32>(), g);
+            }
+        }
+    }
+
+    /// Windows of zeros and ones (as ReLU leaves them): every pattern of ties, in blocks and
+    /// in the windows left after them.
+    #[test]
+    fn max_pooling_routes_ties_to_the_first_maximum() {
+        for dims in DIMS {
+            let (x, grad, windows) = planes(dims);
+            let x: Vec<f32> = (0..x.len())
+                .map(|i| ((i * 7 + i / 5) % 3 / 2) as f32)
+                .collect();
+            let y = pool_forward(Pooling::Max, dims, &x);
+            let input = pool_backward(Pooling::Max, dims, &x, &y, &grad);
+            for ((&y, &g), taps) in y.iter().zip(&grad).zip(&windows) {
+                let first = taps.iter().position(|&t| x[t] == y).expect("a maximum");
+                for (k, &t) in taps.iter().enumerate() {
+                    assert_eq!(input[t], if k == first { g } else { 0.0 }, "{taps:?}");
+                }
             }
         }
     }
