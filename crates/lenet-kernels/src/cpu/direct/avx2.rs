@@ -16,7 +16,7 @@ const LANES: usize = 8;
 /// # Safety
 /// Inlined into AVX2 code only.
 #[inline(always)]
-unsafe fn first(count: usize) -> __m256i {
+pub(super) unsafe fn first(count: usize) -> __m256i {
     // SAFETY: the caller's AVX2.
     unsafe {
         let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);

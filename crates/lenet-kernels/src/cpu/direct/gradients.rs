@@ -20,6 +20,7 @@ use std::arch::x86_64::*;
 
 use super::super::ConvShape;
 use super::KERNEL;
+use super::avx2::first;
 
 /// f32 lanes of a 256-bit vector.
 const LANES: usize = 8;
@@ -298,8 +299,7 @@ impl Dots<'_> {
                 at += LANES;
             }
             if at < wide {
-                let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-                let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((wide - at) as i32), lanes);
+                let mask = first(wide - at);
                 let x: [__m256; T] =
                     std::array::from_fn(|t| _mm256_maskload_ps(rows[t].add(at), mask));
                 for m in 0..M {
