@@ -137,13 +137,8 @@ pub(super) fn pool_gradient_rows(
             }
         }
         Pooling::Max => {
-            // The window's first maximum, in row-major order, takes its gradient; the others
-            // get 0. Chosen with masks rather than branches, four windows (eight columns) at a
-            // time, so that it vectorises.
-            let keep =
-                |hit: bool, g: f32| f32::from_bits(g.to_bits() & 0u32.wrapping_sub(hit as u32));
+            // Four windows (eight columns) at a time, then the windows left one at a time.
             let (top, bottom) = x[..2 * width].split_at(width);
-            // The columns of whole blocks, then the windows left.
             let whole = width / (2 * WINDOWS) * 2 * WINDOWS;
             let (input_top, input_top_rest) = input_top.split_at_mut(whole);
             let (input_bottom, input_bottom_rest) = input_bottom.split_at_mut(whole);
@@ -159,24 +154,7 @@ pub(super) fn pool_gradient_rows(
                 .zip(bottom.chunks_exact(2 * WINDOWS));
             let outputs = y.chunks_exact(WINDOWS).zip(grad.chunks_exact(WINDOWS));
             for (((it, ib), (t, b)), (y, g)) in inputs.zip(windows).zip(outputs) {
-                let on_top: [bool; 2 * WINDOWS] = std::array::from_fn(|i| t[i] == y[i / 2]);
-                let on_bottom: [bool; 2 * WINDOWS] = std::array::from_fn(|i| b[i] == y[i / 2]);
-                let top: [f32; 2 * WINDOWS] = std::array::from_fn(|i| {
-                    let first = on_top[i & !1];
-                    keep(
-                        if i % 2 == 0 {
-                            first
-                        } else {
-                            !first && on_top[i]
-                        },
-                        g[i / 2],
-                    )
-                });
-                let bottom: [f32; 2 * WINDOWS] = std::array::from_fn(|i| {
-                    let above = on_top[i & !1] || on_top[i | 1];
-                    let left = on_bottom[i & !1];
-                    keep(!above && (if i % 2 == 0 { left } else { !left }), g[i / 2])
-                });
+                let (top, bottom) = max_routes::<{ 2 * WINDOWS }>(t, b, y, g);
                 it.copy_from_slice(&top);
                 ib.copy_from_slice(&bottom);
             }
@@ -184,16 +162,47 @@ pub(super) fn pool_gradient_rows(
                 .chunks_exact_mut(2)
                 .zip(input_bottom_rest.chunks_exact_mut(2));
             let windows = top_rest.chunks_exact(2).zip(bottom_rest.chunks_exact(2));
-            let outputs = y_rest.iter().zip(grad_rest);
-            for (((it, ib), (t, b)), (&y, &g)) in rest.zip(windows).zip(outputs) {
-                let (first, above) = (t[0] == y, (t[0] == y) | (t[1] == y));
-                it[0] = keep(first, g);
-                it[1] = keep(!first & (t[1] == y), g);
-                ib[0] = keep(!above & (b[0] == y), g);
-                ib[1] = keep(!above & (b[0] != y), g);
+            let outputs = y_rest.chunks(1).zip(grad_rest.chunks(1));
+            for (((it, ib), (t, b)), (y, g)) in rest.zip(windows).zip(outputs) {
+                let (top, bottom) = max_routes::<2>(t, b, y, g);
+                it.copy_from_slice(&top);
+                ib.copy_from_slice(&bottom);
             }
         }
     }
+}
+
+/// Max pooling's gradient over `COLUMNS / 2` windows: their columns' gradients in the top and
+/// the bottom input row, from those rows' values `t` and `b` and the windows' maxima `y` and
+/// gradients `g`. The window's first maximum, in row-major order, takes its gradient, the
+/// others 0: chosen with masks on each lane rather than branches, so that a block vectorises.
+#[inline(always)]
+fn max_routes<const COLUMNS: usize>(
+    t: &[f32],
+    b: &[f32],
+    y: &[f32],
+    g: &[f32],
+) -> ([f32; COLUMNS], [f32; COLUMNS]) {
+    let keep = |hit: bool, g: f32| f32::from_bits(g.to_bits() & 0u32.wrapping_sub(u32::from(hit)));
+    let on_top: [bool; COLUMNS] = std::array::from_fn(|i| t[i] == y[i / 2]);
+    let on_bottom: [bool; COLUMNS] = std::array::from_fn(|i| b[i] == y[i / 2]);
+    let top = std::array::from_fn(|i| {
+        let first = on_top[i & !1];
+        keep(
+            if i % 2 == 0 {
+                first
+            } else {
+                !first && on_top[i]
+            },
+            g[i / 2],
+        )
+    });
+    let bottom = std::array::from_fn(|i| {
+        let above = on_top[i & !1] || on_top[i | 1];
+        let left = on_bottom[i & !1];
+        keep(!above && (if i % 2 == 0 { left } else { !left }), g[i / 2])
+    });
+    (top, bottom)
 }
 
 #[cfg(test)]
