@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use super::direct::{
     DirectGradients, Kernel, Layer, PRE_SLACK, add_input_gradient, add_weight_gradient,
+    add_weight_gradient_horizontal,
 };
 use super::matmul::{View, matmul};
 use super::pool::pool_gradient_rows;
@@ -229,33 +230,56 @@ pub(crate) fn conv_backward(
                     let mut bias_grad = vec![0.0; shape.maps];
                     let mut input = input_grad.then(|| vec![0.0; x.len()]);
                     let (mut col, mut pre_t) = (Vec::new(), Vec::new());
-                    // The pre-activation gradient, wide; the dropped columns stay 0 (and the
-                    // direct input gradient's slack after it).
-                    let mut pre = vec![0.0; shape.maps * wide + PRE_SLACK];
+                    // The pre-activation gradient, wide; the dropped columns stay 0. The
+                    // direct kernels of 16 maps read it compact, with their slack after it.
+                    let mut pre = vec![0.0; shape.maps * wide];
+                    let mut compact = Vec::new();
+                    if direct == DirectGradients::Maps16 {
+                        compact.resize(shape.maps * shape.positions() + PRE_SLACK, 0.0);
+                    }
                     let (mut padded, mut padded_grad, mut spread, mut buffer) =
                         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                     let images = x.chunks(image_len).zip(y.chunks(output_len));
                     for (i, (image, y)) in images.enumerate() {
                         let grad = grad.of_image(chunk * CHUNK + i, output_len);
                         pre_activation_gradient(shape, activation, y, grad, &mut pre, &mut spread);
-                        add_sums(&pre[..shape.maps * wide], wide, &mut bias_grad);
+                        add_sums(&pre, wide, &mut bias_grad);
                         let pre_view = View::row_major(&pre, shape.maps, wide);
-                        if direct.weight {
-                            let padded = shape.pad_with_slack(image, &mut padded);
-                            add_weight_gradient(shape, padded, &pre, &mut pre_t, &mut weight_grad);
-                        } else {
-                            col.resize(patch * wide, 0.0);
-                            shape.unfold(shape.pad(image, &mut padded), &mut col);
-                            // The weight's gradient transposed, `col · pre^T`: gemm then reads
-                            // the unfolded image in place, where `pre · col^T` made it repack
-                            // the whole unfolding across its rows for every image. The same
-                            // products summed in the same order.
-                            matmul(
-                                View::row_major(&col, patch, wide),
-                                pre_view.t(),
-                                &mut weight_grad,
-                                true,
-                            );
+                        match direct {
+                            DirectGradients::Maps16 => {
+                                shape.compact(&pre, &mut compact);
+                                let padded = shape.pad_with_slack(image, &mut padded);
+                                add_weight_gradient(
+                                    shape,
+                                    padded,
+                                    &compact,
+                                    &mut pre_t,
+                                    &mut weight_grad,
+                                );
+                            }
+                            DirectGradients::Horizontal => {
+                                let padded = shape.pad_with_slack(image, &mut padded);
+                                add_weight_gradient_horizontal(
+                                    shape,
+                                    padded,
+                                    &pre,
+                                    &mut weight_grad,
+                                );
+                            }
+                            DirectGradients::None => {
+                                col.resize(patch * wide, 0.0);
+                                shape.unfold(shape.pad(image, &mut padded), &mut col);
+                                // The weight's gradient transposed, `col · pre^T`: gemm then
+                                // reads the unfolded image in place, where `pre · col^T` made
+                                // it repack the whole unfolding across its rows for every
+                                // image. The same products summed in the same order.
+                                matmul(
+                                    View::row_major(&col, patch, wide),
+                                    pre_view.t(),
+                                    &mut weight_grad,
+                                    true,
+                                );
+                            }
                         }
                         if let Some(input) = &mut input {
                             let image_grad = &mut input[i * image_len..][..image_len];
@@ -266,8 +290,8 @@ pub(crate) fn conv_backward(
                                 padded_grad.resize(shape.padded_len(), 0.0);
                                 &mut padded_grad[..]
                             };
-                            if direct.input {
-                                add_input_gradient(shape, weight, &pre, target, &mut buffer);
+                            if direct == DirectGradients::Maps16 {
+                                add_input_gradient(shape, weight, &compact, target, &mut buffer);
                             } else {
                                 col.resize(patch * wide, 0.0);
                                 matmul(weight_view.t(), pre_view, &mut col, false);

@@ -145,6 +145,19 @@ impl ConvShape {
         }
     }
 
+    /// Each map of `wide`, `[maps, wide]`, copied into `compact`, `[maps, positions]`, without
+    /// the columns past the output's width.
+    #[inline(always)]
+    pub(super) fn compact(&self, wide: &[f32], compact: &mut [f32]) {
+        let (width, out_width) = (self.padded_width(), self.out_width());
+        let rows = compact
+            .chunks_exact_mut(out_width)
+            .take(self.maps * self.out_height());
+        for (to, from) in rows.zip(wide.chunks(width)) {
+            to.copy_from_slice(&from[..out_width]);
+        }
+    }
+
     /// The interior of a padded image's gradient, copied into `image`.
     #[inline(always)]
     pub(super) fn unpad_into(&self, padded: &[f32], image: &mut [f32]) {

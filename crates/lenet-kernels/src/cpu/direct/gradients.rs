@@ -1,9 +1,12 @@
-//! C3's gradients with AVX2 and FMA, without the unfolded matrix.
+//! C3's gradients with AVX2 and FMA, without the unfolded matrix, and C1's weight's.
+//!
+//! C3's two kernels take the gradient before the activation compact, `[16, positions]`: the
+//! wide layout's dropped columns (40 of C3's 140) would only add zero products.
 //!
 //! - The input's: where the layer-by-layer backward pass computes `col = weight^T · pre`
 //!   (gemm) and then folds `col` into the padded image's gradient, [`add_input_gradient`]
 //!   computes each kernel row's five unfolded rows in registers (five taps share each load of
-//!   `pre`) and adds them in at once, in the fold's order.
+//!   `pre`) and adds them in a padded row at a time, in the fold's order ([`Fold`]).
 //! - The weight's: where it unfolds the image and computes `col · pre^T` (gemm, which packs the
 //!   unfolding again), [`add_weight_gradient`] reads each unfolded row straight from the padded
 //!   image, six taps by the 16 maps at a time.
@@ -19,20 +22,24 @@
 use std::arch::x86_64::*;
 
 use super::super::ConvShape;
-use super::KERNEL;
 use super::avx2::first;
+use super::{KERNEL, MAPS};
 
 /// f32 lanes of a 256-bit vector.
 const LANES: usize = 8;
 
-/// Vectors of the wide output computed together, per tap.
+/// Vectors of output positions computed together, per tap.
 const BLOCK: usize = 2;
-const _: () = assert!(BLOCK * LANES <= super::PRE_SLACK);
+const _: () = assert!(LANES <= super::PRE_SLACK + 1);
 
-/// Adds the input gradient of the convolution `shape` (its [`KERNEL`]-wide weight `[maps,
-/// patch]`) into `padded_grad`, the padded image's gradient, from `pre`, the gradient before
-/// the activation, `[maps, wide]` with the dropped columns 0, followed by at least a vector's
-/// slack (read, never used). `buffer` is scratch.
+/// Adds the input gradient of the convolution `shape` (16 maps, its [`KERNEL`]-wide weight
+/// `[16, patch]`) into `padded_grad`, the padded image's gradient, from `pre`, the gradient
+/// before the activation, compact (`[16, positions]`), followed by at least 7 floats (read,
+/// never used). `buffer` is scratch.
+///
+/// The wide gradient's dropped columns are zeros: the matrix product makes zeros of them, and
+/// the fold adds those to the image's gradient, which leaves each value as it was (a sum that
+/// starts at +0 and adds finite values is never -0). So leaving them out keeps every bit.
 ///
 /// # Safety
 /// The CPU has AVX2 and FMA.
@@ -44,50 +51,193 @@ pub(in crate::cpu) unsafe fn add_input_gradient(
     padded_grad: &mut [f32],
     buffer: &mut Vec<f32>,
 ) {
-    let (wide, patch) = (shape.wide(), shape.patch());
-    let groups = wide.div_ceil(LANES * BLOCK);
-    let stride = groups * LANES * BLOCK;
-    assert!(shape.kernel == KERNEL && weight.len() >= shape.maps * patch);
-    assert!(pre.len() >= (shape.maps - 1) * wide + stride);
+    let (positions, patch) = (shape.positions(), shape.patch());
+    let vectors = positions.div_ceil(LANES);
+    let stride = vectors * LANES;
+    assert!(maps16_fits(shape) && shape.kernel == KERNEL && weight.len() >= MAPS * patch);
+    assert!(pre.len() >= (MAPS - 1) * positions + stride);
     assert!(padded_grad.len() >= shape.padded_len());
-    buffer.resize(KERNEL * stride, 0.0);
+    // Two kernel rows' taps: each row's are folded in after the next row's are computed, by
+    // when their stores have left the store queue (loads across two of its stores wait).
+    let rows = KERNEL * stride + Fold::SLACK;
+    buffer.resize(2 * rows, 0.0);
+    let (one, other) = buffer.split_at_mut(rows);
+    let mut halves = [one, other];
+    let fold = Fold::new(shape, stride);
+    let mut pending = None;
     for c in 0..shape.channels {
         for ky in 0..KERNEL {
             let taps = (c * KERNEL + ky) * KERNEL;
-            for g in 0..groups {
-                let mut acc = [[_mm256_setzero_ps(); BLOCK]; KERNEL];
-                for m in 0..shape.maps {
-                    let mut x = [_mm256_setzero_ps(); BLOCK];
-                    for b in 0..BLOCK {
-                        let at = m * wide + (g * BLOCK + b) * LANES;
-                        // SAFETY: `pre`'s length and slack, asserted above, hold the block.
-                        x[b] = unsafe { _mm256_loadu_ps(pre.as_ptr().add(at)) };
-                    }
-                    for kx in 0..KERNEL {
-                        // SAFETY: inside the weight's asserted length.
-                        let w = unsafe { *weight.get_unchecked(m * patch + taps + kx) };
-                        let w = _mm256_set1_ps(w);
-                        for b in 0..BLOCK {
-                            acc[kx][b] = _mm256_fmadd_ps(w, x[b], acc[kx][b]);
-                        }
-                    }
+            let weight = &weight[taps..];
+            let [computed, folding] = &mut halves;
+            let mut first = 0;
+            // SAFETY: the lengths asserted above hold each block's loads and stores.
+            unsafe {
+                while first + BLOCK <= vectors {
+                    tap_row::<BLOCK>(first, positions, patch, weight, pre, stride, computed);
+                    first += BLOCK;
                 }
+                if first < vectors {
+                    tap_row::<1>(first, positions, patch, weight, pre, stride, computed);
+                }
+                if let Some(start) = pending {
+                    // SAFETY: the kernel row's taps and the slack its loads need.
+                    fold.add(start, folding, padded_grad);
+                }
+            }
+            pending = Some(shape.tap_run(taps).0);
+            halves.swap(0, 1);
+        }
+    }
+    if let Some(start) = pending {
+        // SAFETY: as above.
+        unsafe { fold.add(start, halves[1], padded_grad) };
+    }
+}
+
+/// Vectors of a padded row that [`Fold`] adds at once: rows of up to 16 values.
+const ROW_VECTORS: usize = 2;
+
+/// Whether [`add_input_gradient`] and [`add_weight_gradient`] take `shape`: 16 maps, padded
+/// rows of at most [`ROW_VECTORS`] vectors.
+pub(in crate::cpu) fn maps16_fits(shape: &ConvShape) -> bool {
+    shape.maps == MAPS && shape.padded_width() <= ROW_VECTORS * LANES
+}
+
+/// The fold's additions of one kernel row's five taps, each row of the padded image's gradient
+/// loaded once, the five taps' values added in their order (each value the one its tap adds
+/// there, or +0 where the tap adds nothing: the lanes of each tap's load that fall outside its
+/// output row are masked off), and stored once. Adding the taps one at a time instead made
+/// each tap's loads wait on the previous tap's stores to the same values, one place over.
+struct Fold {
+    width: usize,
+    out_width: usize,
+    out_height: usize,
+    stride: usize,
+    /// Lane `l` of vector `h` of tap `kx` keeps the tap's value at output column
+    /// `8 h + l - kx`, where there is one.
+    masks: [[__m256; ROW_VECTORS]; KERNEL],
+}
+
+impl Fold {
+    /// Floats after the taps' rows that [`Self::add`]'s loads may reach.
+    const SLACK: usize = ROW_VECTORS * LANES;
+
+    #[target_feature(enable = "avx2")]
+    fn new(shape: &ConvShape, stride: usize) -> Self {
+        let (width, out_width) = (shape.padded_width(), shape.out_width());
+        assert!(maps16_fits(shape));
+        let masks = std::array::from_fn(|kx| {
+            std::array::from_fn(|h| {
+                let lanes: [f32; LANES] = std::array::from_fn(|l| {
+                    let column = (h * LANES + l).wrapping_sub(kx);
+                    f32::from_bits(if column < out_width { u32::MAX } else { 0 })
+                });
+                // SAFETY: eight floats.
+                unsafe { _mm256_loadu_ps(lanes.as_ptr()) }
+            })
+        });
+        Self {
+            width,
+            out_width,
+            out_height: shape.out_height(),
+            stride,
+            masks,
+        }
+    }
+
+    /// Adds the kernel row's taps, `buffer`'s first [`KERNEL`] rows of `stride` (followed by
+    /// [`Self::SLACK`] floats), to `padded_grad` from `start`, the kernel row's first
+    /// tap's offset.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; `buffer` is as above.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn add(&self, start: usize, buffer: &[f32], padded_grad: &mut [f32]) {
+        assert!(buffer.len() >= KERNEL * self.stride + Self::SLACK);
+        for oy in 0..self.out_height {
+            let row = start + oy * self.width;
+            if row + ROW_VECTORS * LANES > padded_grad.len() {
+                // The image's last row: whole vectors would run past its end.
+                self.add_taps_one_by_one(row, oy, buffer, padded_grad);
+                continue;
+            }
+            // SAFETY: the row's vectors lie inside `padded_grad` (just checked); each tap's
+            // loads start at most 4 floats before its row in `buffer` (inside: the first
+            // tap's start where the row does) and end inside its slack. Lanes past the padded
+            // row's width belong to the next row and add +0 there, which leaves its values
+            // as they are (a gradient here is never -0).
+            unsafe {
+                let to = padded_grad.as_mut_ptr().add(row);
+                let mut acc: [__m256; ROW_VECTORS] =
+                    std::array::from_fn(|h| _mm256_loadu_ps(to.add(h * LANES)));
                 for kx in 0..KERNEL {
-                    for b in 0..BLOCK {
-                        let at = kx * stride + (g * BLOCK + b) * LANES;
-                        // SAFETY: `buffer` holds `KERNEL` rows of `stride`.
-                        unsafe { _mm256_storeu_ps(buffer.as_mut_ptr().add(at), acc[kx][b]) };
+                    let from = buffer
+                        .as_ptr()
+                        .add(kx * self.stride + oy * self.out_width - kx);
+                    for h in 0..ROW_VECTORS {
+                        let value = _mm256_loadu_ps(from.add(h * LANES));
+                        let value = _mm256_and_ps(value, self.masks[kx][h]);
+                        acc[h] = _mm256_add_ps(acc[h], value);
                     }
                 }
-            }
-            // The fold's additions, in its order: each tap's wide run, cut at the buffer's end.
-            for kx in 0..KERNEL {
-                let (start, len) = shape.tap_run(taps + kx);
-                let row = &buffer[kx * stride..][..len];
-                for (d, s) in padded_grad[start..start + len].iter_mut().zip(row) {
-                    *d += s;
+                for h in 0..ROW_VECTORS {
+                    _mm256_storeu_ps(to.add(h * LANES), acc[h]);
                 }
             }
+        }
+    }
+
+    /// [`Self::add`]'s additions for output row `oy`, whose padded row starts at `row`, one
+    /// value at a time.
+    fn add_taps_one_by_one(&self, row: usize, oy: usize, buffer: &[f32], padded_grad: &mut [f32]) {
+        for kx in 0..KERNEL {
+            let from = &buffer[kx * self.stride + oy * self.out_width..][..self.out_width];
+            let to = &mut padded_grad[row + kx..][..self.out_width];
+            for (d, s) in to.iter_mut().zip(from) {
+                *d += s;
+            }
+        }
+    }
+}
+
+/// `B` vectors of positions from vector `first` of one kernel row's five taps, `weight` from
+/// the row's first tap: each value summed over the 16 maps from zero, one fused multiply-add
+/// at a time, as gemm sums them, and stored in `buffer`'s row of its tap.
+///
+/// # Safety
+/// The lengths that [`add_input_gradient`] asserts.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn tap_row<const B: usize>(
+    first: usize,
+    positions: usize,
+    patch: usize,
+    weight: &[f32],
+    pre: &[f32],
+    stride: usize,
+    buffer: &mut [f32],
+) {
+    let mut acc = [[_mm256_setzero_ps(); B]; KERNEL];
+    for m in 0..MAPS {
+        // SAFETY: `pre`'s length and slack hold the block.
+        let x: [__m256; B] = std::array::from_fn(|b| unsafe {
+            _mm256_loadu_ps(pre.as_ptr().add(m * positions + (first + b) * LANES))
+        });
+        for kx in 0..KERNEL {
+            // SAFETY: inside the weight's asserted length.
+            let w = _mm256_set1_ps(unsafe { *weight.get_unchecked(m * patch + kx) });
+            for b in 0..B {
+                acc[kx][b] = _mm256_fmadd_ps(w, x[b], acc[kx][b]);
+            }
+        }
+    }
+    for kx in 0..KERNEL {
+        for b in 0..B {
+            let at = kx * stride + (first + b) * LANES;
+            // SAFETY: `buffer` holds `KERNEL` rows of `stride`.
+            unsafe { _mm256_storeu_ps(buffer.as_mut_ptr().add(at), acc[kx][b]) };
         }
     }
 }
@@ -98,9 +248,9 @@ const TAPS: usize = 6;
 
 /// Adds `col · pre^T`, the weight's gradient of the convolution `shape` (16 maps) transposed,
 /// `[patch, 16]`, into `weight_grad`, reading each unfolded row straight from `padded`, the
-/// padded image followed by `kernel - 1` zeros (where the unfolding's last rows run past the
-/// image, it holds zeros); `pre` is the gradient before the activation, `[16, wide]`, which
-/// is transposed into `pre_t` first.
+/// padded image followed by `kernel - 1` zeros; `pre` is the gradient before the activation,
+/// compact (`[16, positions]`), which is transposed into `pre_t` first. The wide layout's
+/// dropped columns are left out as in [`add_input_gradient`], keeping every bit.
 ///
 /// # Safety
 /// The CPU has AVX2 and FMA.
@@ -112,21 +262,21 @@ pub(in crate::cpu) unsafe fn add_weight_gradient(
     pre_t: &mut Vec<f32>,
     weight_grad: &mut [f32],
 ) {
-    let (wide, patch) = (shape.wide(), shape.patch());
-    assert!(pre.len() >= super::MAPS * wide);
+    let (positions, patch) = (shape.positions(), shape.patch());
+    assert!(pre.len() >= MAPS * positions);
     // SAFETY: the caller's features.
-    unsafe { transpose_maps(&pre[..super::MAPS * wide], wide, pre_t) };
+    unsafe { transpose_maps(&pre[..MAPS * positions], positions, pre_t) };
     let pre_t = &pre_t[..];
     let start = |tap: usize| shape.tap_run(tap).0;
-    assert!(shape.maps == super::MAPS && shape.kernel == KERNEL);
-    assert!(padded.len() >= shape.padded_len() + KERNEL - 1 && pre_t.len() >= wide * super::MAPS);
-    assert!(weight_grad.len() >= shape.patch() * super::MAPS);
+    assert!(maps16_fits(shape) && shape.kernel == KERNEL);
+    assert!(padded.len() >= shape.padded_len() && pre_t.len() >= positions * MAPS);
+    assert!(weight_grad.len() >= patch * MAPS);
     let mut first = 0;
     // SAFETY: forwarded, with the lengths asserted above.
     unsafe {
         while first + TAPS <= patch {
             let starts = std::array::from_fn(|t| start(first + t));
-            taps::<TAPS>(starts, first, wide, padded, pre_t, weight_grad);
+            taps::<TAPS>(shape, starts, first, padded, pre_t, weight_grad);
             first += TAPS;
         }
         let left = patch - first;
@@ -134,47 +284,50 @@ pub(in crate::cpu) unsafe fn add_weight_gradient(
         let [a, b, c, d, e, _] = starts;
         match left {
             0 => {}
-            1 => taps::<1>([a], first, wide, padded, pre_t, weight_grad),
-            2 => taps::<2>([a, b], first, wide, padded, pre_t, weight_grad),
-            3 => taps::<3>([a, b, c], first, wide, padded, pre_t, weight_grad),
-            4 => taps::<4>([a, b, c, d], first, wide, padded, pre_t, weight_grad),
-            5 => taps::<5>([a, b, c, d, e], first, wide, padded, pre_t, weight_grad),
+            1 => taps::<1>(shape, [a], first, padded, pre_t, weight_grad),
+            2 => taps::<2>(shape, [a, b], first, padded, pre_t, weight_grad),
+            3 => taps::<3>(shape, [a, b, c], first, padded, pre_t, weight_grad),
+            4 => taps::<4>(shape, [a, b, c, d], first, padded, pre_t, weight_grad),
+            5 => taps::<5>(shape, [a, b, c, d, e], first, padded, pre_t, weight_grad),
             left => unreachable!("{left} taps left of blocks of {TAPS}"),
         }
     }
 }
 
-/// `T` taps from `first` of [`add_weight_gradient`]: each value summed over the wide
-/// positions from zero, one fused multiply-add at a time, as gemm's microkernels sum over `k`,
-/// then added to the gradient so far.
+/// `T` taps from `first` of [`add_weight_gradient`], their unfolded rows starting at
+/// `starts` in `padded`: each value summed over the output positions in order from zero, one
+/// fused multiply-add at a time, as gemm's microkernels sum over `k`, then added to the
+/// gradient so far.
 ///
 /// # Safety
 /// The lengths that [`add_weight_gradient`] asserts.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 unsafe fn taps<const T: usize>(
+    shape: &ConvShape,
     starts: [usize; T],
     first: usize,
-    wide: usize,
     padded: &[f32],
     pre_t: &[f32],
     weight_grad: &mut [f32],
 ) {
+    let (width, out_width) = (shape.padded_width(), shape.out_width());
     let mut acc = [[_mm256_setzero_ps(); 2]; T];
-    let mut rows = [padded.as_ptr(); T];
-    for t in 0..T {
-        rows[t] = padded.as_ptr().wrapping_add(starts[t]);
-    }
-    for p in 0..wide {
-        // SAFETY: `pre_t` holds `wide` rows of 16; each tap's row of `wide` lies inside the
-        // padded image and its zeros.
-        unsafe {
-            let pre = pre_t.as_ptr().add(p * super::MAPS);
-            let x = [_mm256_loadu_ps(pre), _mm256_loadu_ps(pre.add(LANES))];
-            for t in 0..T {
-                let value = _mm256_set1_ps(*rows[t].add(p));
-                for h in 0..2 {
-                    acc[t][h] = _mm256_fmadd_ps(x[h], value, acc[t][h]);
+    for oy in 0..shape.out_height() {
+        let rows: [*const f32; T] =
+            std::array::from_fn(|t| padded.as_ptr().wrapping_add(starts[t] + oy * width));
+        let pre_row = pre_t.as_ptr().wrapping_add(oy * out_width * MAPS);
+        for ox in 0..out_width {
+            // SAFETY: `pre_t` holds `positions` rows of 16; each tap's input under an output
+            // position lies inside the padded image.
+            unsafe {
+                let pre = pre_row.add(ox * MAPS);
+                let x = [_mm256_loadu_ps(pre), _mm256_loadu_ps(pre.add(LANES))];
+                for t in 0..T {
+                    let value = _mm256_set1_ps(*rows[t].add(ox));
+                    for h in 0..2 {
+                        acc[t][h] = _mm256_fmadd_ps(x[h], value, acc[t][h]);
+                    }
                 }
             }
         }
@@ -183,9 +336,7 @@ unsafe fn taps<const T: usize>(
         for h in 0..2 {
             // SAFETY: the gradient holds `patch` rows of 16.
             unsafe {
-                let to = weight_grad
-                    .as_mut_ptr()
-                    .add((first + t) * super::MAPS + h * LANES);
+                let to = weight_grad.as_mut_ptr().add((first + t) * MAPS + h * LANES);
                 _mm256_storeu_ps(to, _mm256_add_ps(_mm256_loadu_ps(to), acc[t][h]));
             }
         }
@@ -329,24 +480,23 @@ fn reduce_sum(v: __m256) -> f32 {
     _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps::<0b0001>(pairs, pairs)))
 }
 
-/// `pre_t = pre^T` for `pre` `[16, wide]`: 8 maps by 8 positions at a time through the
+/// `pre_t = pre^T` for `pre` `[16, len]`: 8 maps by 8 positions at a time through the
 /// registers (unpack, shuffle, swap halves), the last positions one by one.
 ///
 /// # Safety
 /// The CPU has AVX2.
 #[target_feature(enable = "avx2")]
-unsafe fn transpose_maps(pre: &[f32], wide: usize, pre_t: &mut Vec<f32>) {
-    const MAPS: usize = super::MAPS;
-    pre_t.resize(wide * MAPS, 0.0);
-    let blocks = wide / LANES;
+unsafe fn transpose_maps(pre: &[f32], len: usize, pre_t: &mut Vec<f32>) {
+    pre_t.resize(len * MAPS, 0.0);
+    let blocks = len / LANES;
     for half in 0..MAPS / LANES {
         for block in 0..blocks {
             let p = block * LANES;
-            // SAFETY: rows `half * 8 ..` of `pre`, positions `p .. p + 8 <= wide`; each store
-            // is one row of `pre_t` inside its `wide * 16` values.
+            // SAFETY: rows `half * 8 ..` of `pre`, positions `p .. p + 8 <= len`; each store
+            // is one row of `pre_t` inside its `len * 16` values.
             unsafe {
                 let row =
-                    |m: usize| _mm256_loadu_ps(pre.as_ptr().add((half * LANES + m) * wide + p));
+                    |m: usize| _mm256_loadu_ps(pre.as_ptr().add((half * LANES + m) * len + p));
                 let r: [__m256; LANES] = [
                     row(0),
                     row(1),
@@ -394,9 +544,9 @@ unsafe fn transpose_maps(pre: &[f32], wide: usize, pre_t: &mut Vec<f32>) {
             }
         }
     }
-    for p in blocks * LANES..wide {
+    for p in blocks * LANES..len {
         for m in 0..MAPS {
-            pre_t[p * MAPS + m] = pre[m * wide + p];
+            pre_t[p * MAPS + m] = pre[m * len + p];
         }
     }
 }

@@ -20,9 +20,10 @@
 //! `avx512.rs` and `avx2.rs` block them for 32 and 16 registers.
 //!
 //! In the backward pass, on CPUs with AVX2 and FMA but not AVX-512, [`add_input_gradient`]
-//! and [`add_weight_gradient`] (`gradients.rs`) find C3's gradients, and C1's weight's,
-//! without the unfolded image and its products: to the bit what the unfolding, the matrix
-//! products and the fold compute.
+//! and [`add_weight_gradient`] (`gradients.rs`) find C3's gradients, from the compact gradient
+//! before the activation, and [`add_weight_gradient_horizontal`] C1's weight's, without the
+//! unfolded image and its products: to the bit what the unfolding, the matrix products over
+//! the wide gradient and the fold compute.
 
 use super::ConvShape;
 use crate::{Activation, Pooling};
@@ -159,9 +160,10 @@ impl Kernel {
     }
 }
 
-/// Floats past a pre-activation gradient `[maps, wide]` that [`add_input_gradient`] reads (and
-/// never uses): its last block of vectors may run over the last map's end.
-pub(super) const PRE_SLACK: usize = 16;
+/// Floats past a compact pre-activation gradient `[16, positions]` that
+/// [`add_input_gradient`] reads (and never uses): its last vector may run over the last map's
+/// end.
+pub(super) const PRE_SLACK: usize = 8;
 
 /// Whether this CPU runs `gradients.rs`' kernels (AVX2 and FMA) and `shape` has LeNet-5's
 /// 5x5 kernels.
@@ -177,45 +179,60 @@ fn gradients_run_here(shape: &ConvShape) -> bool {
     }
 }
 
-/// Whether [`add_input_gradient`] runs here for `shape`: at least three maps (gemm sums one or
-/// two products with a multiply and an add where the kernel fuses them, which would change
-/// bits).
-fn input_gradient_fits(shape: &ConvShape) -> bool {
-    gradients_run_here(shape) && shape.maps > 2
+/// Whether [`add_input_gradient`] and [`add_weight_gradient`] run here for `shape`: 16 maps,
+/// rows of up to 16 (C3).
+fn maps16_gradients_fit(shape: &ConvShape) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    let fits = gradients::maps16_fits(shape);
+    #[cfg(not(target_arch = "x86_64"))]
+    let fits = false;
+    gradients_run_here(shape) && fits
 }
 
-/// Whether [`add_weight_gradient`] runs here for `shape`: 16 maps (C3), or a product that gemm
+/// Whether [`add_weight_gradient_horizontal`] runs here for `shape`: a product that gemm
 /// computes as dot products (C1).
-fn weight_gradient_fits(shape: &ConvShape) -> bool {
+fn horizontal_fits(shape: &ConvShape) -> bool {
     #[cfg(target_arch = "x86_64")]
     let horizontal = gradients::horizontal_fits(shape);
     #[cfg(not(target_arch = "x86_64"))]
     let horizontal = false;
-    gradients_run_here(shape) && (shape.maps == MAPS || horizontal)
+    gradients_run_here(shape) && horizontal
 }
 
-/// Which of a convolution's gradients the backward pass finds with `gradients.rs`' kernels:
-/// those that fit, where the CPU's widest vectors are AVX2's. With AVX-512, gemm's 16-lane
-/// kernels keep the products (the direct kernels were measured only on AVX2).
-pub(super) struct DirectGradients {
-    pub input: bool,
-    pub weight: bool,
+/// How the backward pass finds a convolution's gradients: with `gradients.rs`' kernels where
+/// they fit and the CPU's widest vectors are AVX2's. With AVX-512, gemm's 16-lane kernels
+/// keep the products (the direct kernels were measured only on AVX2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum DirectGradients {
+    /// gemm's products, and the fold, over the wide pre-activation gradient.
+    None,
+    /// C3's 16 maps: both gradients from the compact pre-activation gradient `[16, positions]`
+    /// ([`ConvShape::compact`]), by [`add_weight_gradient`] and [`add_input_gradient`].
+    Maps16,
+    /// C1's weight's, from the wide gradient, by [`add_weight_gradient_horizontal`]; the
+    /// input's, where asked for, by gemm and the fold.
+    Horizontal,
 }
 
 impl DirectGradients {
     pub(super) fn choose(shape: &ConvShape) -> Self {
-        let pays = Isa::detect() == Some(Isa::Avx2);
-        Self {
-            input: pays && input_gradient_fits(shape),
-            weight: pays && weight_gradient_fits(shape),
+        if Isa::detect() != Some(Isa::Avx2) {
+            DirectGradients::None
+        } else if maps16_gradients_fit(shape) {
+            DirectGradients::Maps16
+        } else if horizontal_fits(shape) {
+            DirectGradients::Horizontal
+        } else {
+            DirectGradients::None
         }
     }
 }
 
 /// `padded_grad += fold(weight^T · pre)`, the input gradient of the convolution `shape` (its
-/// weight `[maps, patch]`) added into the padded image's gradient, from the gradient before
-/// the activation `pre`, `[maps, wide]` and [`PRE_SLACK`] more; where
-/// [`input_gradient_fits`]. The same bits as the matrix product and the fold.
+/// weight `[16, patch]`) added into the padded image's gradient, from the gradient before the
+/// activation `pre`, compact (`[16, positions]`) and [`PRE_SLACK`] more; where
+/// [`maps16_gradients_fit`]. The same bits as the matrix product over the wide gradient and
+/// the fold.
 pub(super) fn add_input_gradient(
     shape: &ConvShape,
     weight: &[f32],
@@ -223,21 +240,21 @@ pub(super) fn add_input_gradient(
     padded_grad: &mut [f32],
     buffer: &mut Vec<f32>,
 ) {
-    assert!(input_gradient_fits(shape) && pre.len() >= shape.maps * shape.wide() + PRE_SLACK);
+    assert!(maps16_gradients_fit(shape) && pre.len() >= MAPS * shape.positions() + PRE_SLACK);
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `input_gradient_fits` found AVX2 and FMA; the kernel asserts the lengths.
+    // SAFETY: `maps16_gradients_fit` found AVX2 and FMA; the kernel asserts the lengths.
     unsafe {
         gradients::add_input_gradient(shape, weight, pre, padded_grad, buffer)
     }
     #[cfg(not(target_arch = "x86_64"))]
-    unreachable!("input_gradient_fits admits no shape here");
+    unreachable!("maps16_gradients_fit admits no shape here");
 }
 
-/// `weight_grad += col · pre^T`, the weight's gradient of the convolution `shape` transposed
-/// (`[patch, maps]`), with each unfolded row `col` read straight from `padded`, the padded
-/// image followed by `kernel - 1` zeros; `pre` is the gradient before the activation, `[maps,
-/// wide]`, and `pre_t` scratch; where [`weight_gradient_fits`]. The same bits as the unfolding
-/// and the matrix product.
+/// `weight_grad += col · pre^T`, the weight's gradient of the convolution `shape` (16 maps)
+/// transposed (`[patch, 16]`), with each unfolded row `col` read straight from `padded`, the
+/// padded image followed by `kernel - 1` zeros; `pre` is the gradient before the activation,
+/// compact (`[16, positions]`), and `pre_t` scratch; where [`maps16_gradients_fit`]. The same
+/// bits as the unfolding and the matrix product over the wide gradient.
 pub(super) fn add_weight_gradient(
     shape: &ConvShape,
     padded: &[f32],
@@ -245,18 +262,32 @@ pub(super) fn add_weight_gradient(
     pre_t: &mut Vec<f32>,
     weight_grad: &mut [f32],
 ) {
-    assert!(weight_gradient_fits(shape));
+    assert!(maps16_gradients_fit(shape));
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `weight_gradient_fits` found AVX2 and FMA; the kernel asserts the lengths.
+    // SAFETY: `maps16_gradients_fit` found AVX2 and FMA; the kernel asserts the lengths.
     unsafe {
-        if shape.maps == MAPS {
-            gradients::add_weight_gradient(shape, padded, pre, pre_t, weight_grad)
-        } else {
-            gradients::add_weight_gradient_horizontal(shape, padded, pre, weight_grad)
-        }
+        gradients::add_weight_gradient(shape, padded, pre, pre_t, weight_grad)
     }
     #[cfg(not(target_arch = "x86_64"))]
-    unreachable!("weight_gradient_fits admits no shape here");
+    unreachable!("maps16_gradients_fit admits no shape here");
+}
+
+/// The same product as [`add_weight_gradient`] for a product that gemm computes as dot
+/// products, from `pre` wide (`[maps, wide]`); where [`horizontal_fits`].
+pub(super) fn add_weight_gradient_horizontal(
+    shape: &ConvShape,
+    padded: &[f32],
+    pre: &[f32],
+    weight_grad: &mut [f32],
+) {
+    assert!(horizontal_fits(shape));
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `horizontal_fits` found AVX2 and FMA; the kernel asserts the lengths.
+    unsafe {
+        gradients::add_weight_gradient_horizontal(shape, padded, pre, weight_grad)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("horizontal_fits admits no shape here");
 }
 
 /// A weight `[16, patch]` transposed to `[patch, 16]`, as [`Kernel::Maps16`] takes it.
@@ -435,12 +466,29 @@ mod tests {
         }
     }
 
+    /// A wide pre-activation gradient `[maps, wide]` as the backward pass leaves it: the
+    /// dropped columns 0.
+    fn wide_pre(shape: &ConvShape) -> Vec<f32> {
+        let mut pre = pattern(shape.maps * shape.wide(), 0.7);
+        let (width, out_width) = (shape.padded_width(), shape.out_width());
+        for row in pre.chunks_mut(width) {
+            row[out_width..].fill(0.0);
+        }
+        pre
+    }
+
+    /// `wide_pre` compact, with [`PRE_SLACK`] NaNs after it: read, never used.
+    fn compact(shape: &ConvShape, wide: &[f32]) -> Vec<f32> {
+        let mut pre = vec![f32::NAN; shape.maps * shape.positions() + PRE_SLACK];
+        shape.compact(wide, &mut pre);
+        pre
+    }
+
     #[test]
     fn the_input_gradient_has_the_product_and_folds_bits() {
-        each_gradient_shape(input_gradient_fits, 6, |shape| {
-            let wide = shape.maps * shape.wide();
+        each_gradient_shape(maps16_gradients_fit, 4, |shape| {
             let weight = pattern(shape.maps * shape.patch(), 1.1);
-            let pre = pattern(wide + PRE_SLACK, 0.7);
+            let pre = wide_pre(shape);
             let start = pattern(shape.padded_len(), 2.3);
             let mut expected = start.clone();
             let mut col = vec![0.0; shape.patch() * shape.wide()];
@@ -449,30 +497,52 @@ mod tests {
             matmul(weight_view.t(), pre_view, &mut col, false);
             shape.fold(&col, &mut expected);
             let mut got = start;
+            let pre = compact(shape, &pre);
             add_input_gradient(shape, &weight, &pre, &mut got, &mut Vec::new());
             (got, expected)
         });
     }
 
+    /// `col · pre^T` over the wide gradient `pre`, added to a pattern, and the same pattern
+    /// with `direct(padded, pre)` added: the unfolding and gemm against a direct kernel.
+    fn weight_gradients(
+        shape: &ConvShape,
+        direct: impl Fn(&[f32], &[f32], &mut [f32]),
+    ) -> (Vec<f32>, Vec<f32>) {
+        let (patch, wide) = (shape.patch(), shape.wide());
+        let image = pattern(shape.image_len(), 0.3);
+        let padded = shape.pad_with_slack(&image, &mut Vec::new()).to_vec();
+        let pre = wide_pre(shape);
+        let start = pattern(patch * shape.maps, 2.3);
+        let mut col = vec![0.0; patch * wide];
+        shape.unfold(&padded[..shape.padded_len()], &mut col);
+        let mut expected = start.clone();
+        let (col, pre_view) = (
+            View::row_major(&col, patch, wide),
+            View::row_major(&pre, shape.maps, wide),
+        );
+        matmul(col, pre_view.t(), &mut expected, true);
+        let mut got = start;
+        direct(&padded, &pre, &mut got);
+        (got, expected)
+    }
+
     #[test]
     fn the_weight_gradient_has_the_unfolding_and_products_bits() {
-        each_gradient_shape(weight_gradient_fits, 5, |shape| {
-            let (patch, wide) = (shape.patch(), shape.wide());
-            let image = pattern(shape.image_len(), 0.3);
-            let padded = shape.pad_with_slack(&image, &mut Vec::new()).to_vec();
-            let pre = pattern(shape.maps * wide, 0.7);
-            let start = pattern(patch * shape.maps, 2.3);
-            let mut col = vec![0.0; patch * wide];
-            shape.unfold(&padded[..shape.padded_len()], &mut col);
-            let mut expected = start.clone();
-            let (col, pre_view) = (
-                View::row_major(&col, patch, wide),
-                View::row_major(&pre, shape.maps, wide),
-            );
-            matmul(col, pre_view.t(), &mut expected, true);
-            let mut got = start;
-            add_weight_gradient(shape, &padded, &pre, &mut Vec::new(), &mut got);
-            (got, expected)
+        each_gradient_shape(maps16_gradients_fit, 4, |shape| {
+            weight_gradients(shape, |padded, pre, got| {
+                let pre = compact(shape, pre);
+                add_weight_gradient(shape, padded, &pre, &mut Vec::new(), got)
+            })
+        });
+    }
+
+    #[test]
+    fn the_horizontal_weight_gradient_has_the_unfolding_and_products_bits() {
+        each_gradient_shape(horizontal_fits, 3, |shape| {
+            weight_gradients(shape, |padded, pre, got| {
+                add_weight_gradient_horizontal(shape, padded, pre, got)
+            })
         });
     }
 
