@@ -58,8 +58,8 @@ pub(in crate::cpu) unsafe fn add_input_gradient(
     assert!(pre.len() >= (MAPS - 1) * positions + stride);
     assert!(padded_grad.len() >= shape.padded_len());
     // Two kernel rows' taps: each row's are folded in after the next row's are computed, by
-    // when their stores have left the store queue (loads across two of its stores wait).
-    let rows = KERNEL * stride + Fold::SLACK;
+    // when their stores have left the store queue (see `Fold`).
+    let rows = KERNEL * stride;
     buffer.resize(2 * rows, 0.0);
     let (one, other) = buffer.split_at_mut(rows);
     let mut halves = [one, other];
@@ -81,7 +81,7 @@ pub(in crate::cpu) unsafe fn add_input_gradient(
                     tap_row::<1>(first, positions, patch, weight, pre, stride, computed);
                 }
                 if let Some(start) = pending {
-                    // SAFETY: the kernel row's taps and the slack its loads need.
+                    // SAFETY: the kernel row's taps.
                     fold.add(start, folding, padded_grad);
                 }
             }
@@ -95,42 +95,41 @@ pub(in crate::cpu) unsafe fn add_input_gradient(
     }
 }
 
-/// Vectors of a padded row that [`Fold`] adds at once: rows of up to 16 values.
-const ROW_VECTORS: usize = 2;
-
 /// Whether [`add_input_gradient`] and [`add_weight_gradient`] take `shape`: 16 maps, padded
-/// rows of at most [`ROW_VECTORS`] vectors.
+/// rows of one to two vectors ([`Fold`]).
 pub(in crate::cpu) fn maps16_fits(shape: &ConvShape) -> bool {
-    shape.maps == MAPS && shape.padded_width() <= ROW_VECTORS * LANES
+    shape.maps == MAPS && (LANES..=2 * LANES).contains(&shape.padded_width())
 }
 
-/// The fold's additions of one kernel row's five taps, each row of the padded image's gradient
-/// loaded once, the five taps' values added in their order (each value the one its tap adds
-/// there, or +0 where the tap adds nothing: the lanes of each tap's load that fall outside its
-/// output row are masked off), and stored once. Adding the taps one at a time instead made
-/// each tap's loads wait on the previous tap's stores to the same values, one place over.
+/// The fold's additions of one kernel row's five taps, a row of the padded image's gradient at
+/// a time: the row loaded once as two vectors, one at its start and one at its end (where
+/// they overlap, both compute the same values), the five taps' values added in their order,
+/// and the row stored once. Each tap's load is masked: a lane keeps the tap's value where the
+/// tap adds one to that column, and is +0 elsewhere, which leaves the sum as it was (a
+/// gradient here is never -0). Adding the taps one at a time instead made each tap's loads
+/// wait on the previous tap's stores, one value over (a load that spans two queued stores
+/// cannot take its bytes from them); a second vector running on into the next row would make
+/// that row's first load wait the same way.
 struct Fold {
     width: usize,
     out_width: usize,
     out_height: usize,
     stride: usize,
-    /// Lane `l` of vector `h` of tap `kx` keeps the tap's value at output column
-    /// `8 h + l - kx`, where there is one.
-    masks: [[__m256; ROW_VECTORS]; KERNEL],
+    /// Lane `l` of tap `kx`'s first vector keeps the tap's value at output column `l - kx`,
+    /// of its second at `width - 8 + l - kx`, where the tap adds one there.
+    masks: [[__m256; 2]; KERNEL],
 }
 
 impl Fold {
-    /// Floats after the taps' rows that [`Self::add`]'s loads may reach.
-    const SLACK: usize = ROW_VECTORS * LANES;
-
     #[target_feature(enable = "avx2")]
     fn new(shape: &ConvShape, stride: usize) -> Self {
-        let (width, out_width) = (shape.padded_width(), shape.out_width());
         assert!(maps16_fits(shape));
+        let (width, out_width) = (shape.padded_width(), shape.out_width());
         let masks = std::array::from_fn(|kx| {
-            std::array::from_fn(|h| {
+            std::array::from_fn(|half| {
                 let lanes: [f32; LANES] = std::array::from_fn(|l| {
-                    let column = (h * LANES + l).wrapping_sub(kx);
+                    let padded = if half == 0 { l } else { width - LANES + l };
+                    let column = padded.wrapping_sub(kx);
                     f32::from_bits(if column < out_width { u32::MAX } else { 0 })
                 });
                 // SAFETY: eight floats.
@@ -146,57 +145,38 @@ impl Fold {
         }
     }
 
-    /// Adds the kernel row's taps, `buffer`'s first [`KERNEL`] rows of `stride` (followed by
-    /// [`Self::SLACK`] floats), to `padded_grad` from `start`, the kernel row's first
-    /// tap's offset.
+    /// Adds the kernel row's taps, `buffer`'s first [`KERNEL`] rows of `stride`, to
+    /// `padded_grad` from `start`, the kernel row's first tap's offset.
     ///
     /// # Safety
-    /// The CPU has AVX2; `buffer` is as above.
+    /// The CPU has AVX2.
     #[target_feature(enable = "avx2")]
     #[inline]
     unsafe fn add(&self, start: usize, buffer: &[f32], padded_grad: &mut [f32]) {
-        assert!(buffer.len() >= KERNEL * self.stride + Self::SLACK);
+        let (width, out_width, stride) = (self.width, self.out_width, self.stride);
+        // The last tap's last row, the furthest any load reaches, ends at its last output.
+        assert!(buffer.len() >= KERNEL * stride);
+        assert!(padded_grad.len() >= start + (self.out_height - 1) * width + width);
+        let halves = [0, width - LANES];
         for oy in 0..self.out_height {
-            let row = start + oy * self.width;
-            if row + ROW_VECTORS * LANES > padded_grad.len() {
-                // The image's last row: whole vectors would run past its end.
-                self.add_taps_one_by_one(row, oy, buffer, padded_grad);
-                continue;
-            }
-            // SAFETY: the row's vectors lie inside `padded_grad` (just checked); each tap's
-            // loads start at most 4 floats before its row in `buffer` (inside: the first
-            // tap's start where the row does) and end inside its slack. Lanes past the padded
-            // row's width belong to the next row and add +0 there, which leaves its values
-            // as they are (a gradient here is never -0).
+            // SAFETY: each of the row's two vectors lies inside it (asserted above); tap
+            // `kx`'s loads start `kx` floats before the tap's output row `oy` (inside `buffer`:
+            // the taps before it, or the row itself for the first tap) and end at most at its
+            // last output.
             unsafe {
-                let to = padded_grad.as_mut_ptr().add(row);
-                let mut acc: [__m256; ROW_VECTORS] =
-                    std::array::from_fn(|h| _mm256_loadu_ps(to.add(h * LANES)));
+                let to = padded_grad.as_mut_ptr().add(start + oy * width);
+                let mut acc = halves.map(|at| _mm256_loadu_ps(to.add(at)));
                 for kx in 0..KERNEL {
-                    let from = buffer
-                        .as_ptr()
-                        .add(kx * self.stride + oy * self.out_width - kx);
-                    for h in 0..ROW_VECTORS {
-                        let value = _mm256_loadu_ps(from.add(h * LANES));
+                    let from = buffer.as_ptr().add(kx * stride + oy * out_width - kx);
+                    for h in 0..2 {
+                        let value = _mm256_loadu_ps(from.add(halves[h]));
                         let value = _mm256_and_ps(value, self.masks[kx][h]);
                         acc[h] = _mm256_add_ps(acc[h], value);
                     }
                 }
-                for h in 0..ROW_VECTORS {
-                    _mm256_storeu_ps(to.add(h * LANES), acc[h]);
+                for h in 0..2 {
+                    _mm256_storeu_ps(to.add(halves[h]), acc[h]);
                 }
-            }
-        }
-    }
-
-    /// [`Self::add`]'s additions for output row `oy`, whose padded row starts at `row`, one
-    /// value at a time.
-    fn add_taps_one_by_one(&self, row: usize, oy: usize, buffer: &[f32], padded_grad: &mut [f32]) {
-        for kx in 0..KERNEL {
-            let from = &buffer[kx * self.stride + oy * self.out_width..][..self.out_width];
-            let to = &mut padded_grad[row + kx..][..self.out_width];
-            for (d, s) in to.iter_mut().zip(from) {
-                *d += s;
             }
         }
     }
