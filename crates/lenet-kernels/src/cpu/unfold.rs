@@ -98,7 +98,7 @@ impl ConvShape {
             .zip(image.chunks(self.height * self.width))
         {
             for (y, row) in rows.chunks(self.width).enumerate() {
-                plane[(y + p) * width + p..][..self.width].copy_from_slice(row);
+                copy_row(&mut plane[(y + p) * width + p..][..self.width], row);
             }
         }
         buffer
@@ -154,7 +154,7 @@ impl ConvShape {
             .chunks_exact_mut(out_width)
             .take(self.maps * self.out_height());
         for (to, from) in rows.zip(wide.chunks(width)) {
-            to.copy_from_slice(&from[..out_width]);
+            copy_row(to, &from[..out_width]);
         }
     }
 
@@ -169,6 +169,41 @@ impl ConvShape {
             for (y, row) in rows.chunks_mut(self.width).enumerate() {
                 row.copy_from_slice(&plane[(y + p) * width + p..][..self.width]);
             }
+        }
+    }
+}
+
+/// `to.copy_from_slice(from)` for a row of a few values: copies of 8 values each (the last one
+/// overlapping the one before where the length is no multiple of 8), which compile to a vector
+/// load and store, where a copy whose length is known only when running calls `memcpy`, whose
+/// call costs more than copying a row this short.
+#[inline(always)]
+fn copy_row(to: &mut [f32], from: &[f32]) {
+    const EIGHT: usize = 8;
+    let len = to.len();
+    assert_eq!(from.len(), len);
+    if len < EIGHT {
+        to.copy_from_slice(from);
+        return;
+    }
+    for at in (0..len - EIGHT).step_by(EIGHT).chain([len - EIGHT]) {
+        let to: &mut [f32; EIGHT] = (&mut to[at..at + EIGHT]).try_into().expect("eight values");
+        *to = from[at..at + EIGHT].try_into().expect("eight values");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rows_copy_copies_every_value_and_nothing_past_it() {
+        for len in 0..=33 {
+            let from: Vec<f32> = (0..len).map(|v| v as f32).collect();
+            let mut to = vec![f32::NAN; len + 1];
+            copy_row(&mut to[..len], &from);
+            assert_eq!(&to[..len], &from[..], "{len} values");
+            assert!(to[len].is_nan(), "{len} values: the copy ran past the row");
         }
     }
 }
