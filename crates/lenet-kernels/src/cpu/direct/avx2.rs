@@ -1,7 +1,8 @@
 //! The direct kernels with AVX2 and FMA: 8 lanes, 16 registers. The same arithmetic as the
 //! AVX-512 ones in blocks that fit half the registers: C1 one map at a time (two rows of up to
 //! four vectors), C3 one pooling window at a time (two rows by two positions, each position's
-//! 16 maps in two vectors).
+//! 16 maps in two vectors), or, where training stores its maps unpooled, five positions of a
+//! row at a time.
 
 use std::arch::x86_64::*;
 
@@ -194,6 +195,11 @@ pub(super) unsafe fn conv_pool_maps16(
     let plane = layer.output_plane();
     // SAFETY: the wrapper asserted 16 biases.
     let bias = unsafe { [0, 1].map(|h| _mm256_loadu_ps(layer.bias.as_ptr().add(h * LANES))) };
+    if layer.pooling.is_none() {
+        // SAFETY: forwarded.
+        unsafe { maps16_rows(layer, &taps, padded, weight_t, bias, y) };
+        return;
+    }
     for py in 0..shape.out_height() / 2 {
         for px in 0..pooled_width {
             // A window's four positions (row, column), each position's maps in two halves.
@@ -245,6 +251,106 @@ pub(super) unsafe fn conv_pool_maps16(
                 let q = py * pooled_width + px;
                 for (lane, &v) in lanes.iter().enumerate() {
                     y[(h * LANES + lane) * plane + q] = v;
+                }
+            }
+        }
+    }
+}
+
+/// Positions of a row that [`maps16_rows`] computes together: ten accumulators.
+const ROW_BLOCK: usize = 5;
+
+/// [`conv_pool_maps16`] without pooling (training stores the activated maps): each row
+/// [`ROW_BLOCK`] positions at a time, where a pooling window's four positions keep 8
+/// accumulators, just as many as the multiply-adds' latency needs at their full rate.
+///
+/// # Safety
+/// The lengths that the public wrapper asserts.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn maps16_rows(
+    layer: Layer,
+    taps: &[usize],
+    padded: &[f32],
+    weight_t: &[f32],
+    bias: [__m256; 2],
+    y: &mut [f32],
+) {
+    let out_width = layer.shape.out_width();
+    let block = Block {
+        layer,
+        taps,
+        padded,
+        weight_t,
+        bias,
+    };
+    for oy in 0..layer.shape.out_height() {
+        let mut ox = 0;
+        // SAFETY: forwarded; each block's positions lie inside the row.
+        unsafe {
+            while ox + ROW_BLOCK <= out_width {
+                block.store::<ROW_BLOCK>(oy, ox, y);
+                ox += ROW_BLOCK;
+            }
+            match out_width - ox {
+                0 => {}
+                1 => block.store::<1>(oy, ox, y),
+                2 => block.store::<2>(oy, ox, y),
+                3 => block.store::<3>(oy, ox, y),
+                4 => block.store::<4>(oy, ox, y),
+                left => unreachable!("{left} positions left of blocks of {ROW_BLOCK}"),
+            }
+        }
+    }
+}
+
+/// The operands of [`maps16_rows`].
+struct Block<'a> {
+    layer: Layer<'a>,
+    taps: &'a [usize],
+    padded: &'a [f32],
+    weight_t: &'a [f32],
+    bias: [__m256; 2],
+}
+
+impl Block<'_> {
+    /// The activated maps at `P` positions of row `oy` from column `ox`, stored in `y`.
+    ///
+    /// # Safety
+    /// The lengths that the public wrapper asserts; the positions lie inside the row.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn store<const P: usize>(&self, oy: usize, ox: usize, y: &mut [f32]) {
+        let shape = self.layer.shape;
+        let (width, out_width, plane) =
+            (shape.padded_width(), shape.out_width(), shape.positions());
+        let mut acc = [[_mm256_setzero_ps(); 2]; P];
+        for (k, &tap) in self.taps.iter().enumerate() {
+            // SAFETY: one vector pair per tap in `weight_t`; every input read lies inside the
+            // padded image (the output's rows and columns with the kernel's reach).
+            unsafe {
+                let w = [0, 1]
+                    .map(|h| _mm256_loadu_ps(self.weight_t.as_ptr().add(k * MAPS + h * LANES)));
+                let row = self.padded.as_ptr().add(tap + oy * width + ox);
+                for p in 0..P {
+                    let x = _mm256_set1_ps(*row.add(p));
+                    for h in 0..2 {
+                        acc[p][h] = _mm256_fmadd_ps(x, w[h], acc[p][h]);
+                    }
+                }
+            }
+        }
+        let mut lanes = [0.0f32; LANES];
+        for h in 0..2 {
+            let z: [__m256; P] = std::array::from_fn(|p| acc[p][h]);
+            // SAFETY: an inlined AVX2 helper.
+            let activated = unsafe { activate_each(self.layer.activation, z, self.bias[h]) };
+            for (p, value) in activated.into_iter().enumerate() {
+                // SAFETY: `lanes` holds one vector.
+                unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), value) };
+                let at = oy * out_width + ox + p;
+                for (lane, &v) in lanes.iter().enumerate() {
+                    y[(h * LANES + lane) * plane + at] = v;
                 }
             }
         }
