@@ -23,7 +23,7 @@ use std::arch::x86_64::*;
 
 use super::super::ConvShape;
 use super::avx2::first;
-use super::{KERNEL, MAPS};
+use super::{KERNEL, MAPS, horizontal_shape, maps16_shape};
 
 /// f32 lanes of a 256-bit vector.
 const LANES: usize = 8;
@@ -54,7 +54,7 @@ pub(in crate::cpu) unsafe fn add_input_gradient(
     let (positions, patch) = (shape.positions(), shape.patch());
     let vectors = positions.div_ceil(LANES);
     let stride = vectors * LANES;
-    assert!(maps16_fits(shape) && shape.kernel == KERNEL && weight.len() >= MAPS * patch);
+    assert!(maps16_shape(shape) && shape.kernel == KERNEL && weight.len() >= MAPS * patch);
     assert!(pre.len() >= (MAPS - 1) * positions + stride);
     assert!(padded_grad.len() >= shape.padded_len());
     // Two kernel rows' taps: each row's are folded in after the next row's are computed, by
@@ -95,12 +95,6 @@ pub(in crate::cpu) unsafe fn add_input_gradient(
     }
 }
 
-/// Whether [`add_input_gradient`] and [`add_weight_gradient`] take `shape`: 16 maps, padded
-/// rows of one to two vectors ([`Fold`]).
-pub(in crate::cpu) fn maps16_fits(shape: &ConvShape) -> bool {
-    shape.maps == MAPS && (LANES..=2 * LANES).contains(&shape.padded_width())
-}
-
 /// The fold's additions of one kernel row's five taps, a row of the padded image's gradient at
 /// a time: the row loaded once as two vectors, one at its start and one at its end (where
 /// they overlap, both compute the same values), the five taps' values added in their order,
@@ -123,7 +117,7 @@ struct Fold {
 impl Fold {
     #[target_feature(enable = "avx2")]
     fn new(shape: &ConvShape, stride: usize) -> Self {
-        assert!(maps16_fits(shape));
+        assert!(maps16_shape(shape));
         let (width, out_width) = (shape.padded_width(), shape.out_width());
         let masks = std::array::from_fn(|kx| {
             std::array::from_fn(|half| {
@@ -248,7 +242,7 @@ pub(in crate::cpu) unsafe fn add_weight_gradient(
     unsafe { transpose_maps(&pre[..MAPS * positions], positions, pre_t) };
     let pre_t = &pre_t[..];
     let start = |tap: usize| shape.tap_run(tap).0;
-    assert!(maps16_fits(shape) && shape.kernel == KERNEL);
+    assert!(maps16_shape(shape) && shape.kernel == KERNEL);
     assert!(padded.len() >= shape.padded_len() && pre_t.len() >= positions * MAPS);
     assert!(weight_grad.len() >= patch * MAPS);
     let mut first = 0;
@@ -328,16 +322,9 @@ unsafe fn taps<const T: usize>(
 const H_TAPS: usize = 2;
 const H_MAPS: usize = 6;
 
-/// Whether gemm takes `col · pre^T` for `shape` as dot products, and so
-/// [`add_weight_gradient_horizontal`] computes its bits: a product of at most 256 values (its
-/// horizontal kernels), summed over at most 1024 positions (one block of `k`).
-pub(in crate::cpu) fn horizontal_fits(shape: &ConvShape) -> bool {
-    shape.maps * shape.patch() <= 256 && shape.wide() <= 1024
-}
-
 /// Adds `col · pre^T`, the weight's gradient of the convolution `shape` transposed, `[patch,
 /// maps]`, into `weight_grad`, as gemm's horizontal kernels compute it (where
-/// [`horizontal_fits`]): each value the dot product of an unfolded row, read straight from
+/// [`horizontal_shape`]): each value the dot product of an unfolded row, read straight from
 /// `padded` (the padded image followed by at least `kernel - 1` zeros), with a row of `pre`,
 /// the gradient before the activation, `[maps, wide]`.
 ///
@@ -351,7 +338,7 @@ pub(in crate::cpu) unsafe fn add_weight_gradient_horizontal(
     weight_grad: &mut [f32],
 ) {
     let (wide, patch, maps) = (shape.wide(), shape.patch(), shape.maps);
-    assert!(horizontal_fits(shape) && shape.kernel == KERNEL);
+    assert!(horizontal_shape(shape) && shape.kernel == KERNEL);
     assert!(padded.len() >= shape.padded_len() + KERNEL - 1 && pre.len() >= maps * wide);
     assert!(weight_grad.len() >= patch * maps);
     let start = |tap: usize| shape.tap_run(tap).0;

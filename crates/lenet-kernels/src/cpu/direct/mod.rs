@@ -179,24 +179,27 @@ fn gradients_run_here(shape: &ConvShape) -> bool {
     }
 }
 
-/// Whether [`add_input_gradient`] and [`add_weight_gradient`] run here for `shape`: 16 maps,
-/// rows of up to 16 (C3).
-fn maps16_gradients_fit(shape: &ConvShape) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    let fits = gradients::maps16_fits(shape);
-    #[cfg(not(target_arch = "x86_64"))]
-    let fits = false;
-    gradients_run_here(shape) && fits
+/// The shapes [`add_input_gradient`] and [`add_weight_gradient`] take: 16 maps (C3), padded
+/// rows of one to two 8-lane vectors (the input gradient's fold adds a row as two).
+fn maps16_shape(shape: &ConvShape) -> bool {
+    shape.maps == MAPS && (8..=16).contains(&shape.padded_width())
 }
 
-/// Whether [`add_weight_gradient_horizontal`] runs here for `shape`: a product that gemm
-/// computes as dot products (C1).
+/// The products `col · pre^T` that gemm computes as dot products, and so whose bits
+/// [`add_weight_gradient_horizontal`] computes (C1's): at most 256 values (gemm's horizontal
+/// kernels), summed over at most 1024 positions (one block of `k`).
+fn horizontal_shape(shape: &ConvShape) -> bool {
+    shape.maps * shape.patch() <= 256 && shape.wide() <= 1024
+}
+
+/// Whether [`add_input_gradient`] and [`add_weight_gradient`] run here for `shape`.
+fn maps16_gradients_fit(shape: &ConvShape) -> bool {
+    gradients_run_here(shape) && maps16_shape(shape)
+}
+
+/// Whether [`add_weight_gradient_horizontal`] runs here for `shape`.
 fn horizontal_fits(shape: &ConvShape) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    let horizontal = gradients::horizontal_fits(shape);
-    #[cfg(not(target_arch = "x86_64"))]
-    let horizontal = false;
-    gradients_run_here(shape) && horizontal
+    gradients_run_here(shape) && horizontal_shape(shape)
 }
 
 /// How the backward pass finds a convolution's gradients: with `gradients.rs`' kernels where
