@@ -195,11 +195,11 @@ pub(super) unsafe fn conv_pool_maps16(
     let plane = layer.output_plane();
     // SAFETY: the wrapper asserted 16 biases.
     let bias = unsafe { [0, 1].map(|h| _mm256_loadu_ps(layer.bias.as_ptr().add(h * LANES))) };
-    if layer.pooling.is_none() {
+    let Some(pooling) = layer.pooling else {
         // SAFETY: forwarded.
         unsafe { maps16_rows(layer, &taps, padded, weight_t, bias, y) };
         return;
-    }
+    };
     for py in 0..shape.out_height() / 2 {
         for px in 0..pooled_width {
             // A window's four positions (row, column), each position's maps in two halves.
@@ -230,19 +230,6 @@ pub(super) unsafe fn conv_pool_maps16(
                 windows[h] = unsafe { activate_each(layer.activation, window, bias[h]) };
             }
             let mut lanes = [0.0f32; LANES];
-            let Some(pooling) = layer.pooling else {
-                for h in 0..2 {
-                    for (i, (r, c)) in [(0, 0), (0, 1), (1, 0), (1, 1)].into_iter().enumerate() {
-                        // SAFETY: `lanes` holds one vector.
-                        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), windows[h][i]) };
-                        let at = (2 * py + r) * shape.out_width() + 2 * px + c;
-                        for (lane, &v) in lanes.iter().enumerate() {
-                            y[(h * LANES + lane) * plane + at] = v;
-                        }
-                    }
-                }
-                continue;
-            };
             // SAFETY: an inlined AVX2 helper.
             let pooled = unsafe { pool_each(pooling, windows) };
             for h in 0..2 {

@@ -150,7 +150,7 @@ impl Fold {
         let (width, out_width, stride) = (self.width, self.out_width, self.stride);
         // The last tap's last row, the furthest any load reaches, ends at its last output.
         assert!(buffer.len() >= KERNEL * stride);
-        assert!(padded_grad.len() >= start + (self.out_height - 1) * width + width);
+        assert!(padded_grad.len() >= start + self.out_height * width);
         let halves = [0, width - LANES];
         for oy in 0..self.out_height {
             // SAFETY: each of the row's two vectors lies inside it (asserted above); tap
