@@ -1,4 +1,4 @@
-//! C3's gradients with AVX2 and FMA, without the unfolded matrix, and C1's weight's.
+//! C3's gradients with AVX2 and FMA, without the unfolded matrix.
 //!
 //! C3's two kernels take the gradient before the activation compact, `[16, positions]`: the
 //! wide layout's dropped columns (40 of C3's 140) would only add zero products.
@@ -10,20 +10,15 @@
 //! - The weight's: where it unfolds the image and computes `col · pre^T` (gemm, which packs the
 //!   unfolding again), [`add_weight_gradient`] reads each unfolded row straight from the padded
 //!   image, six taps by the 16 maps at a time.
-//! - C1's weight (6 maps): where gemm takes a product this small (at most 256 values) as dot
-//!   products of the unfolded rows with `pre`'s, 8 lanes summed apart and then across,
-//!   [`add_weight_gradient_horizontal`] computes the same dot products with each unfolded row
-//!   read straight from the padded image, two taps by six maps at a time.
 //!
 //! The arithmetic is theirs to the bit: each value sums its products in gemm's order from zero,
-//! one fused multiply-add at a time, as gemm's microkernels sum over `k` (the horizontal
-//! kernel's lanes then summed in its order), and is then added where gemm and the fold add it.
+//! one fused multiply-add at a time, as gemm's microkernels sum over `k`, and is then added
+//! where gemm and the fold add it.
 
 use std::arch::x86_64::*;
 
 use super::super::ConvShape;
-use super::avx2::first;
-use super::{KERNEL, MAPS, horizontal_shape, maps16_shape};
+use super::{KERNEL, MAPS, maps16_shape};
 
 /// f32 lanes of a 256-bit vector.
 const LANES: usize = 8;
@@ -315,136 +310,6 @@ unsafe fn taps<const T: usize>(
             }
         }
     }
-}
-
-/// Taps and maps of [`add_weight_gradient_horizontal`] computed together: two taps by six
-/// maps fill 12 of AVX2's 16 registers, and each load of `pre` serves two taps.
-const H_TAPS: usize = 2;
-const H_MAPS: usize = 6;
-
-/// Adds `col · pre^T`, the weight's gradient of the convolution `shape` transposed, `[patch,
-/// maps]`, into `weight_grad`, as gemm's horizontal kernels compute it (where
-/// [`horizontal_shape`]): each value the dot product of an unfolded row, read straight from
-/// `padded` (the padded image followed by at least `kernel - 1` zeros), with a row of `pre`,
-/// the gradient before the activation, `[maps, wide]`.
-///
-/// # Safety
-/// The CPU has AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-pub(in crate::cpu) unsafe fn add_weight_gradient_horizontal(
-    shape: &ConvShape,
-    padded: &[f32],
-    pre: &[f32],
-    weight_grad: &mut [f32],
-) {
-    let (wide, patch, maps) = (shape.wide(), shape.patch(), shape.maps);
-    assert!(horizontal_shape(shape) && shape.kernel == KERNEL);
-    assert!(padded.len() >= shape.padded_len() + KERNEL - 1 && pre.len() >= maps * wide);
-    assert!(weight_grad.len() >= patch * maps);
-    let start = |tap: usize| shape.tap_run(tap).0;
-    let dots = Dots {
-        wide,
-        maps,
-        padded,
-        pre,
-    };
-    // Each value is its own dot product, so the blocks do not change the bits.
-    let mut first_map = 0;
-    // SAFETY: forwarded, with the lengths asserted above.
-    unsafe {
-        while first_map + H_MAPS <= maps {
-            let mut tap = 0;
-            while tap + H_TAPS <= patch {
-                let starts = [start(tap), start(tap + 1)];
-                dots.add::<H_TAPS, H_MAPS>(starts, tap, first_map, weight_grad);
-                tap += H_TAPS;
-            }
-            if tap < patch {
-                dots.add::<1, H_MAPS>([start(tap)], tap, first_map, weight_grad);
-            }
-            first_map += H_MAPS;
-        }
-        for map in first_map..maps {
-            for tap in 0..patch {
-                dots.add::<1, 1>([start(tap)], tap, map, weight_grad);
-            }
-        }
-    }
-}
-
-/// The operands of [`add_weight_gradient_horizontal`].
-struct Dots<'a> {
-    wide: usize,
-    maps: usize,
-    padded: &'a [f32],
-    pre: &'a [f32],
-}
-
-impl Dots<'_> {
-    /// `T` taps (their unfolded rows starting at `starts`, the first `first_tap`) by `M` maps
-    /// from `first_map`: each dot product summed in 8 lanes, 8 positions at a time from zero
-    /// (the last, partial 8 loaded with zeros in the missing lanes), the lanes then summed as
-    /// gemm's `reduce_sum` sums them, and the result added to the gradient.
-    ///
-    /// # Safety
-    /// The CPU has AVX2 and FMA; the lengths that [`add_weight_gradient_horizontal`] asserts.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    unsafe fn add<const T: usize, const M: usize>(
-        &self,
-        starts: [usize; T],
-        first_tap: usize,
-        first_map: usize,
-        weight_grad: &mut [f32],
-    ) {
-        let wide = self.wide;
-        let mut acc = [[_mm256_setzero_ps(); M]; T];
-        let rows: [*const f32; T] = std::array::from_fn(|t| self.padded[starts[t]..].as_ptr());
-        let pre = |m: usize| self.pre[(first_map + m) * wide..].as_ptr();
-        let whole = wide / LANES * LANES;
-        // SAFETY: each unfolded row's `wide` values lie inside `padded` and its zeros after,
-        // each `pre` row's inside `pre`; the last partial block loads only its lanes.
-        unsafe {
-            let mut at = 0;
-            while at < whole {
-                let x: [__m256; T] = std::array::from_fn(|t| _mm256_loadu_ps(rows[t].add(at)));
-                for m in 0..M {
-                    let p = _mm256_loadu_ps(pre(m).add(at));
-                    for t in 0..T {
-                        acc[t][m] = _mm256_fmadd_ps(p, x[t], acc[t][m]);
-                    }
-                }
-                at += LANES;
-            }
-            if at < wide {
-                let mask = first(wide - at);
-                let x: [__m256; T] =
-                    std::array::from_fn(|t| _mm256_maskload_ps(rows[t].add(at), mask));
-                for m in 0..M {
-                    let p = _mm256_maskload_ps(pre(m).add(at), mask);
-                    for t in 0..T {
-                        acc[t][m] = _mm256_fmadd_ps(p, x[t], acc[t][m]);
-                    }
-                }
-            }
-        }
-        for t in 0..T {
-            for m in 0..M {
-                let at = (first_tap + t) * self.maps + first_map + m;
-                weight_grad[at] += reduce_sum(acc[t][m]);
-            }
-        }
-    }
-}
-
-/// gemm's sum of a vector's 8 lanes, in its order: the halves added, then the upper pair onto
-/// the lower, then the two left.
-#[target_feature(enable = "avx2")]
-#[inline]
-fn reduce_sum(v: __m256) -> f32 {
-    let x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-    let pairs = _mm_add_ps(x, _mm_movehl_ps(x, x));
-    _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps::<0b0001>(pairs, pairs)))
 }
 
 /// `pre_t = pre^T` for `pre` `[16, len]`: 8 maps by 8 positions at a time through the

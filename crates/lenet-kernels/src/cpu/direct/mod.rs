@@ -19,11 +19,11 @@
 //!
 //! `avx512.rs` and `avx2.rs` block them for 32 and 16 registers.
 //!
-//! In the backward pass, on CPUs with AVX2 and FMA but not AVX-512, [`add_input_gradient`]
-//! and [`add_weight_gradient`] (`gradients.rs`) find C3's gradients, from the compact gradient
-//! before the activation, and [`add_weight_gradient_horizontal`] C1's weight's, without the
-//! unfolded image and its products: to the bit what the unfolding, the matrix products over
-//! the wide gradient and the fold compute.
+//! In the backward pass, [`add_input_gradient`] and [`add_weight_gradient`] (`gradients.rs`,
+//! AVX2 and FMA, on AVX-512 CPUs as well) find C3's gradients, from the compact gradient
+//! before the activation, and [`add_weight_gradient_horizontal`] (`horizontal.rs`, the CPU's
+//! widest vectors) C1's weight's, without the unfolded image and its products: to the bit what
+//! the unfolding, the matrix products over the wide gradient and the fold compute.
 
 use super::ConvShape;
 use crate::{Activation, Pooling};
@@ -187,9 +187,10 @@ fn maps16_shape(shape: &ConvShape) -> bool {
 
 /// The products `col · pre^T` that gemm computes as dot products, and so whose bits
 /// [`add_weight_gradient_horizontal`] computes (C1's): at most 256 values (gemm's horizontal
-/// kernels), summed over at most 1024 positions (one block of `k`).
+/// kernels), summed over at most 1024 positions (one block of `k`), with LeNet-5's 5x5
+/// kernels.
 fn horizontal_shape(shape: &ConvShape) -> bool {
-    shape.maps * shape.patch() <= 256 && shape.wide() <= 1024
+    shape.maps * shape.patch() <= 256 && shape.wide() <= 1024 && shape.kernel == KERNEL
 }
 
 /// Whether [`add_input_gradient`] and [`add_weight_gradient`] run here for `shape`.
@@ -197,14 +198,15 @@ fn maps16_gradients_fit(shape: &ConvShape) -> bool {
     gradients_run_here(shape) && maps16_shape(shape)
 }
 
-/// Whether [`add_weight_gradient_horizontal`] runs here for `shape`.
+/// Whether [`add_weight_gradient_horizontal`] runs here for `shape`: with this CPU's widest
+/// vectors, as gemm's horizontal kernels do.
 fn horizontal_fits(shape: &ConvShape) -> bool {
-    gradients_run_here(shape) && horizontal_shape(shape)
+    Isa::detect().is_some() && horizontal_shape(shape)
 }
 
-/// How the backward pass finds a convolution's gradients: with `gradients.rs`' kernels where
-/// they fit and the CPU's widest vectors are AVX2's. With AVX-512, gemm's 16-lane kernels
-/// keep the products (the direct kernels were measured only on AVX2).
+/// How the backward pass finds a convolution's gradients: with the direct kernels where they
+/// fit. C3's are AVX2's on AVX-512 CPUs too: their products are summed in gemm's order over
+/// the maps or the positions, whatever gemm's vector width, so the bits are the same.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum DirectGradients {
     /// gemm's products, and the fold, over the wide pre-activation gradient.
@@ -219,9 +221,7 @@ pub(super) enum DirectGradients {
 
 impl DirectGradients {
     pub(super) fn choose(shape: &ConvShape) -> Self {
-        if Isa::detect() != Some(Isa::Avx2) {
-            DirectGradients::None
-        } else if maps16_gradients_fit(shape) {
+        if maps16_gradients_fit(shape) {
             DirectGradients::Maps16
         } else if horizontal_fits(shape) {
             DirectGradients::Horizontal
@@ -285,9 +285,11 @@ pub(super) fn add_weight_gradient_horizontal(
 ) {
     assert!(horizontal_fits(shape));
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `horizontal_fits` found AVX2 and FMA; the kernel asserts the lengths.
+    // SAFETY: `horizontal_fits` found the CPU's widest vectors, `isa`; the kernel asserts the
+    // lengths.
     unsafe {
-        gradients::add_weight_gradient_horizontal(shape, padded, pre, weight_grad)
+        let isa = Isa::detect().expect("found by horizontal_fits");
+        horizontal::add_weight_gradient_horizontal(isa, shape, padded, pre, weight_grad)
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("horizontal_fits admits no shape here");
@@ -316,6 +318,9 @@ mod avx512;
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::needless_range_loop)]
 mod gradients;
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)]
+mod horizontal;
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::needless_range_loop)]
 mod vector;
