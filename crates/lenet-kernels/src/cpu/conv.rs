@@ -234,7 +234,7 @@ pub(crate) fn conv_backward(
                     // direct kernels of 16 maps read it compact, with their slack after it.
                     let mut pre = vec![0.0; shape.maps * wide];
                     let mut compact = Vec::new();
-                    if direct == DirectGradients::Maps16 {
+                    if matches!(direct, DirectGradients::Maps16(_)) {
                         compact.resize(shape.maps * shape.positions() + PRE_SLACK, 0.0);
                     }
                     let (mut padded, mut padded_grad, mut spread, mut buffer) =
@@ -246,10 +246,11 @@ pub(crate) fn conv_backward(
                         add_sums(&pre, wide, &mut bias_grad);
                         let pre_view = View::row_major(&pre, shape.maps, wide);
                         match direct {
-                            DirectGradients::Maps16 => {
+                            DirectGradients::Maps16(isa) => {
                                 shape.compact(&pre, &mut compact);
                                 let padded = shape.pad_with_slack(image, &mut padded);
                                 add_weight_gradient(
+                                    isa,
                                     shape,
                                     padded,
                                     &compact,
@@ -290,8 +291,15 @@ pub(crate) fn conv_backward(
                                 padded_grad.resize(shape.padded_len(), 0.0);
                                 &mut padded_grad[..]
                             };
-                            if direct == DirectGradients::Maps16 {
-                                add_input_gradient(shape, weight, &compact, target, &mut buffer);
+                            if let DirectGradients::Maps16(isa) = direct {
+                                add_input_gradient(
+                                    isa,
+                                    shape,
+                                    weight,
+                                    &compact,
+                                    target,
+                                    &mut buffer,
+                                );
                             } else {
                                 col.resize(patch * wide, 0.0);
                                 matmul(weight_view.t(), pre_view, &mut col, false);

@@ -1,4 +1,5 @@
-//! C3's gradients with AVX2 and FMA, without the unfolded matrix.
+//! C3's gradients without the unfolded matrix, with AVX2 and FMA or with AVX-512F (the same
+//! code over either vector, [`Lanes`]; the fold's rows are AVX2's on both).
 //!
 //! C3's two kernels take the gradient before the activation compact, `[16, positions]`: the
 //! wide layout's dropped columns (40 of C3's 140) would only add zero products.
@@ -9,84 +10,131 @@
 //!   `pre`) and adds them in a padded row at a time, in the fold's order ([`Fold`]).
 //! - The weight's: where it unfolds the image and computes `col · pre^T` (gemm, which packs the
 //!   unfolding again), [`add_weight_gradient`] reads each unfolded row straight from the padded
-//!   image, six taps by the 16 maps at a time.
+//!   image, a kernel row's five taps (AVX2) or two rows' ten (AVX-512) by the 16 maps at a
+//!   time: taps one float apart, so each block's inputs are one pointer per kernel row.
 //!
 //! The arithmetic is theirs to the bit: each value sums its products in gemm's order from zero,
-//! one fused multiply-add at a time, as gemm's microkernels sum over `k`, and is then added
-//! where gemm and the fold add it.
+//! one fused multiply-add at a time, as gemm's microkernels sum over `k` whatever their vectors'
+//! width, and is then added where gemm and the fold add it.
 
 use std::arch::x86_64::*;
 
 use super::super::ConvShape;
-use super::{KERNEL, MAPS, maps16_shape};
+use super::vector::Lanes;
+use super::{Isa, KERNEL, MAPS, PRE_SLACK, maps16_shape};
 
-/// f32 lanes of a 256-bit vector.
+/// f32 lanes of the fold's 256-bit vectors.
 const LANES: usize = 8;
 
 /// Vectors of output positions computed together, per tap.
 const BLOCK: usize = 2;
-const _: () = assert!(LANES <= super::PRE_SLACK + 1);
+const _: () = assert!(16 <= PRE_SLACK + 1);
 
 /// Adds the input gradient of the convolution `shape` (16 maps, its [`KERNEL`]-wide weight
 /// `[16, patch]`) into `padded_grad`, the padded image's gradient, from `pre`, the gradient
-/// before the activation, compact (`[16, positions]`), followed by at least 7 floats (read,
-/// never used). `buffer` is scratch.
+/// before the activation, compact (`[16, positions]`), followed by at least 15 floats (read,
+/// never used), with `isa`'s vectors. `buffer` is scratch.
 ///
 /// The wide gradient's dropped columns are zeros: the matrix product makes zeros of them, and
 /// the fold adds those to the image's gradient, which leaves each value as it was (a sum that
 /// starts at +0 and adds finite values is never -0). So leaving them out keeps every bit.
 ///
 /// # Safety
-/// The CPU has AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
+/// The CPU runs `isa`.
 pub(in crate::cpu) unsafe fn add_input_gradient(
+    isa: Isa,
     shape: &ConvShape,
     weight: &[f32],
     pre: &[f32],
     padded_grad: &mut [f32],
     buffer: &mut Vec<f32>,
 ) {
-    let (positions, patch) = (shape.positions(), shape.patch());
-    let vectors = positions.div_ceil(LANES);
-    let stride = vectors * LANES;
-    assert!(maps16_shape(shape) && shape.kernel == KERNEL && weight.len() >= MAPS * patch);
-    assert!(pre.len() >= (MAPS - 1) * positions + stride);
-    assert!(padded_grad.len() >= shape.padded_len());
-    // Two kernel rows' taps: each row's are folded in after the next row's are computed, by
-    // when their stores have left the store queue (see `Fold`).
-    let rows = KERNEL * stride;
-    buffer.resize(2 * rows, 0.0);
-    let (one, other) = buffer.split_at_mut(rows);
-    let mut halves = [one, other];
-    let fold = Fold::new(shape, stride);
-    let mut pending = None;
-    for c in 0..shape.channels {
-        for ky in 0..KERNEL {
-            let taps = (c * KERNEL + ky) * KERNEL;
-            let weight = &weight[taps..];
-            let [computed, folding] = &mut halves;
-            let mut first = 0;
-            // SAFETY: the lengths asserted above hold each block's loads and stores.
-            unsafe {
-                while first + BLOCK <= vectors {
-                    tap_row::<BLOCK>(first, positions, patch, weight, pre, stride, computed);
-                    first += BLOCK;
-                }
-                if first < vectors {
-                    tap_row::<1>(first, positions, patch, weight, pre, stride, computed);
-                }
-                if let Some(start) = pending {
-                    // SAFETY: the kernel row's taps.
-                    fold.add(start, folding, padded_grad);
-                }
-            }
-            pending = Some(shape.tap_run(taps).0);
-            halves.swap(0, 1);
+    let input = Input { shape, weight, pre };
+    // SAFETY: the caller's CPU.
+    unsafe {
+        match isa {
+            Isa::Avx2 => input.add_avx2(padded_grad, buffer),
+            Isa::Avx512 => input.add_avx512(padded_grad, buffer),
         }
     }
-    if let Some(start) = pending {
-        // SAFETY: as above.
-        unsafe { fold.add(start, halves[1], padded_grad) };
+}
+
+/// The operands of [`add_input_gradient`].
+struct Input<'a> {
+    shape: &'a ConvShape,
+    weight: &'a [f32],
+    pre: &'a [f32],
+}
+
+impl Input<'_> {
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn add_avx2(&self, padded_grad: &mut [f32], buffer: &mut Vec<f32>) {
+        // SAFETY: the caller's features.
+        unsafe { self.add::<__m256>(padded_grad, buffer) }
+    }
+
+    /// # Safety
+    /// The CPU has AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn add_avx512(&self, padded_grad: &mut [f32], buffer: &mut Vec<f32>) {
+        // SAFETY: the caller's features.
+        unsafe { self.add::<__m512>(padded_grad, buffer) }
+    }
+
+    /// Each kernel row's five taps computed into one half of `buffer`, [`BLOCK`] vectors of
+    /// positions at a time, while the other half, the kernel row before, is folded in.
+    ///
+    /// # Safety
+    /// `V`'s instructions (and AVX2's, which the fold uses) run here and the call is inlined
+    /// into code compiled with them.
+    #[inline(always)]
+    unsafe fn add<V: Lanes>(&self, padded_grad: &mut [f32], buffer: &mut Vec<f32>) {
+        let (shape, weight, pre) = (self.shape, self.weight, self.pre);
+        let (positions, patch) = (shape.positions(), shape.patch());
+        let vectors = positions.div_ceil(V::LANES);
+        let stride = vectors * V::LANES;
+        assert!(maps16_shape(shape) && shape.kernel == KERNEL && weight.len() >= MAPS * patch);
+        assert!(pre.len() >= (MAPS - 1) * positions + stride);
+        assert!(padded_grad.len() >= shape.padded_len());
+        // Two kernel rows' taps: each row's are folded in after the next row's are computed,
+        // by when their stores have left the store queue (see `Fold`).
+        let rows = KERNEL * stride;
+        buffer.resize(2 * rows, 0.0);
+        let (one, other) = buffer.split_at_mut(rows);
+        let mut halves = [one, other];
+        // SAFETY: the caller's AVX2.
+        let fold = unsafe { Fold::new(shape, stride) };
+        let mut pending = None;
+        for c in 0..shape.channels {
+            for ky in 0..KERNEL {
+                let taps = (c * KERNEL + ky) * KERNEL;
+                let weight = &weight[taps..];
+                let [computed, folding] = &mut halves;
+                let mut first = 0;
+                // SAFETY: the lengths asserted above hold each block's loads and stores.
+                unsafe {
+                    while first + BLOCK <= vectors {
+                        tap_row::<V, BLOCK>(first, positions, patch, weight, pre, stride, computed);
+                        first += BLOCK;
+                    }
+                    if first < vectors {
+                        tap_row::<V, 1>(first, positions, patch, weight, pre, stride, computed);
+                    }
+                    if let Some(start) = pending {
+                        // SAFETY: the kernel row's taps.
+                        fold.add(start, folding, padded_grad);
+                    }
+                }
+                pending = Some(shape.tap_run(taps).0);
+                halves.swap(0, 1);
+            }
+        }
+        if let Some(start) = pending {
+            // SAFETY: as above.
+            unsafe { fold.add(start, halves[1], padded_grad) };
+        }
     }
 }
 
@@ -110,8 +158,10 @@ struct Fold {
 }
 
 impl Fold {
+    /// # Safety
+    /// The CPU has AVX2.
     #[target_feature(enable = "avx2")]
-    fn new(shape: &ConvShape, stride: usize) -> Self {
+    unsafe fn new(shape: &ConvShape, stride: usize) -> Self {
         assert!(maps16_shape(shape));
         let (width, out_width) = (shape.padded_width(), shape.out_width());
         let masks = std::array::from_fn(|kx| {
@@ -176,10 +226,9 @@ impl Fold {
 /// at a time, as gemm sums them, and stored in `buffer`'s row of its tap.
 ///
 /// # Safety
-/// The lengths that [`add_input_gradient`] asserts.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-unsafe fn tap_row<const B: usize>(
+/// The lengths that [`Input::add`] asserts; as [`Input::add`] for `V`.
+#[inline(always)]
+unsafe fn tap_row<V: Lanes, const B: usize>(
     first: usize,
     positions: usize,
     patch: usize,
@@ -188,125 +237,174 @@ unsafe fn tap_row<const B: usize>(
     stride: usize,
     buffer: &mut [f32],
 ) {
-    let mut acc = [[_mm256_setzero_ps(); B]; KERNEL];
-    for m in 0..MAPS {
-        // SAFETY: `pre`'s length and slack hold the block.
-        let x: [__m256; B] = std::array::from_fn(|b| unsafe {
-            _mm256_loadu_ps(pre.as_ptr().add(m * positions + (first + b) * LANES))
-        });
-        for kx in 0..KERNEL {
-            // SAFETY: inside the weight's asserted length.
-            let w = _mm256_set1_ps(unsafe { *weight.get_unchecked(m * patch + kx) });
+    // SAFETY: `pre`'s length and slack hold the block; the weight's asserted length holds the
+    // taps; `buffer` holds `KERNEL` rows of `stride`.
+    unsafe {
+        let mut acc = [[V::zero(); B]; KERNEL];
+        for m in 0..MAPS {
+            let mut x = [V::zero(); B];
             for b in 0..B {
-                acc[kx][b] = _mm256_fmadd_ps(w, x[b], acc[kx][b]);
+                let at = m * positions + (first + b) * V::LANES;
+                x[b] = V::load(pre.as_ptr().add(at), V::LANES);
+            }
+            for kx in 0..KERNEL {
+                let w = V::splat(*weight.get_unchecked(m * patch + kx));
+                for b in 0..B {
+                    acc[kx][b] = w.mul_add(x[b], acc[kx][b]);
+                }
+            }
+        }
+        for kx in 0..KERNEL {
+            for b in 0..B {
+                let at = kx * stride + (first + b) * V::LANES;
+                acc[kx][b].store(buffer.as_mut_ptr().add(at));
             }
         }
     }
-    for kx in 0..KERNEL {
-        for b in 0..B {
-            let at = kx * stride + (first + b) * LANES;
-            // SAFETY: `buffer` holds `KERNEL` rows of `stride`.
-            unsafe { _mm256_storeu_ps(buffer.as_mut_ptr().add(at), acc[kx][b]) };
-        }
-    }
 }
-
-/// Taps of the weight's gradient computed together: 6 taps by 16 maps fill 12 of AVX2's 16
-/// registers.
-const TAPS: usize = 6;
 
 /// Adds `col · pre^T`, the weight's gradient of the convolution `shape` (16 maps) transposed,
 /// `[patch, 16]`, into `weight_grad`, reading each unfolded row straight from `padded`, the
 /// padded image followed by `kernel - 1` zeros; `pre` is the gradient before the activation,
 /// compact (`[16, positions]`), which is transposed into `pre_t` first. The wide layout's
-/// dropped columns are left out as in [`add_input_gradient`], keeping every bit.
+/// dropped columns are left out as in [`add_input_gradient`], keeping every bit. With `isa`'s
+/// vectors.
 ///
 /// # Safety
-/// The CPU has AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
+/// The CPU runs `isa`.
 pub(in crate::cpu) unsafe fn add_weight_gradient(
+    isa: Isa,
     shape: &ConvShape,
     padded: &[f32],
     pre: &[f32],
     pre_t: &mut Vec<f32>,
     weight_grad: &mut [f32],
 ) {
-    let (positions, patch) = (shape.positions(), shape.patch());
-    assert!(pre.len() >= MAPS * positions);
-    // SAFETY: the caller's features.
-    unsafe { transpose_maps(&pre[..MAPS * positions], positions, pre_t) };
-    let pre_t = &pre_t[..];
-    let start = |tap: usize| shape.tap_run(tap).0;
+    let positions = shape.positions();
     assert!(maps16_shape(shape) && shape.kernel == KERNEL);
-    assert!(padded.len() >= shape.padded_len() && pre_t.len() >= positions * MAPS);
-    assert!(weight_grad.len() >= patch * MAPS);
-    let mut first = 0;
-    // SAFETY: forwarded, with the lengths asserted above.
+    assert!(pre.len() >= MAPS * positions && padded.len() >= shape.padded_len());
+    assert!(weight_grad.len() >= shape.patch() * MAPS);
+    // SAFETY: AVX2 is part of either `isa`.
+    unsafe { transpose_maps(&pre[..MAPS * positions], positions, pre_t) };
+    let weights = Weights {
+        shape,
+        padded,
+        pre_t,
+    };
+    // SAFETY: the caller's CPU; the lengths asserted above.
     unsafe {
-        while first + TAPS <= patch {
-            let starts = std::array::from_fn(|t| start(first + t));
-            taps::<TAPS>(shape, starts, first, padded, pre_t, weight_grad);
-            first += TAPS;
-        }
-        let left = patch - first;
-        let starts: [usize; TAPS] = std::array::from_fn(|t| start(first + t.min(left)));
-        let [a, b, c, d, e, _] = starts;
-        match left {
-            0 => {}
-            1 => taps::<1>(shape, [a], first, padded, pre_t, weight_grad),
-            2 => taps::<2>(shape, [a, b], first, padded, pre_t, weight_grad),
-            3 => taps::<3>(shape, [a, b, c], first, padded, pre_t, weight_grad),
-            4 => taps::<4>(shape, [a, b, c, d], first, padded, pre_t, weight_grad),
-            5 => taps::<5>(shape, [a, b, c, d, e], first, padded, pre_t, weight_grad),
-            left => unreachable!("{left} taps left of blocks of {TAPS}"),
+        match isa {
+            Isa::Avx2 => weights.add_avx2(weight_grad),
+            Isa::Avx512 => weights.add_avx512(weight_grad),
         }
     }
 }
 
-/// `T` taps from `first` of [`add_weight_gradient`], their unfolded rows starting at
-/// `starts` in `padded`: each value summed over the output positions in order from zero, one
-/// fused multiply-add at a time, as gemm's microkernels sum over `k`, then added to the
-/// gradient so far.
-///
-/// # Safety
-/// The lengths that [`add_weight_gradient`] asserts.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-unsafe fn taps<const T: usize>(
-    shape: &ConvShape,
-    starts: [usize; T],
-    first: usize,
-    padded: &[f32],
-    pre_t: &[f32],
-    weight_grad: &mut [f32],
-) {
-    let (width, out_width) = (shape.padded_width(), shape.out_width());
-    let mut acc = [[_mm256_setzero_ps(); 2]; T];
-    for oy in 0..shape.out_height() {
-        let rows: [*const f32; T] =
-            std::array::from_fn(|t| padded.as_ptr().wrapping_add(starts[t] + oy * width));
-        let pre_row = pre_t.as_ptr().wrapping_add(oy * out_width * MAPS);
-        for ox in 0..out_width {
-            // SAFETY: `pre_t` holds `positions` rows of 16; each tap's input under an output
-            // position lies inside the padded image.
-            unsafe {
-                let pre = pre_row.add(ox * MAPS);
-                let x = [_mm256_loadu_ps(pre), _mm256_loadu_ps(pre.add(LANES))];
-                for t in 0..T {
-                    let value = _mm256_set1_ps(*rows[t].add(ox));
-                    for h in 0..2 {
-                        acc[t][h] = _mm256_fmadd_ps(x[h], value, acc[t][h]);
-                    }
-                }
+/// The operands of [`add_weight_gradient`], whose lengths it asserts; `pre_t` is `pre^T`,
+/// `[positions, 16]`.
+struct Weights<'a> {
+    shape: &'a ConvShape,
+    padded: &'a [f32],
+    pre_t: &'a [f32],
+}
+
+impl Weights<'_> {
+    /// One kernel row's five taps by the 16 maps in two vectors: 10 of AVX2's 16 registers.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn add_avx2(&self, weight_grad: &mut [f32]) {
+        // SAFETY: the caller's features.
+        unsafe { self.add::<__m256, 1, 2>(weight_grad) }
+    }
+
+    /// Two kernel rows' ten taps by the 16 maps in one vector.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn add_avx512(&self, weight_grad: &mut [f32]) {
+        // SAFETY: the caller's features.
+        unsafe { self.add::<__m512, 2, 1>(weight_grad) }
+    }
+
+    /// Every kernel row (its [`KERNEL`] taps), `R` at a time where they fill a block, one by
+    /// one where they do not, each tap by the 16 maps in `H` vectors of `V`. Each value is its
+    /// own sum, so the blocks do not change the bits.
+    ///
+    /// # Safety
+    /// `V`'s instructions run here and the call is inlined into code compiled with them.
+    #[inline(always)]
+    unsafe fn add<V: Lanes, const R: usize, const H: usize>(&self, weight_grad: &mut [f32]) {
+        let rows = self.shape.patch() / KERNEL;
+        let mut first = 0;
+        // SAFETY: forwarded.
+        unsafe {
+            while first + R <= rows {
+                self.rows::<V, R, H>(first, weight_grad);
+                first += R;
+            }
+            for row in first..rows {
+                self.rows::<V, 1, H>(row, weight_grad);
             }
         }
     }
-    for t in 0..T {
-        for h in 0..2 {
-            // SAFETY: the gradient holds `patch` rows of 16.
-            unsafe {
-                let to = weight_grad.as_mut_ptr().add((first + t) * MAPS + h * LANES);
-                _mm256_storeu_ps(to, _mm256_add_ps(_mm256_loadu_ps(to), acc[t][h]));
+
+    /// Kernel rows `first..first + R`, each of [`KERNEL`] taps whose unfolded rows start one
+    /// float apart: each value summed over the output positions in order from zero, one fused
+    /// multiply-add at a time, as gemm's microkernels sum over `k`, then added to the gradient
+    /// so far.
+    ///
+    /// # Safety
+    /// As [`Weights::add`].
+    #[inline(always)]
+    unsafe fn rows<V: Lanes, const R: usize, const H: usize>(
+        &self,
+        first: usize,
+        weight_grad: &mut [f32],
+    ) {
+        let shape = self.shape;
+        let (width, out_width) = (shape.padded_width(), shape.out_width());
+        // Plain loops, no closures: a closure would be compiled without the caller's features.
+        let mut starts = [0; R];
+        for r in 0..R {
+            starts[r] = shape.tap_run((first + r) * KERNEL).0;
+        }
+        // SAFETY: `pre_t` holds `positions` rows of 16; each tap's input under an output
+        // position lies inside the padded image; the gradient holds `patch` rows of 16.
+        unsafe {
+            let mut acc = [[[V::zero(); H]; KERNEL]; R];
+            for oy in 0..shape.out_height() {
+                let pre_row = self.pre_t.as_ptr().add(oy * out_width * MAPS);
+                let mut rows = [self.padded.as_ptr(); R];
+                for r in 0..R {
+                    rows[r] = rows[r].add(starts[r] + oy * width);
+                }
+                for ox in 0..out_width {
+                    let pre = pre_row.add(ox * MAPS);
+                    let mut x = [V::zero(); H];
+                    for h in 0..H {
+                        x[h] = V::load(pre.add(h * V::LANES), V::LANES);
+                    }
+                    for r in 0..R {
+                        for kx in 0..KERNEL {
+                            let value = V::splat(*rows[r].add(ox + kx));
+                            for h in 0..H {
+                                acc[r][kx][h] = x[h].mul_add(value, acc[r][kx][h]);
+                            }
+                        }
+                    }
+                }
+            }
+            for r in 0..R {
+                for kx in 0..KERNEL {
+                    let tap = (first + r) * KERNEL + kx;
+                    for h in 0..H {
+                        let to = weight_grad.as_mut_ptr().add(tap * MAPS + h * V::LANES);
+                        V::load(to, V::LANES).add(acc[r][kx][h]).store(to);
+                    }
+                }
             }
         }
     }

@@ -11,6 +11,7 @@
 use std::arch::x86_64::*;
 
 use super::super::ConvShape;
+use super::vector::Lanes;
 use super::{Isa, KERNEL, horizontal_shape};
 
 /// Maps of each block: six fill C1's maps.
@@ -173,99 +174,6 @@ unsafe fn step<V: Lanes, const T: usize, const M: usize>(
             for t in 0..T {
                 acc[t][m] = p.mul_add(x[t], acc[t][m]);
             }
-        }
-    }
-}
-
-/// A vector of `f32` lanes as gemm's horizontal kernels use it. Its functions are
-/// `#[inline(always)]`, inlined into the `#[target_feature]` functions above.
-trait Lanes: Copy {
-    const LANES: usize;
-    unsafe fn zero() -> Self;
-    /// The first `count` lanes from `ptr`, zeros in the rest (nothing past them read).
-    unsafe fn load(ptr: *const f32, count: usize) -> Self;
-    /// `self * b + c`, fused.
-    unsafe fn mul_add(self, b: Self, c: Self) -> Self;
-    /// The lanes' sum in gemm's order.
-    unsafe fn reduce_sum(self) -> f32;
-}
-
-impl Lanes for __m256 {
-    const LANES: usize = 8;
-
-    #[inline(always)]
-    unsafe fn zero() -> Self {
-        // SAFETY: the caller's AVX.
-        unsafe { _mm256_setzero_ps() }
-    }
-
-    #[inline(always)]
-    unsafe fn load(ptr: *const f32, count: usize) -> Self {
-        // SAFETY: the caller's AVX2 and pointer.
-        unsafe {
-            if count == Self::LANES {
-                _mm256_loadu_ps(ptr)
-            } else {
-                _mm256_maskload_ps(ptr, super::avx2::first(count))
-            }
-        }
-    }
-
-    #[inline(always)]
-    unsafe fn mul_add(self, b: Self, c: Self) -> Self {
-        // SAFETY: the caller's FMA.
-        unsafe { _mm256_fmadd_ps(self, b, c) }
-    }
-
-    /// The halves added, then the upper pair onto the lower, then the two left.
-    #[inline(always)]
-    unsafe fn reduce_sum(self) -> f32 {
-        // SAFETY: the caller's AVX.
-        unsafe {
-            let x = _mm_add_ps(
-                _mm256_castps256_ps128(self),
-                _mm256_extractf128_ps::<1>(self),
-            );
-            let pairs = _mm_add_ps(x, _mm_movehl_ps(x, x));
-            _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps::<0b0001>(pairs, pairs)))
-        }
-    }
-}
-
-impl Lanes for __m512 {
-    const LANES: usize = 16;
-
-    #[inline(always)]
-    unsafe fn zero() -> Self {
-        // SAFETY: the caller's AVX-512F.
-        unsafe { _mm512_setzero_ps() }
-    }
-
-    #[inline(always)]
-    unsafe fn load(ptr: *const f32, count: usize) -> Self {
-        // SAFETY: the caller's AVX-512F and pointer; masked lanes are not read.
-        unsafe {
-            if count == Self::LANES {
-                _mm512_loadu_ps(ptr)
-            } else {
-                _mm512_maskz_loadu_ps(((1u32 << count) - 1) as __mmask16, ptr)
-            }
-        }
-    }
-
-    #[inline(always)]
-    unsafe fn mul_add(self, b: Self, c: Self) -> Self {
-        // SAFETY: the caller's AVX-512F.
-        unsafe { _mm512_fmadd_ps(self, b, c) }
-    }
-
-    /// The 256-bit halves added, then summed as AVX2's vector.
-    #[inline(always)]
-    unsafe fn reduce_sum(self) -> f32 {
-        // SAFETY: the caller's AVX-512F.
-        unsafe {
-            let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(self)));
-            _mm256_add_ps(_mm512_castps512_ps256(self), high).reduce_sum()
         }
     }
 }

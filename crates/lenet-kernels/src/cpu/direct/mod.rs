@@ -19,11 +19,11 @@
 //!
 //! `avx512.rs` and `avx2.rs` block them for 32 and 16 registers.
 //!
-//! In the backward pass, [`add_input_gradient`] and [`add_weight_gradient`] (`gradients.rs`,
-//! AVX2 and FMA, on AVX-512 CPUs as well) find C3's gradients, from the compact gradient
-//! before the activation, and [`add_weight_gradient_horizontal`] (`horizontal.rs`, the CPU's
-//! widest vectors) C1's weight's, without the unfolded image and its products: to the bit what
-//! the unfolding, the matrix products over the wide gradient and the fold compute.
+//! In the backward pass, with the CPU's widest vectors, [`add_input_gradient`] and
+//! [`add_weight_gradient`] (`gradients.rs`) find C3's gradients, from the compact gradient
+//! before the activation, and [`add_weight_gradient_horizontal`] (`horizontal.rs`) C1's
+//! weight's, without the unfolded image and its products: to the bit what the unfolding, the
+//! matrix products over the wide gradient and the fold compute.
 
 use super::ConvShape;
 use crate::{Activation, Pooling};
@@ -161,9 +161,9 @@ impl Kernel {
 }
 
 /// Floats past a compact pre-activation gradient `[16, positions]` that
-/// [`add_input_gradient`] reads (and never uses): its last vector may run over the last map's
-/// end.
-pub(super) const PRE_SLACK: usize = 8;
+/// [`add_input_gradient`] reads (and never uses): its last vector, of up to 16 lanes, may run
+/// over the last map's end.
+pub(super) const PRE_SLACK: usize = 16;
 
 /// Whether this CPU runs `gradients.rs`' kernels (AVX2 and FMA) and `shape` has LeNet-5's
 /// 5x5 kernels.
@@ -205,15 +205,16 @@ fn horizontal_fits(shape: &ConvShape) -> bool {
 }
 
 /// How the backward pass finds a convolution's gradients: with the direct kernels where they
-/// fit. C3's are AVX2's on AVX-512 CPUs too: their products are summed in gemm's order over
-/// the maps or the positions, whatever gemm's vector width, so the bits are the same.
+/// fit. C3's sum their products in gemm's order over the maps or the positions, whatever the
+/// vectors' width (gemm's or theirs), so either instruction set gives the same bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum DirectGradients {
     /// gemm's products, and the fold, over the wide pre-activation gradient.
     None,
     /// C3's 16 maps: both gradients from the compact pre-activation gradient `[16, positions]`
-    /// ([`ConvShape::compact`]), by [`add_weight_gradient`] and [`add_input_gradient`].
-    Maps16,
+    /// ([`ConvShape::compact`]), by [`add_weight_gradient`] and [`add_input_gradient`] with
+    /// the CPU's widest vectors.
+    Maps16(Isa),
     /// C1's weight's, from the wide gradient, by [`add_weight_gradient_horizontal`]; the
     /// input's, where asked for, by gemm and the fold.
     Horizontal,
@@ -221,8 +222,8 @@ pub(super) enum DirectGradients {
 
 impl DirectGradients {
     pub(super) fn choose(shape: &ConvShape) -> Self {
-        if maps16_gradients_fit(shape) {
-            DirectGradients::Maps16
+        if let Some(isa) = Isa::detect().filter(|_| maps16_gradients_fit(shape)) {
+            DirectGradients::Maps16(isa)
         } else if horizontal_fits(shape) {
             DirectGradients::Horizontal
         } else {
@@ -233,21 +234,23 @@ impl DirectGradients {
 
 /// `padded_grad += fold(weight^T · pre)`, the input gradient of the convolution `shape` (its
 /// weight `[16, patch]`) added into the padded image's gradient, from the gradient before the
-/// activation `pre`, compact (`[16, positions]`) and [`PRE_SLACK`] more; where
-/// [`maps16_gradients_fit`]. The same bits as the matrix product over the wide gradient and
-/// the fold.
+/// activation `pre`, compact (`[16, positions]`) and [`PRE_SLACK`] more, with `isa`'s
+/// vectors; where [`maps16_gradients_fit`]. The same bits as the matrix product over the wide
+/// gradient and the fold.
 pub(super) fn add_input_gradient(
+    isa: Isa,
     shape: &ConvShape,
     weight: &[f32],
     pre: &[f32],
     padded_grad: &mut [f32],
     buffer: &mut Vec<f32>,
 ) {
-    assert!(maps16_gradients_fit(shape) && pre.len() >= MAPS * shape.positions() + PRE_SLACK);
+    assert!(isa.runs_here() && maps16_gradients_fit(shape));
+    assert!(pre.len() >= MAPS * shape.positions() + PRE_SLACK);
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `maps16_gradients_fit` found AVX2 and FMA; the kernel asserts the lengths.
+    // SAFETY: the CPU runs `isa`; the kernel asserts the lengths.
     unsafe {
-        gradients::add_input_gradient(shape, weight, pre, padded_grad, buffer)
+        gradients::add_input_gradient(isa, shape, weight, pre, padded_grad, buffer)
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("maps16_gradients_fit admits no shape here");
@@ -256,20 +259,22 @@ pub(super) fn add_input_gradient(
 /// `weight_grad += col · pre^T`, the weight's gradient of the convolution `shape` (16 maps)
 /// transposed (`[patch, 16]`), with each unfolded row `col` read straight from `padded`, the
 /// padded image followed by `kernel - 1` zeros; `pre` is the gradient before the activation,
-/// compact (`[16, positions]`), and `pre_t` scratch; where [`maps16_gradients_fit`]. The same
-/// bits as the unfolding and the matrix product over the wide gradient.
+/// compact (`[16, positions]`), and `pre_t` scratch, with `isa`'s vectors; where
+/// [`maps16_gradients_fit`]. The same bits as the unfolding and the matrix product over the
+/// wide gradient.
 pub(super) fn add_weight_gradient(
+    isa: Isa,
     shape: &ConvShape,
     padded: &[f32],
     pre: &[f32],
     pre_t: &mut Vec<f32>,
     weight_grad: &mut [f32],
 ) {
-    assert!(maps16_gradients_fit(shape));
+    assert!(isa.runs_here() && maps16_gradients_fit(shape));
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `maps16_gradients_fit` found AVX2 and FMA; the kernel asserts the lengths.
+    // SAFETY: the CPU runs `isa`; the kernel asserts the lengths.
     unsafe {
-        gradients::add_weight_gradient(shape, padded, pre, pre_t, weight_grad)
+        gradients::add_weight_gradient(isa, shape, padded, pre, pre_t, weight_grad)
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("maps16_gradients_fit admits no shape here");
@@ -494,6 +499,12 @@ mod tests {
 
     #[test]
     fn the_input_gradient_has_the_product_and_folds_bits() {
+        for isa in isas_here() {
+            input_gradient_bits(isa);
+        }
+    }
+
+    fn input_gradient_bits(isa: Isa) {
         each_gradient_shape(maps16_gradients_fit, 4, |shape| {
             let weight = pattern(shape.maps * shape.patch(), 1.1);
             let pre = wide_pre(shape);
@@ -506,7 +517,7 @@ mod tests {
             shape.fold(&col, &mut expected);
             let mut got = start;
             let pre = compact(shape, &pre);
-            add_input_gradient(shape, &weight, &pre, &mut got, &mut Vec::new());
+            add_input_gradient(isa, shape, &weight, &pre, &mut got, &mut Vec::new());
             (got, expected)
         });
     }
@@ -537,12 +548,14 @@ mod tests {
 
     #[test]
     fn the_weight_gradient_has_the_unfolding_and_products_bits() {
-        each_gradient_shape(maps16_gradients_fit, 4, |shape| {
-            weight_gradients(shape, |padded, pre, got| {
-                let pre = compact(shape, pre);
-                add_weight_gradient(shape, padded, &pre, &mut Vec::new(), got)
-            })
-        });
+        for isa in isas_here() {
+            each_gradient_shape(maps16_gradients_fit, 4, |shape| {
+                weight_gradients(shape, |padded, pre, got| {
+                    let pre = compact(shape, pre);
+                    add_weight_gradient(isa, shape, padded, &pre, &mut Vec::new(), got)
+                })
+            });
+        }
     }
 
     #[test]

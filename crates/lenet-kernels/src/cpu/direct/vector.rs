@@ -1,5 +1,5 @@
-//! What the two instruction sets' kernels share: the activation and the pooling, written once
-//! over a vector type. Everything here is `#[inline(always)]` rather than `#[target_feature]`
+//! What the two instruction sets' kernels share: the activation and the pooling, and the
+//! gradient kernels' loads, stores and products, written once over a vector type. Everything here is `#[inline(always)]` rather than `#[target_feature]`
 //! (which would keep it out of line, taking and returning vectors through memory): inlined into
 //! the kernels' `avx512f` or `avx2,fma` functions, the intrinsics compile with their features.
 //! Hence `unsafe`: call these only from such functions.
@@ -184,4 +184,110 @@ pub(super) unsafe fn pool_each<V: Vector, const N: usize>(
 pub(super) unsafe fn pool<V: Vector>(pooling: Pooling, window: [V; 4]) -> V {
     // SAFETY: the caller's features.
     unsafe { pool_each(pooling, [window])[0] }
+}
+
+/// What the gradient kernels (`gradients.rs`, `horizontal.rs`) do with a vector, written once
+/// for both widths: memory, fused multiply-adds and gemm's sum across the lanes.
+pub(super) trait Lanes: Vector {
+    const LANES: usize;
+    unsafe fn zero() -> Self;
+    /// The first `count` lanes from `ptr`, zeros in the rest (nothing past them read).
+    unsafe fn load(ptr: *const f32, count: usize) -> Self;
+    unsafe fn store(self, ptr: *mut f32);
+    /// `self * b + c`, fused.
+    unsafe fn mul_add(self, b: Self, c: Self) -> Self;
+    /// The lanes' sum in gemm's `reduce_sum`'s order.
+    unsafe fn reduce_sum(self) -> f32;
+}
+
+impl Lanes for __m256 {
+    const LANES: usize = 8;
+
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: the caller's AVX.
+        unsafe { _mm256_setzero_ps() }
+    }
+
+    #[inline(always)]
+    unsafe fn load(ptr: *const f32, count: usize) -> Self {
+        // SAFETY: the caller's AVX2 and pointer.
+        unsafe {
+            if count == Self::LANES {
+                _mm256_loadu_ps(ptr)
+            } else {
+                _mm256_maskload_ps(ptr, super::avx2::first(count))
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store(self, ptr: *mut f32) {
+        // SAFETY: the caller's AVX and pointer.
+        unsafe { _mm256_storeu_ps(ptr, self) }
+    }
+
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, c: Self) -> Self {
+        // SAFETY: the caller's FMA.
+        unsafe { _mm256_fmadd_ps(self, b, c) }
+    }
+
+    /// The halves added, then the upper pair onto the lower, then the two left.
+    #[inline(always)]
+    unsafe fn reduce_sum(self) -> f32 {
+        // SAFETY: the caller's AVX.
+        unsafe {
+            let x = _mm_add_ps(
+                _mm256_castps256_ps128(self),
+                _mm256_extractf128_ps::<1>(self),
+            );
+            let pairs = _mm_add_ps(x, _mm_movehl_ps(x, x));
+            _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps::<0b0001>(pairs, pairs)))
+        }
+    }
+}
+
+impl Lanes for __m512 {
+    const LANES: usize = 16;
+
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: the caller's AVX-512F.
+        unsafe { _mm512_setzero_ps() }
+    }
+
+    #[inline(always)]
+    unsafe fn load(ptr: *const f32, count: usize) -> Self {
+        // SAFETY: the caller's AVX-512F and pointer; masked lanes are not read.
+        unsafe {
+            if count == Self::LANES {
+                _mm512_loadu_ps(ptr)
+            } else {
+                _mm512_maskz_loadu_ps(((1u32 << count) - 1) as __mmask16, ptr)
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store(self, ptr: *mut f32) {
+        // SAFETY: the caller's AVX-512F and pointer.
+        unsafe { _mm512_storeu_ps(ptr, self) }
+    }
+
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, c: Self) -> Self {
+        // SAFETY: the caller's AVX-512F.
+        unsafe { _mm512_fmadd_ps(self, b, c) }
+    }
+
+    /// The 256-bit halves added, then summed as AVX2's vector.
+    #[inline(always)]
+    unsafe fn reduce_sum(self) -> f32 {
+        // SAFETY: the caller's AVX-512F.
+        unsafe {
+            let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(self)));
+            _mm256_add_ps(_mm512_castps512_ps256(self), high).reduce_sum()
+        }
+    }
 }
