@@ -9,7 +9,7 @@
 //! instead:
 //! - a convolution is one matrix product per image over an unfolded copy of it (im2col, with
 //!   gemm), with the bias and the activation fused in;
-//! - tanh is a vectorised rational function ([`rational_tanh`], within 5e-7 of `f32::tanh`)
+//! - tanh is a vectorised rational function (`rational_tanh`, within 5e-7 of `f32::tanh`)
 //!   whose derivative comes from its output, so the backward pass recomputes nothing;
 //! - a dense layer's product and gradients are split over the batch's rows (Burn computes
 //!   products this small on one thread);

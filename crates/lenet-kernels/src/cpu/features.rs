@@ -2,8 +2,8 @@
 //! layer in a task's own small buffers, which stay in cache, where the layer-by-layer kernels
 //! write each layer's output for the whole batch to memory and read it back in the next pass.
 //! Where the CPU has AVX-512F, or AVX2 and FMA, each convolution runs with its activation and
-//! pooling in registers ([`direct`]); elsewhere through the unfolding and gemm ([`conv_image`],
-//! [`pool_planes`]). Both are the layer-by-layer kernels' arithmetic in their order, so the
+//! pooling in registers ([`direct`](super::direct)); elsewhere through the unfolding and gemm
+//! ([`conv_image`], [`pool_planes`]). Both are the layer-by-layer kernels' arithmetic in their order, so the
 //! results are theirs to the bit.
 
 use super::conv::{ConvScratch, conv_image};
