@@ -28,7 +28,7 @@ const LANES: usize = 8;
 
 /// Vectors of output positions computed together, per tap.
 const BLOCK: usize = 2;
-const _: () = assert!(16 <= PRE_SLACK + 1);
+const _: () = assert!(<__m512 as Lanes>::LANES <= PRE_SLACK + 1);
 
 /// Adds the input gradient of the convolution `shape` (16 maps, its [`KERNEL`]-wide weight
 /// `[16, patch]`) into `padded_grad`, the padded image's gradient, from `pre`, the gradient
@@ -240,9 +240,9 @@ unsafe fn tap_row<V: Lanes, const B: usize>(
     // SAFETY: `pre`'s length and slack hold the block; the weight's asserted length holds the
     // taps; `buffer` holds `KERNEL` rows of `stride`.
     unsafe {
-        let mut acc = [[V::zero(); B]; KERNEL];
+        let mut acc = [[V::splat(0.0); B]; KERNEL];
         for m in 0..MAPS {
-            let mut x = [V::zero(); B];
+            let mut x = [V::splat(0.0); B];
             for b in 0..B {
                 let at = m * positions + (first + b) * V::LANES;
                 x[b] = V::load(pre.as_ptr().add(at), V::LANES);
@@ -374,7 +374,7 @@ impl Weights<'_> {
         // SAFETY: `pre_t` holds `positions` rows of 16; each tap's input under an output
         // position lies inside the padded image; the gradient holds `patch` rows of 16.
         unsafe {
-            let mut acc = [[[V::zero(); H]; KERNEL]; R];
+            let mut acc = [[[V::splat(0.0); H]; KERNEL]; R];
             for oy in 0..shape.out_height() {
                 let pre_row = self.pre_t.as_ptr().add(oy * out_width * MAPS);
                 let mut rows = [self.padded.as_ptr(); R];
@@ -383,7 +383,7 @@ impl Weights<'_> {
                 }
                 for ox in 0..out_width {
                     let pre = pre_row.add(ox * MAPS);
-                    let mut x = [V::zero(); H];
+                    let mut x = [V::splat(0.0); H];
                     for h in 0..H {
                         x[h] = V::load(pre.add(h * V::LANES), V::LANES);
                     }

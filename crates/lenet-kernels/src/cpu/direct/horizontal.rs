@@ -132,7 +132,7 @@ impl Dots<'_> {
         // SAFETY: each unfolded row's `wide` values lie inside `padded` and its zeros after,
         // each `pre` row's inside `pre`; the last partial vector loads only its lanes.
         unsafe {
-            let mut acc = [[V::zero(); M]; T];
+            let mut acc = [[V::splat(0.0); M]; T];
             let mut at = 0;
             while at + V::LANES <= wide {
                 step(&rows, &pre, at, V::LANES, &mut acc);
@@ -165,7 +165,7 @@ unsafe fn step<V: Lanes, const T: usize, const M: usize>(
 ) {
     // SAFETY: forwarded.
     unsafe {
-        let mut x = [V::zero(); T];
+        let mut x = [V::splat(0.0); T];
         for t in 0..T {
             x[t] = V::load(rows[t].add(at), count);
         }

@@ -165,8 +165,8 @@ impl Kernel {
 /// over the last map's end.
 pub(super) const PRE_SLACK: usize = 16;
 
-/// Whether this CPU runs `gradients.rs`' kernels (AVX2 and FMA) and `shape` has LeNet-5's
-/// 5x5 kernels.
+/// Whether this CPU runs the gradient kernels (AVX2 and FMA, or AVX-512F) and `shape` has
+/// LeNet-5's 5x5 kernels.
 fn gradients_run_here(shape: &ConvShape) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -187,10 +187,9 @@ fn maps16_shape(shape: &ConvShape) -> bool {
 
 /// The products `col · pre^T` that gemm computes as dot products, and so whose bits
 /// [`add_weight_gradient_horizontal`] computes (C1's): at most 256 values (gemm's horizontal
-/// kernels), summed over at most 1024 positions (one block of `k`), with LeNet-5's 5x5
-/// kernels.
+/// kernels), summed over at most 1024 positions (one block of `k`).
 fn horizontal_shape(shape: &ConvShape) -> bool {
-    shape.maps * shape.patch() <= 256 && shape.wide() <= 1024 && shape.kernel == KERNEL
+    shape.maps * shape.patch() <= 256 && shape.wide() <= 1024
 }
 
 /// Whether [`add_input_gradient`] and [`add_weight_gradient`] run here for `shape`.
@@ -201,7 +200,7 @@ fn maps16_gradients_fit(shape: &ConvShape) -> bool {
 /// Whether [`add_weight_gradient_horizontal`] runs here for `shape`: with this CPU's widest
 /// vectors, as gemm's horizontal kernels do.
 fn horizontal_fits(shape: &ConvShape) -> bool {
-    Isa::detect().is_some() && horizontal_shape(shape)
+    gradients_run_here(shape) && horizontal_shape(shape)
 }
 
 /// How the backward pass finds a convolution's gradients: with the direct kernels where they
@@ -500,26 +499,22 @@ mod tests {
     #[test]
     fn the_input_gradient_has_the_product_and_folds_bits() {
         for isa in isas_here() {
-            input_gradient_bits(isa);
+            each_gradient_shape(maps16_gradients_fit, 4, |shape| {
+                let weight = pattern(shape.maps * shape.patch(), 1.1);
+                let pre = wide_pre(shape);
+                let start = pattern(shape.padded_len(), 2.3);
+                let mut expected = start.clone();
+                let mut col = vec![0.0; shape.patch() * shape.wide()];
+                let weight_view = View::row_major(&weight, shape.maps, shape.patch());
+                let pre_view = View::row_major(&pre, shape.maps, shape.wide());
+                matmul(weight_view.t(), pre_view, &mut col, false);
+                shape.fold(&col, &mut expected);
+                let mut got = start;
+                let pre = compact(shape, &pre);
+                add_input_gradient(isa, shape, &weight, &pre, &mut got, &mut Vec::new());
+                (got, expected)
+            });
         }
-    }
-
-    fn input_gradient_bits(isa: Isa) {
-        each_gradient_shape(maps16_gradients_fit, 4, |shape| {
-            let weight = pattern(shape.maps * shape.patch(), 1.1);
-            let pre = wide_pre(shape);
-            let start = pattern(shape.padded_len(), 2.3);
-            let mut expected = start.clone();
-            let mut col = vec![0.0; shape.patch() * shape.wide()];
-            let weight_view = View::row_major(&weight, shape.maps, shape.patch());
-            let pre_view = View::row_major(&pre, shape.maps, shape.wide());
-            matmul(weight_view.t(), pre_view, &mut col, false);
-            shape.fold(&col, &mut expected);
-            let mut got = start;
-            let pre = compact(shape, &pre);
-            add_input_gradient(isa, shape, &weight, &pre, &mut got, &mut Vec::new());
-            (got, expected)
-        });
     }
 
     /// `col · pre^T` over the wide gradient `pre`, added to a pattern, and the same pattern

@@ -1,7 +1,8 @@
 //! What the two instruction sets' kernels share: the activation and the pooling, and the
-//! gradient kernels' loads, stores and products, written once over a vector type. Everything here is `#[inline(always)]` rather than `#[target_feature]`
-//! (which would keep it out of line, taking and returning vectors through memory): inlined into
-//! the kernels' `avx512f` or `avx2,fma` functions, the intrinsics compile with their features.
+//! gradient kernels' loads, stores and products, written once over a vector type. Everything
+//! here is `#[inline(always)]` rather than `#[target_feature]` (which would keep it out of line,
+//! taking and returning vectors through memory): inlined into the kernels' `avx512f` or
+//! `avx2,fma` functions, the intrinsics compile with their features.
 //! Hence `unsafe`: call these only from such functions.
 
 use std::arch::x86_64::*;
@@ -190,7 +191,6 @@ pub(super) unsafe fn pool<V: Vector>(pooling: Pooling, window: [V; 4]) -> V {
 /// for both widths: memory, fused multiply-adds and gemm's sum across the lanes.
 pub(super) trait Lanes: Vector {
     const LANES: usize;
-    unsafe fn zero() -> Self;
     /// The first `count` lanes from `ptr`, zeros in the rest (nothing past them read).
     unsafe fn load(ptr: *const f32, count: usize) -> Self;
     unsafe fn store(self, ptr: *mut f32);
@@ -202,12 +202,6 @@ pub(super) trait Lanes: Vector {
 
 impl Lanes for __m256 {
     const LANES: usize = 8;
-
-    #[inline(always)]
-    unsafe fn zero() -> Self {
-        // SAFETY: the caller's AVX.
-        unsafe { _mm256_setzero_ps() }
-    }
 
     #[inline(always)]
     unsafe fn load(ptr: *const f32, count: usize) -> Self {
@@ -250,12 +244,6 @@ impl Lanes for __m256 {
 
 impl Lanes for __m512 {
     const LANES: usize = 16;
-
-    #[inline(always)]
-    unsafe fn zero() -> Self {
-        // SAFETY: the caller's AVX-512F.
-        unsafe { _mm512_setzero_ps() }
-    }
 
     #[inline(always)]
     unsafe fn load(ptr: *const f32, count: usize) -> Self {
