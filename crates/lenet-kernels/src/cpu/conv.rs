@@ -4,12 +4,12 @@
 use rayon::prelude::*;
 
 use super::direct::{
-    DirectGradients, Kernel, Layer, PRE_SLACK, add_input_gradient, add_weight_gradient,
-    add_weight_gradient_horizontal,
+    DirectGradients, Isa, Kernel, Layer, PRE_SLACK, add_input_gradient, add_weight_gradient,
+    add_weight_gradient_horizontal, average_tanh_gradient, spread_isa,
 };
 use super::matmul::{View, matmul};
-use super::pool::pool_gradient_rows;
-use super::{ConvShape, add, add_sums, filled_in_parallel, with_avx2};
+use super::pool::{pool_gradient_rows, pool_planes};
+use super::{ConvShape, add, add_sums, filled_in_parallel, filled_together, with_avx2};
 use crate::{Activation, Pooling};
 
 /// Images per task in the backward pass. Fixed, so that the sums over the batch do not depend
@@ -25,29 +25,89 @@ pub(crate) fn conv_forward(
     weight: &[f32],
     bias: &[f32],
 ) -> Vec<f32> {
-    let kernel = Kernel::choose(shape, weight);
-    let layer = Layer {
-        shape,
-        activation,
-        pooling: None,
-        bias,
-    };
-    let (image_len, output_len) = (shape.image_len(), shape.output_len());
+    let image = ImageForward::new(shape, activation, weight, bias);
+    let output_len = shape.output_len();
     filled_in_parallel(
         shape.batch * output_len,
         output_len,
         ConvScratch::default,
-        |scratch, n, y| {
-            let image = &x[n * image_len..][..image_len];
-            if let Some(kernel) = &kernel {
-                return kernel.run(layer, scratch.pad(shape, image), weight, y);
-            }
+        |scratch, n, y| image.run(scratch, &x[n * shape.image_len()..], y),
+    )
+}
+
+/// [`conv_forward`]'s maps and their 2x2 `pooling` (`[batch, maps, out_height / 2, out_width
+/// / 2]`; the output's height and width even), each image pooled as soon as its maps are
+/// computed, while they are in cache, with [`pool_planes`]: the same values as pooling the
+/// batch's maps afterwards, without reading them back from memory.
+pub(crate) fn conv_pool_forward(
+    shape: &ConvShape,
+    activation: Activation,
+    pooling: Pooling,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+) -> [Vec<f32>; 2] {
+    let image = ImageForward::new(shape, activation, weight, bias);
+    let output_len = shape.output_len();
+    filled_together(
+        [shape.batch * output_len, shape.batch * output_len / 4],
+        [output_len, output_len / 4],
+        ConvScratch::default,
+        |scratch, n, [y, pooled]| {
+            image.run(scratch, &x[n * shape.image_len()..], y);
             with_avx2(
                 #[inline(always)]
-                || conv_image(shape, activation, image, weight, bias, y, scratch),
+                || pool_planes(pooling, shape.out_width(), y, pooled),
             )
         },
     )
+}
+
+/// One image's convolution, its kernel chosen once for the batch.
+struct ImageForward<'a> {
+    layer: Layer<'a>,
+    kernel: Option<Kernel>,
+    weight: &'a [f32],
+}
+
+impl<'a> ImageForward<'a> {
+    fn new(
+        shape: &'a ConvShape,
+        activation: Activation,
+        weight: &'a [f32],
+        bias: &'a [f32],
+    ) -> Self {
+        let layer = Layer {
+            shape,
+            activation,
+            pooling: None,
+            bias,
+        };
+        let kernel = Kernel::choose(shape, weight);
+        Self {
+            layer,
+            kernel,
+            weight,
+        }
+    }
+
+    /// The maps of the image at the start of `x` into `y`.
+    fn run(&self, scratch: &mut ConvScratch, x: &[f32], y: &mut [f32]) {
+        let Layer {
+            shape,
+            activation,
+            bias,
+            ..
+        } = self.layer;
+        let image = &x[..shape.image_len()];
+        if let Some(kernel) = &self.kernel {
+            return kernel.run(self.layer, scratch.pad(shape, image), self.weight, y);
+        }
+        with_avx2(
+            #[inline(always)]
+            || conv_image(shape, activation, image, self.weight, bias, y, scratch),
+        )
+    }
 }
 
 /// The buffers one task of [`conv_image`] reuses from image to image, each sized on first use
@@ -154,7 +214,8 @@ impl<'a> OutputGrad<'a> {
 
 /// One image's gradient before the activation into `pre`, `[maps, wide]` (the dropped columns
 /// are left alone), from its activated maps `y` and `grad`, the gradient arriving at them (this
-/// image's). `spread` is scratch.
+/// image's). `spread` is scratch; `isa`, from [`spread_isa`], the vectors that take an average
+/// pooling's gradient through tanh in registers, where the CPU has them.
 #[inline(always)]
 fn pre_activation_gradient(
     shape: &ConvShape,
@@ -163,7 +224,20 @@ fn pre_activation_gradient(
     grad: OutputGrad,
     pre: &mut [f32],
     spread: &mut Vec<f32>,
+    isa: Option<Isa>,
 ) {
+    if let (
+        Some(isa),
+        Activation::Tanh,
+        OutputGrad::Pooled {
+            pooling: Pooling::Average,
+            pooled,
+            grad,
+        },
+    ) = (isa, activation, grad)
+    {
+        return average_tanh_gradient(isa, shape, y, pooled, grad, pre);
+    }
     let (width, out_width, positions) =
         (shape.padded_width(), shape.out_width(), shape.positions());
     let maps = pre.chunks_mut(shape.wide()).zip(y.chunks(positions));
@@ -216,6 +290,7 @@ pub(crate) fn conv_backward(
     let (patch, wide) = (shape.patch(), shape.wide());
     let (image_len, output_len) = (shape.image_len(), shape.output_len());
     let direct = DirectGradients::choose(shape);
+    let isa = spread_isa();
     let weight_view = View::row_major(weight, shape.maps, patch);
     let partials: Vec<_> = x
         .par_chunks(image_len * CHUNK)
@@ -242,7 +317,15 @@ pub(crate) fn conv_backward(
                     let images = x.chunks(image_len).zip(y.chunks(output_len));
                     for (i, (image, y)) in images.enumerate() {
                         let grad = grad.of_image(chunk * CHUNK + i, output_len);
-                        pre_activation_gradient(shape, activation, y, grad, &mut pre, &mut spread);
+                        pre_activation_gradient(
+                            shape,
+                            activation,
+                            y,
+                            grad,
+                            &mut pre,
+                            &mut spread,
+                            isa,
+                        );
                         add_sums(&pre, wide, &mut bias_grad);
                         let pre_view = View::row_major(&pre, shape.maps, wide);
                         match direct {

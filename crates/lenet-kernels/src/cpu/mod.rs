@@ -37,7 +37,7 @@ mod unfold;
 
 pub use activation::tanh;
 pub(crate) use activation::{activation_backward, activation_forward};
-pub(crate) use conv::{OutputGrad, conv_backward, conv_forward};
+pub(crate) use conv::{OutputGrad, conv_backward, conv_forward, conv_pool_forward};
 pub(crate) use dense::{DenseShape, dense_backward, dense_forward};
 pub(crate) use features::{ConvWeights, features_forward};
 pub(crate) use pool::{pool_backward, pool_forward};
@@ -69,29 +69,64 @@ fn filled_in_parallel<S>(
     init: impl Fn() -> S + Send + Sync,
     fill: impl Fn(&mut S, usize, &mut [f32]) + Send + Sync,
 ) -> Vec<f32> {
-    let mut buffer = Vec::with_capacity(len);
+    let [buffer] = filled_together([len], [chunk], init, |state, index, [piece]| {
+        fill(state, index, piece)
+    });
+    buffer
+}
+
+/// [`filled_in_parallel`] for `N` buffers cut into as many pieces each (of `chunks[i]` values
+/// in buffer `i`): one call fills piece `index` of every buffer, so that one task writes
+/// everything it computes from one image (a convolution's maps and their pooling, say).
+fn filled_together<const N: usize, S>(
+    lens: [usize; N],
+    chunks: [usize; N],
+    init: impl Fn() -> S + Send + Sync,
+    fill: impl Fn(&mut S, usize, [&mut [f32]; N]) + Send + Sync,
+) -> [Vec<f32>; N] {
+    let mut buffers: [Vec<f32>; N] = lens.map(Vec::with_capacity);
+    let mut i = 0;
+    let mut pieces = buffers.each_mut().map(|buffer| {
+        let (len, chunk) = (lens[i], chunks[i]);
+        i += 1;
+        buffer.spare_capacity_mut()[..len].chunks_mut(chunk)
+    });
+    let count = pieces[0].len();
+    assert!(
+        pieces.iter().all(|piece| piece.len() == count),
+        "as many pieces each"
+    );
     let zeroed = |piece: &mut [MaybeUninit<f32>]| {
         piece.fill(MaybeUninit::new(0.0));
         // SAFETY: `MaybeUninit<f32>` has `f32`'s layout, and every element of `piece` has just
         // been written.
         unsafe { &mut *(piece as *mut [MaybeUninit<f32>] as *mut [f32]) }
     };
-    let pieces = &mut buffer.spare_capacity_mut()[..len];
-    if len <= chunk {
+    let tasks: Vec<[&mut [MaybeUninit<f32>]; N]> = (0..count)
+        .map(|_| {
+            pieces
+                .each_mut()
+                .map(|piece| piece.next().expect("counted"))
+        })
+        .collect();
+    if count == 1 {
         // One piece (one image's layer, say): on this thread, without waking the pool.
-        fill(&mut init(), 0, zeroed(pieces));
+        let task = tasks.into_iter().next().expect("counted");
+        fill(&mut init(), 0, task.map(zeroed));
     } else {
-        pieces
-            .par_chunks_mut(chunk)
+        tasks
+            .into_par_iter()
             .enumerate()
-            .for_each_init(init, |state, (index, piece)| {
-                fill(state, index, zeroed(piece))
+            .for_each_init(init, |state, (index, task)| {
+                fill(state, index, task.map(zeroed))
             });
     }
-    // SAFETY: the pieces cover the first `len` elements, and each was written above (a panic
-    // in `fill` propagates out of this function before this line).
-    unsafe { buffer.set_len(len) };
-    buffer
+    // SAFETY: the pieces cover the first `lens[i]` elements of each buffer, and each was
+    // written above (a panic in `fill` propagates out of this function before this line).
+    for (buffer, len) in buffers.iter_mut().zip(lens) {
+        unsafe { buffer.set_len(len) };
+    }
+    buffers
 }
 
 /// `sum += part`, elementwise.

@@ -15,7 +15,6 @@ use burn::{
     tensor::{TensorMetadata, ops::FloatTensor},
 };
 
-use super::unary::pooled;
 use super::{Host, Mode, primitive, tensor};
 use crate::cpu::{self, ConvShape, OutputGrad};
 use crate::{Activation, Pooling};
@@ -66,6 +65,40 @@ pub(crate) fn conv_shape(
     })
 }
 
+/// [`cpu::conv_pool_forward`] on host `H`: the maps and their pooling.
+fn conv_pool_forward<H: Host>(
+    shape: &ConvShape,
+    activation: Activation,
+    pooling: Pooling,
+    x: &FloatTensor<H>,
+    weight: &FloatTensor<H>,
+    bias: &FloatTensor<H>,
+) -> [FloatTensor<H>; 2] {
+    let [maps, pooled] = cpu::conv_pool_forward(
+        shape,
+        activation,
+        pooling,
+        &H::values(x),
+        &H::values(weight),
+        &H::values(bias),
+    );
+    let [batch, channels, height, width] = output_dims(shape);
+    [
+        H::tensor(maps, [batch, channels, height, width].into()),
+        H::tensor(pooled, [batch, channels, height / 2, width / 2].into()),
+    ]
+}
+
+/// A convolution's output dimensions, `[batch, maps, out_height, out_width]`.
+fn output_dims(shape: &ConvShape) -> [usize; 4] {
+    [
+        shape.batch,
+        shape.maps,
+        shape.out_height(),
+        shape.out_width(),
+    ]
+}
+
 fn conv_forward<H: Host>(
     shape: &ConvShape,
     activation: Activation,
@@ -80,13 +113,7 @@ fn conv_forward<H: Host>(
         &H::values(weight),
         &H::values(bias),
     );
-    let dims = [
-        shape.batch,
-        shape.maps,
-        shape.out_height(),
-        shape.out_width(),
-    ];
-    H::tensor(y, dims.into())
+    H::tensor(y, output_dims(shape).into())
 }
 
 /// A convolution with its bias and activation, and the 2x2 pooling that alone reads its maps
@@ -171,8 +198,17 @@ pub(super) fn conv_autodiff<H: Host>(
         .compute_bound()
         .stateful();
     let (x, weight) = (x.primitive, weight.primitive);
-    let maps = conv_forward::<H>(&shape, activation, &x, &weight, &bias.primitive);
-    let pooled = pooling.map(|pooling| (pooling, pooled::<H>(pooling, &maps)));
+    let (maps, pooled) = match pooling {
+        None => (
+            conv_forward::<H>(&shape, activation, &x, &weight, &bias.primitive),
+            None,
+        ),
+        Some(pooling) => {
+            let [maps, pooled] =
+                conv_pool_forward::<H>(&shape, activation, pooling, &x, &weight, &bias.primitive);
+            (maps, Some((pooling, pooled)))
+        }
+    };
     let output = pooled
         .as_ref()
         .map_or_else(|| maps.clone(), |(_, pooled)| pooled.clone());

@@ -34,7 +34,7 @@ pub(super) fn pool<B: Backend, H: Host>(
 }
 
 /// The pooling's forward kernel on a host tensor `[batch, maps, height, width]`.
-pub(super) fn pooled<H: Host>(pooling: Pooling, x: &FloatTensor<H>) -> FloatTensor<H> {
+fn pooled<H: Host>(pooling: Pooling, x: &FloatTensor<H>) -> FloatTensor<H> {
     let [batch, maps, height, width] = x.shape().dims();
     let y = cpu::pool_forward(pooling, [height, width], &H::values(x));
     H::tensor(y, [batch, maps, height / 2, width / 2].into())

@@ -7,7 +7,7 @@
 use std::arch::x86_64::*;
 
 use super::vector::{activate_each, pool_each};
-use super::{KERNEL, Layer, MAPS, tap_offsets};
+use super::{KERNEL, Layer, MAPS};
 
 /// f32 lanes of a 256-bit vector.
 const LANES: usize = 8;
@@ -184,12 +184,12 @@ unsafe fn rows<const V: usize, const PARTIAL: bool>(
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn conv_pool_maps16(
     layer: Layer,
+    taps: &[usize],
     padded: &[f32],
     weight_t: &[f32],
     y: &mut [f32],
 ) {
     let shape = layer.shape;
-    let taps = tap_offsets(shape);
     let width = shape.padded_width();
     let pooled_width = shape.out_width() / 2;
     let plane = layer.output_plane();
@@ -197,7 +197,7 @@ pub(super) unsafe fn conv_pool_maps16(
     let bias = unsafe { [0, 1].map(|h| _mm256_loadu_ps(layer.bias.as_ptr().add(h * LANES))) };
     let Some(pooling) = layer.pooling else {
         // SAFETY: forwarded.
-        unsafe { maps16_rows(layer, &taps, padded, weight_t, bias, y) };
+        unsafe { maps16_rows(layer, taps, padded, weight_t, bias, y) };
         return;
     };
     for py in 0..shape.out_height() / 2 {

@@ -2,8 +2,8 @@
 
 use std::arch::x86_64::*;
 
+use super::Layer;
 use super::vector::{activate, pool};
-use super::{Layer, tap_offsets};
 
 /// f32 lanes of a 512-bit vector (as many as C3's maps).
 const LANES: usize = 16;
@@ -16,17 +16,22 @@ fn first(count: usize) -> __mmask16 {
 /// # Safety
 /// The lengths that the public wrapper asserts.
 #[target_feature(enable = "avx512f")]
-pub(super) unsafe fn conv_pool_rows(layer: Layer, padded: &[f32], weight: &[f32], y: &mut [f32]) {
+pub(super) unsafe fn conv_pool_rows(
+    layer: Layer,
+    taps: &[usize],
+    padded: &[f32],
+    weight: &[f32],
+    y: &mut [f32],
+) {
     let shape = layer.shape;
-    let taps = tap_offsets(shape);
     let mut map = 0;
     while map < shape.maps {
         // SAFETY: forwarded; each block's maps lie inside the weight, bias and output.
         map += unsafe {
             if shape.maps - map >= 6 {
-                rows_block::<6>(layer, &taps, padded, weight, map, y)
+                rows_block::<6>(layer, taps, padded, weight, map, y)
             } else {
-                rows_block::<1>(layer, &taps, padded, weight, map, y)
+                rows_block::<1>(layer, taps, padded, weight, map, y)
             }
         };
     }
@@ -123,20 +128,20 @@ unsafe fn rows_block<const M: usize>(
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn conv_pool_maps16(
     layer: Layer,
+    taps: &[usize],
     padded: &[f32],
     weight_t: &[f32],
     y: &mut [f32],
 ) {
-    let taps = tap_offsets(layer.shape);
     // SAFETY: forwarded; `maps16_fit` admits these widths only.
     unsafe {
         match layer.shape.out_width() {
-            2 => maps16_rows::<2, 1>(layer, &taps, padded, weight_t, y),
-            4 => maps16_rows::<4, 2>(layer, &taps, padded, weight_t, y),
-            6 => maps16_rows::<6, 3>(layer, &taps, padded, weight_t, y),
-            8 => maps16_rows::<8, 4>(layer, &taps, padded, weight_t, y),
-            10 => maps16_rows::<10, 5>(layer, &taps, padded, weight_t, y),
-            12 => maps16_rows::<12, 6>(layer, &taps, padded, weight_t, y),
+            2 => maps16_rows::<2, 1>(layer, taps, padded, weight_t, y),
+            4 => maps16_rows::<4, 2>(layer, taps, padded, weight_t, y),
+            6 => maps16_rows::<6, 3>(layer, taps, padded, weight_t, y),
+            8 => maps16_rows::<8, 4>(layer, taps, padded, weight_t, y),
+            10 => maps16_rows::<10, 5>(layer, taps, padded, weight_t, y),
+            12 => maps16_rows::<12, 6>(layer, taps, padded, weight_t, y),
             width => unreachable!("maps16_fit admits no width {width}"),
         }
     }

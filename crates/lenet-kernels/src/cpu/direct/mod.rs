@@ -23,7 +23,9 @@
 //! [`add_weight_gradient`] (`gradients.rs`) find C3's gradients, from the compact gradient
 //! before the activation, and [`add_weight_gradient_horizontal`] (`horizontal.rs`) C1's
 //! weight's, without the unfolded image and its products: to the bit what the unfolding, the
-//! matrix products over the wide gradient and the fold compute.
+//! matrix products over the wide gradient and the fold compute. Before them,
+//! [`average_tanh_gradient`] (`spread.rs`) finds the classic network's gradient before the
+//! activation from its average pooling's.
 
 use super::ConvShape;
 use crate::{Activation, Pooling};
@@ -107,7 +109,17 @@ impl Layer<'_> {
 }
 
 /// The direct kernel for one convolution, chosen once for a batch.
-pub(super) enum Kernel {
+pub(super) struct Kernel {
+    layout: Layout,
+    /// The shape it was chosen for, its batch aside.
+    shape: ConvShape,
+    /// Each tap's offset in the padded image ([`tap_offsets`]): found once for the batch,
+    /// where each image's integer divisions cost as much as a fair part of its products.
+    taps: Vec<usize>,
+}
+
+/// How a [`Kernel`] lays its outputs across the lanes.
+pub(super) enum Layout {
     /// Positions across the lanes.
     Rows(Isa),
     /// The 16 maps across the lanes, with the weight transposed (`[patch, 16]`).
@@ -119,41 +131,60 @@ impl Kernel {
     /// runs one and the shape fits it: 16 maps across the lanes where they fit, else positions.
     pub(super) fn choose(shape: &ConvShape, weight: &[f32]) -> Option<Self> {
         let isa = Isa::detect()?;
-        if maps16_fit(shape) {
-            Some(Kernel::Maps16(isa, transpose_maps16(weight, shape.patch())))
+        let layout = if maps16_fit(shape) {
+            Layout::Maps16(isa, transpose_maps16(weight, shape.patch()))
+        } else if rows_fit(shape) {
+            Layout::Rows(isa)
         } else {
-            rows_fit(shape).then_some(Kernel::Rows(isa))
+            return None;
+        };
+        Some(Self::new(layout, shape))
+    }
+
+    /// `layout` for convolutions of `shape`.
+    fn new(layout: Layout, shape: &ConvShape) -> Self {
+        Kernel {
+            layout,
+            shape: ConvShape { batch: 0, ..*shape },
+            taps: tap_offsets(shape),
         }
     }
 
     /// `pool(activation(conv(padded, weight) + bias))` into `y` `[maps, out_height / 2,
     /// out_width / 2]`, or without `pool` into `y` `[maps, out_height, out_width]`, for one
-    /// padded image; `weight` as given to [`Kernel::choose`].
+    /// padded image of the shape the kernel was chosen for; `weight` as given to
+    /// [`Kernel::choose`].
     pub(super) fn run(&self, layer: Layer, padded: &[f32], weight: &[f32], y: &mut [f32]) {
         let shape = layer.shape;
-        let (isa, fits, slack) = match self {
-            Kernel::Rows(isa) => (isa, rows_fit(shape), shape.slack()),
-            Kernel::Maps16(isa, weight_t) => (
+        let (isa, fits, slack) = match &self.layout {
+            Layout::Rows(isa) => (isa, rows_fit(shape), shape.slack()),
+            Layout::Maps16(isa, weight_t) => (
                 isa,
                 maps16_fit(shape) && weight_t.len() == shape.patch() * MAPS,
                 0,
             ),
         };
+        assert_eq!(
+            ConvShape { batch: 0, ..*shape },
+            self.shape,
+            "the taps' shape"
+        );
         assert!(isa.runs_here() && fits && padded.len() >= shape.padded_len() + slack);
         assert!(weight.len() >= shape.maps * shape.patch() && layer.bias.len() >= shape.maps);
         assert!(y.len() >= shape.maps * layer.output_plane());
+        let taps = &self.taps;
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has the instructions, the shape fits the kernel, and the lengths
-        // hold (asserted just above).
+        // SAFETY: the CPU has the instructions, the shape fits the kernel, the taps are the
+        // shape's, and the lengths hold (asserted just above).
         unsafe {
-            match self {
-                Kernel::Rows(Isa::Avx512) => avx512::conv_pool_rows(layer, padded, weight, y),
-                Kernel::Rows(Isa::Avx2) => avx2::conv_pool_rows(layer, padded, weight, y),
-                Kernel::Maps16(Isa::Avx512, weight_t) => {
-                    avx512::conv_pool_maps16(layer, padded, weight_t, y)
+            match &self.layout {
+                Layout::Rows(Isa::Avx512) => avx512::conv_pool_rows(layer, taps, padded, weight, y),
+                Layout::Rows(Isa::Avx2) => avx2::conv_pool_rows(layer, padded, weight, y),
+                Layout::Maps16(Isa::Avx512, weight_t) => {
+                    avx512::conv_pool_maps16(layer, taps, padded, weight_t, y)
                 }
-                Kernel::Maps16(Isa::Avx2, weight_t) => {
-                    avx2::conv_pool_maps16(layer, padded, weight_t, y)
+                Layout::Maps16(Isa::Avx2, weight_t) => {
+                    avx2::conv_pool_maps16(layer, taps, padded, weight_t, y)
                 }
             }
         };
@@ -299,6 +330,34 @@ pub(super) fn add_weight_gradient_horizontal(
     unreachable!("horizontal_fits admits no shape here");
 }
 
+/// The vectors [`average_tanh_gradient`] runs with here: the CPU's widest, if it has AVX2 and
+/// FMA or AVX-512F.
+pub(super) fn spread_isa() -> Option<Isa> {
+    Isa::detect()
+}
+
+/// The gradient before the activation `pre` (`[maps, wide]`; the dropped columns left alone)
+/// of the convolution `shape` with tanh, from its maps `y`, their average pooling `pooled` and
+/// its gradient `grad`, with `isa`'s vectors (from [`spread_isa`]): to the bit what the
+/// pooling's gradient spread over the maps and taken through the activation computes.
+pub(super) fn average_tanh_gradient(
+    isa: Isa,
+    shape: &ConvShape,
+    y: &[f32],
+    pooled: &[f32],
+    grad: &[f32],
+    pre: &mut [f32],
+) {
+    assert!(isa.runs_here());
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the CPU runs `isa`; the kernel asserts the lengths.
+    unsafe {
+        spread::average_tanh_gradient(isa, shape, y, pooled, grad, pre)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("spread_isa finds no vectors here");
+}
+
 /// A weight `[16, patch]` transposed to `[patch, 16]`, as [`Kernel::Maps16`] takes it.
 fn transpose_maps16(weight: &[f32], patch: usize) -> Vec<f32> {
     (0..patch * MAPS)
@@ -327,253 +386,10 @@ mod gradients;
 mod horizontal;
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::needless_range_loop)]
+mod spread;
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)]
 mod vector;
 
 #[cfg(test)]
-mod tests {
-    use super::super::conv::{ConvScratch, conv_image};
-    use super::super::matmul::{View, matmul};
-    use super::super::pool::pool_planes;
-    use super::super::testing::pattern;
-    use super::*;
-
-    /// LeNet-5's convolutions (classic C1 and C3; the Keras code's C1 unpadded and "same", its
-    /// C3) and odd ones (maps that fill no block, several channels, padding).
-    fn shapes() -> Vec<ConvShape> {
-        let shape = |channels, maps, side, padding| ConvShape {
-            batch: 1,
-            channels,
-            maps,
-            height: side,
-            width: side,
-            kernel: 5,
-            padding,
-        };
-        vec![
-            shape(1, 6, 32, 0),
-            shape(6, 16, 14, 0),
-            shape(1, 6, 28, 0),
-            shape(1, 6, 28, 2),
-            shape(6, 16, 12, 0),
-            shape(3, 7, 9, 0),
-            shape(2, 16, 11, 2),
-            shape(1, 17, 6, 0),
-            shape(4, 16, 12, 1),
-            shape(1, 6, 20, 0),
-            shape(1, 2, 34, 0),
-        ]
-    }
-
-    /// The layer-by-layer kernels' arithmetic: the reference to the bit.
-    fn layers(layer: Layer, image: &[f32], weight: &[f32]) -> Vec<u32> {
-        let shape = layer.shape;
-        let mut maps = vec![0.0; shape.output_len()];
-        let mut scratch = ConvScratch::default();
-        let bias = layer.bias;
-        conv_image(
-            shape,
-            layer.activation,
-            image,
-            weight,
-            bias,
-            &mut maps,
-            &mut scratch,
-        );
-        let Some(pooling) = layer.pooling else {
-            return bits(&maps);
-        };
-        let mut y = vec![0.0; shape.output_len() / 4];
-        pool_planes(pooling, shape.out_width(), &maps, &mut y);
-        bits(&y)
-    }
-
-    fn each_layer(run: impl Fn(Layer, &[f32], &[f32], &[f32]) -> Option<Vec<u32>>) {
-        let kinds = [
-            (Activation::Tanh, Some(Pooling::Average)),
-            (Activation::Relu, Some(Pooling::Max)),
-            (Activation::ScaledTanh, Some(Pooling::Max)),
-            (Activation::Tanh, None),
-            (Activation::Relu, None),
-        ];
-        let mut ran = 0;
-        for shape in shapes() {
-            for (activation, pooling) in kinds {
-                let image = pattern(shape.image_len(), 0.3);
-                let weight = pattern(shape.maps * shape.patch(), 1.1);
-                let bias = pattern(shape.maps, 2.9);
-                let layer = Layer {
-                    shape: &shape,
-                    activation,
-                    pooling,
-                    bias: &bias,
-                };
-                let padded = shape.pad_with_slack(&image, &mut Vec::new()).to_vec();
-                if let Some(bits) = run(layer, &padded, &weight, &image) {
-                    assert_eq!(
-                        bits,
-                        layers(layer, &image, &weight),
-                        "{shape:?} {activation:?} {pooling:?}"
-                    );
-                    ran += 1;
-                }
-            }
-        }
-        assert!(ran >= 6, "the LeNet-5 shapes fit");
-    }
-
-    fn bits(values: &[f32]) -> Vec<u32> {
-        values.iter().map(|v| v.to_bits()).collect()
-    }
-
-    /// The instruction sets this CPU runs: AVX-512F's kernels and AVX2's where it has AVX-512F
-    /// (both are tested there), AVX2's alone where it has AVX2 and FMA.
-    fn isas_here() -> Vec<Isa> {
-        let isas: Vec<Isa> = [Isa::Avx512, Isa::Avx2]
-            .into_iter()
-            .filter(|isa| isa.runs_here())
-            .collect();
-        if isas.is_empty() {
-            eprintln!(
-                "not run: this CPU has neither AVX-512F nor AVX2, so the kernels are never called"
-            );
-        }
-        isas
-    }
-
-    #[test]
-    fn rows_across_lanes_have_the_layers_bits() {
-        for isa in isas_here() {
-            each_layer(|layer, padded, weight, _| {
-                rows_fit(layer.shape).then(|| {
-                    let mut y = vec![f32::NAN; layer.shape.maps * layer.output_plane()];
-                    Kernel::Rows(isa).run(layer, padded, weight, &mut y);
-                    bits(&y)
-                })
-            });
-        }
-    }
-
-    /// Runs `check` (the kernel's bits against the layers') on every test shape that `fits`,
-    /// and asserts that at least `lenet` of them ran where the CPU has AVX2 and FMA.
-    fn each_gradient_shape(
-        fits: fn(&ConvShape) -> bool,
-        lenet: usize,
-        check: impl Fn(&ConvShape) -> (Vec<f32>, Vec<f32>),
-    ) {
-        let mut ran = 0;
-        for shape in shapes().iter().filter(|shape| fits(shape)) {
-            let (got, expected) = check(shape);
-            let differ = bits(&got)
-                .iter()
-                .zip(bits(&expected))
-                .filter(|(a, b)| **a != *b)
-                .count();
-            assert_eq!(differ, 0, "{shape:?}: {differ} of {} differ", got.len());
-            ran += 1;
-        }
-        if Isa::Avx2.runs_here() {
-            assert!(ran >= lenet, "LeNet-5's shapes fit");
-        } else {
-            eprintln!("not run: this CPU lacks AVX2 or FMA, so the kernel is never called");
-        }
-    }
-
-    /// A wide pre-activation gradient `[maps, wide]` as the backward pass leaves it: the
-    /// dropped columns 0.
-    fn wide_pre(shape: &ConvShape) -> Vec<f32> {
-        let mut pre = pattern(shape.maps * shape.wide(), 0.7);
-        let (width, out_width) = (shape.padded_width(), shape.out_width());
-        for row in pre.chunks_mut(width) {
-            row[out_width..].fill(0.0);
-        }
-        pre
-    }
-
-    /// `wide_pre` compact, with [`PRE_SLACK`] NaNs after it: read, never used.
-    fn compact(shape: &ConvShape, wide: &[f32]) -> Vec<f32> {
-        let mut pre = vec![f32::NAN; shape.maps * shape.positions() + PRE_SLACK];
-        shape.compact(wide, &mut pre);
-        pre
-    }
-
-    #[test]
-    fn the_input_gradient_has_the_product_and_folds_bits() {
-        for isa in isas_here() {
-            each_gradient_shape(maps16_gradients_fit, 4, |shape| {
-                let weight = pattern(shape.maps * shape.patch(), 1.1);
-                let pre = wide_pre(shape);
-                let start = pattern(shape.padded_len(), 2.3);
-                let mut expected = start.clone();
-                let mut col = vec![0.0; shape.patch() * shape.wide()];
-                let weight_view = View::row_major(&weight, shape.maps, shape.patch());
-                let pre_view = View::row_major(&pre, shape.maps, shape.wide());
-                matmul(weight_view.t(), pre_view, &mut col, false);
-                shape.fold(&col, &mut expected);
-                let mut got = start;
-                let pre = compact(shape, &pre);
-                add_input_gradient(isa, shape, &weight, &pre, &mut got, &mut Vec::new());
-                (got, expected)
-            });
-        }
-    }
-
-    /// `col · pre^T` over the wide gradient `pre`, added to a pattern, and the same pattern
-    /// with `direct(padded, pre)` added: the unfolding and gemm against a direct kernel.
-    fn weight_gradients(
-        shape: &ConvShape,
-        direct: impl Fn(&[f32], &[f32], &mut [f32]),
-    ) -> (Vec<f32>, Vec<f32>) {
-        let (patch, wide) = (shape.patch(), shape.wide());
-        let image = pattern(shape.image_len(), 0.3);
-        let padded = shape.pad_with_slack(&image, &mut Vec::new()).to_vec();
-        let pre = wide_pre(shape);
-        let start = pattern(patch * shape.maps, 2.3);
-        let mut col = vec![0.0; patch * wide];
-        shape.unfold(&padded[..shape.padded_len()], &mut col);
-        let mut expected = start.clone();
-        let (col, pre_view) = (
-            View::row_major(&col, patch, wide),
-            View::row_major(&pre, shape.maps, wide),
-        );
-        matmul(col, pre_view.t(), &mut expected, true);
-        let mut got = start;
-        direct(&padded, &pre, &mut got);
-        (got, expected)
-    }
-
-    #[test]
-    fn the_weight_gradient_has_the_unfolding_and_products_bits() {
-        for isa in isas_here() {
-            each_gradient_shape(maps16_gradients_fit, 4, |shape| {
-                weight_gradients(shape, |padded, pre, got| {
-                    let pre = compact(shape, pre);
-                    add_weight_gradient(isa, shape, padded, &pre, &mut Vec::new(), got)
-                })
-            });
-        }
-    }
-
-    #[test]
-    fn the_horizontal_weight_gradient_has_the_unfolding_and_products_bits() {
-        each_gradient_shape(horizontal_fits, 3, |shape| {
-            weight_gradients(shape, |padded, pre, got| {
-                add_weight_gradient_horizontal(shape, padded, pre, got)
-            })
-        });
-    }
-
-    #[test]
-    fn maps_across_lanes_have_the_layers_bits() {
-        for isa in isas_here() {
-            each_layer(|layer, padded, weight, _| {
-                let shape = layer.shape;
-                maps16_fit(shape).then(|| {
-                    let kernel = Kernel::Maps16(isa, transpose_maps16(weight, shape.patch()));
-                    let mut y = vec![f32::NAN; shape.maps * layer.output_plane()];
-                    kernel.run(layer, padded, weight, &mut y);
-                    bits(&y)
-                })
-            });
-        }
-    }
-}
+mod tests;

@@ -14,6 +14,7 @@ use crate::{Activation, Pooling, SCALED_TANH_AMPLITUDE as A, SCALED_TANH_SLOPE a
 pub(super) trait Vector: Copy {
     unsafe fn splat(value: f32) -> Self;
     unsafe fn add(self, other: Self) -> Self;
+    unsafe fn sub(self, other: Self) -> Self;
     unsafe fn mul(self, other: Self) -> Self;
     unsafe fn div(self, other: Self) -> Self;
     unsafe fn min(self, other: Self) -> Self;
@@ -21,7 +22,7 @@ pub(super) trait Vector: Copy {
 }
 
 macro_rules! vector {
-    ($type:ty, $set1:ident, $add:ident, $mul:ident, $div:ident, $min:ident, $max:ident) => {
+    ($type:ty, $set1:ident, $add:ident, $sub:ident, $mul:ident, $div:ident, $min:ident, $max:ident) => {
         impl Vector for $type {
             #[inline(always)]
             unsafe fn splat(value: f32) -> Self {
@@ -32,6 +33,11 @@ macro_rules! vector {
             unsafe fn add(self, other: Self) -> Self {
                 // SAFETY: the caller's features.
                 unsafe { $add(self, other) }
+            }
+            #[inline(always)]
+            unsafe fn sub(self, other: Self) -> Self {
+                // SAFETY: the caller's features.
+                unsafe { $sub(self, other) }
             }
             #[inline(always)]
             unsafe fn mul(self, other: Self) -> Self {
@@ -61,6 +67,7 @@ vector!(
     __m512,
     _mm512_set1_ps,
     _mm512_add_ps,
+    _mm512_sub_ps,
     _mm512_mul_ps,
     _mm512_div_ps,
     _mm512_min_ps,
@@ -70,6 +77,7 @@ vector!(
     __m256,
     _mm256_set1_ps,
     _mm256_add_ps,
+    _mm256_sub_ps,
     _mm256_mul_ps,
     _mm256_div_ps,
     _mm256_min_ps,
@@ -194,6 +202,10 @@ pub(super) trait Lanes: Vector {
     /// The first `count` lanes from `ptr`, zeros in the rest (nothing past them read).
     unsafe fn load(ptr: *const f32, count: usize) -> Self;
     unsafe fn store(self, ptr: *mut f32);
+    /// The first `count` lanes stored at `ptr` (nothing past them written).
+    unsafe fn store_first(self, ptr: *mut f32, count: usize);
+    /// Each lane twice, in order: the first half's lanes, then the second half's.
+    unsafe fn spread(self) -> [Self; 2];
     /// `self * b + c`, fused.
     unsafe fn mul_add(self, b: Self, c: Self) -> Self;
     /// The lanes' sum in gemm's `reduce_sum`'s order.
@@ -219,6 +231,29 @@ impl Lanes for __m256 {
     unsafe fn store(self, ptr: *mut f32) {
         // SAFETY: the caller's AVX and pointer.
         unsafe { _mm256_storeu_ps(ptr, self) }
+    }
+
+    #[inline(always)]
+    unsafe fn store_first(self, ptr: *mut f32, count: usize) {
+        // SAFETY: the caller's AVX and pointer; masked lanes are not written.
+        unsafe {
+            if count == Self::LANES {
+                _mm256_storeu_ps(ptr, self)
+            } else {
+                _mm256_maskstore_ps(ptr, super::avx2::first(count), self)
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn spread(self) -> [Self; 2] {
+        // SAFETY: the caller's AVX2.
+        unsafe {
+            [
+                _mm256_permutevar8x32_ps(self, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3)),
+                _mm256_permutevar8x32_ps(self, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7)),
+            ]
+        }
     }
 
     #[inline(always)]
@@ -261,6 +296,31 @@ impl Lanes for __m512 {
     unsafe fn store(self, ptr: *mut f32) {
         // SAFETY: the caller's AVX-512F and pointer.
         unsafe { _mm512_storeu_ps(ptr, self) }
+    }
+
+    #[inline(always)]
+    unsafe fn store_first(self, ptr: *mut f32, count: usize) {
+        // SAFETY: the caller's AVX-512F and pointer; masked lanes are not written.
+        unsafe {
+            if count == Self::LANES {
+                _mm512_storeu_ps(ptr, self)
+            } else {
+                _mm512_mask_storeu_ps(ptr, ((1u32 << count) - 1) as __mmask16, self)
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn spread(self) -> [Self; 2] {
+        // SAFETY: the caller's AVX-512F.
+        unsafe {
+            let low = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+            let high = _mm512_add_epi32(low, _mm512_set1_epi32(8));
+            [
+                _mm512_permutexvar_ps(low, self),
+                _mm512_permutexvar_ps(high, self),
+            ]
+        }
     }
 
     #[inline(always)]
