@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::direct::{
     DirectGradients, Isa, Kernel, Layer, PRE_SLACK, add_input_gradient, add_weight_gradient,
-    add_weight_gradient_horizontal, average_tanh_gradient, spread_isa,
+    add_weight_gradient_horizontal, average_tanh_gradient,
 };
 use super::matmul::{View, matmul};
 use super::pool::{pool_gradient_rows, pool_planes};
@@ -214,10 +214,10 @@ impl<'a> OutputGrad<'a> {
 
 /// One image's gradient before the activation into `pre`, `[maps, wide]` (the dropped columns
 /// are left alone), from its activated maps `y` and `grad`, the gradient arriving at them (this
-/// image's). `spread` is scratch; `isa`, from [`spread_isa`], the vectors that take an average
+/// image's). `spread` is scratch; `isa`, the CPU's widest vectors ([`Isa::detect`]), that take an average
 /// pooling's gradient through tanh in registers, where the CPU has them.
 #[inline(always)]
-fn pre_activation_gradient(
+pub(super) fn pre_activation_gradient(
     shape: &ConvShape,
     activation: Activation,
     y: &[f32],
@@ -290,7 +290,7 @@ pub(crate) fn conv_backward(
     let (patch, wide) = (shape.patch(), shape.wide());
     let (image_len, output_len) = (shape.image_len(), shape.output_len());
     let direct = DirectGradients::choose(shape);
-    let isa = spread_isa();
+    let isa = Isa::detect();
     let weight_view = View::row_major(weight, shape.maps, patch);
     let partials: Vec<_> = x
         .par_chunks(image_len * CHUNK)

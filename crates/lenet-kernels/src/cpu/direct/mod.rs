@@ -11,9 +11,9 @@
 //! are theirs to the bit.
 //!
 //! Two layouts, for the two convolutions' shapes:
-//! - [`Kernel::Rows`], positions across the lanes (C1: one input channel, 6 maps, rows of 24
+//! - [`Layout::Rows`], positions across the lanes (C1: one input channel, 6 maps, rows of 24
 //!   or 28): two rows at a time, a window's columns gathered from the even and odd lanes;
-//! - [`Kernel::Maps16`], the 16 maps across the lanes (C3: rows of 10 or 8 positions, too few
+//! - [`Layout::Maps16`], the 16 maps across the lanes (C3: rows of 10 or 8 positions, too few
 //!   to fill vectors): each tap one load of its 16 weights and one broadcast input per
 //!   position.
 //!
@@ -34,7 +34,7 @@ use crate::{Activation, Pooling};
 /// known when compiled, so that their loops over the taps unroll without a branch.
 pub(super) const KERNEL: usize = 5;
 
-/// Maps across the lanes in [`Kernel::Maps16`]: one AVX-512 vector, two AVX2 vectors.
+/// Maps across the lanes in [`Layout::Maps16`]: one AVX-512 vector, two AVX2 vectors.
 pub(super) const MAPS: usize = 16;
 
 /// The instruction sets the direct kernels are written for.
@@ -68,7 +68,7 @@ impl Isa {
     }
 }
 
-/// Whether [`Kernel::Rows`] takes `shape`: LeNet-5's 5x5 kernel, an even output whose rows
+/// Whether [`Layout::Rows`] takes `shape`: LeNet-5's 5x5 kernel, an even output whose rows
 /// fit 32 lanes.
 pub(super) fn rows_fit(shape: &ConvShape) -> bool {
     shape.kernel == KERNEL
@@ -77,7 +77,7 @@ pub(super) fn rows_fit(shape: &ConvShape) -> bool {
         && shape.out_height().is_multiple_of(2)
 }
 
-/// Whether [`Kernel::Maps16`] takes `shape`: 16 maps, an even output with rows of up to 12
+/// Whether [`Layout::Maps16`] takes `shape`: 16 maps, an even output with rows of up to 12
 /// positions.
 pub(super) fn maps16_fit(shape: &ConvShape) -> bool {
     let width = shape.out_width();
@@ -330,15 +330,9 @@ pub(super) fn add_weight_gradient_horizontal(
     unreachable!("horizontal_fits admits no shape here");
 }
 
-/// The vectors [`average_tanh_gradient`] runs with here: the CPU's widest, if it has AVX2 and
-/// FMA or AVX-512F.
-pub(super) fn spread_isa() -> Option<Isa> {
-    Isa::detect()
-}
-
 /// The gradient before the activation `pre` (`[maps, wide]`; the dropped columns left alone)
 /// of the convolution `shape` with tanh, from its maps `y`, their average pooling `pooled` and
-/// its gradient `grad`, with `isa`'s vectors (from [`spread_isa`]): to the bit what the
+/// its gradient `grad`, with `isa`'s vectors (the CPU's widest, [`Isa::detect`]): to the bit what the
 /// pooling's gradient spread over the maps and taken through the activation computes.
 pub(super) fn average_tanh_gradient(
     isa: Isa,
@@ -355,10 +349,10 @@ pub(super) fn average_tanh_gradient(
         spread::average_tanh_gradient(isa, shape, y, pooled, grad, pre)
     }
     #[cfg(not(target_arch = "x86_64"))]
-    unreachable!("spread_isa finds no vectors here");
+    unreachable!("Isa::detect finds no vectors here");
 }
 
-/// A weight `[16, patch]` transposed to `[patch, 16]`, as [`Kernel::Maps16`] takes it.
+/// A weight `[16, patch]` transposed to `[patch, 16]`, as [`Layout::Maps16`] takes it.
 fn transpose_maps16(weight: &[f32], patch: usize) -> Vec<f32> {
     (0..patch * MAPS)
         .map(|i| weight[(i % MAPS) * patch + i / MAPS])

@@ -1,9 +1,9 @@
 //! The direct kernels against the layer-by-layer arithmetic, to the bit, on both instruction
 //! sets where the CPU has them.
 
-use super::super::conv::{ConvScratch, conv_image};
+use super::super::conv::{ConvScratch, OutputGrad, conv_image, pre_activation_gradient};
 use super::super::matmul::{View, matmul};
-use super::super::pool::{pool_gradient_rows, pool_planes};
+use super::super::pool::pool_planes;
 use super::super::testing::pattern;
 use super::*;
 
@@ -248,30 +248,6 @@ fn maps_across_lanes_have_the_layers_bits() {
     }
 }
 
-/// The layer-by-layer code's gradient before the activation: each row pair's windows spread by
-/// `pool_gradient_rows`, then taken through tanh's derivative by `gradient_row`.
-fn spread_by_rows(shape: &ConvShape, y: &[f32], pooled: &[f32], grad: &[f32], pre: &mut [f32]) {
-    let (width, out_width) = (shape.padded_width(), shape.out_width());
-    let windows = out_width / 2;
-    let mut spread = vec![0.0; 2 * out_width];
-    let maps = pre
-        .chunks_mut(shape.wide())
-        .zip(y.chunks(shape.positions()));
-    let pooled_maps = pooled.chunks(shape.positions() / 4);
-    for ((pre, y), (pooled, grad)) in maps.zip(pooled_maps.zip(grad.chunks(shape.positions() / 4)))
-    {
-        let pairs = pre.chunks_mut(2 * width).zip(y.chunks(2 * out_width));
-        for ((pre, y), (pooled, grad)) in
-            pairs.zip(pooled.chunks(windows).zip(grad.chunks(windows)))
-        {
-            pool_gradient_rows(Pooling::Average, out_width, y, pooled, grad, &mut spread);
-            let (top, bottom) = pre.split_at_mut(width);
-            Activation::Tanh.gradient_row(top, &y[..out_width], &spread[..out_width]);
-            Activation::Tanh.gradient_row(bottom, &y[out_width..], &spread[out_width..]);
-        }
-    }
-}
-
 #[test]
 fn the_average_tanh_gradient_has_the_spread_and_activation_bits() {
     // Rows of 18 windows as well: more than one 16-lane vector.
@@ -291,7 +267,22 @@ fn the_average_tanh_gradient_has_the_spread_and_activation_bits() {
             let grad = pattern(shape.maps * shape.positions() / 4, 2.3);
             // The dropped columns must be left alone: both start from the same marks.
             let mut expected = vec![7.0; shape.maps * shape.wide()];
-            spread_by_rows(&shape, &y, &pooled, &grad, &mut expected);
+            // The layer-by-layer code (without vectors of its own, `None`): the windows spread
+            // over a scratch row, then each row through tanh's derivative.
+            let pooled_grad = OutputGrad::Pooled {
+                pooling: Pooling::Average,
+                pooled: &pooled,
+                grad: &grad,
+            };
+            pre_activation_gradient(
+                &shape,
+                Activation::Tanh,
+                &y,
+                pooled_grad,
+                &mut expected,
+                &mut Vec::new(),
+                None,
+            );
             let mut got = vec![7.0; shape.maps * shape.wide()];
             average_tanh_gradient(isa, &shape, &y, &pooled, &grad, &mut got);
             assert_eq!(bits(&got), bits(&expected), "{isa:?} {shape:?}");
