@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::direct::{
     DirectGradients, Isa, Kernel, Layer, PRE_SLACK, add_input_gradient, add_weight_gradient,
-    add_weight_gradient_horizontal, average_tanh_gradient,
+    add_weight_gradient_horizontal, pooled_gradient, pooled_gradient_fits,
 };
 use super::matmul::{View, matmul};
 use super::pool::{pool_gradient_rows, pool_planes};
@@ -214,8 +214,9 @@ impl<'a> OutputGrad<'a> {
 
 /// One image's gradient before the activation into `pre`, `[maps, wide]` (the dropped columns
 /// are left alone), from its activated maps `y` and `grad`, the gradient arriving at them (this
-/// image's). `spread` is scratch; `isa`, the CPU's widest vectors ([`Isa::detect`]), that take an average
-/// pooling's gradient through tanh in registers, where the CPU has them.
+/// image's). `spread` is scratch; `isa`, the CPU's widest vectors ([`Isa::detect`]), that take a
+/// pooling's gradient through the activation in registers ([`pooled_gradient`]), where the CPU
+/// has them.
 #[inline(always)]
 pub(super) fn pre_activation_gradient(
     shape: &ConvShape,
@@ -228,15 +229,15 @@ pub(super) fn pre_activation_gradient(
 ) {
     if let (
         Some(isa),
-        Activation::Tanh,
         OutputGrad::Pooled {
-            pooling: Pooling::Average,
+            pooling,
             pooled,
             grad,
         },
-    ) = (isa, activation, grad)
+    ) = (isa, grad)
+        && pooled_gradient_fits(activation, pooling)
     {
-        return average_tanh_gradient(isa, shape, y, pooled, grad, pre);
+        return pooled_gradient(isa, (activation, pooling), shape, y, pooled, grad, pre);
     }
     let (width, out_width, positions) =
         (shape.padded_width(), shape.out_width(), shape.positions());

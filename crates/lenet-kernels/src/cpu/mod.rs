@@ -15,8 +15,8 @@
 //! (over the wide unfolding of [`unfold`] and the matrix products of [`matmul`]), [`pool`],
 //! [`subsample`] (the paper's trainable subsampling) and [`rbf`]; [`features`] runs C1 to S4
 //! one image at a time for inference. Where the CPU has AVX-512F, or AVX2 and FMA, the
-//! convolutions' forward products, C3's and C1's gradients and the classic network's pooled
-//! gradient run in registers ([`direct`]), with the CPU's widest vectors, instead of through
+//! convolutions' forward products, C3's and C1's gradients and the pooled gradients through
+//! the activation run in registers ([`direct`]), with the CPU's widest vectors, instead of through
 //! the unfolding and gemm or the element-wise loops.
 
 use std::mem::MaybeUninit;

@@ -24,8 +24,8 @@
 //! before the activation, and [`add_weight_gradient_horizontal`] (`horizontal.rs`) C1's
 //! weight's, without the unfolded image and its products: to the bit what the unfolding, the
 //! matrix products over the wide gradient and the fold compute. Before them,
-//! [`average_tanh_gradient`] (`spread.rs`) finds the classic network's gradient before the
-//! activation from its average pooling's.
+//! [`pooled_gradient`] (`spread.rs`) finds the gradient before the activation from the
+//! pooling's, for both networks' pairings (tanh and average pooling, ReLU and max pooling).
 
 use super::ConvShape;
 use crate::{Activation, Pooling};
@@ -331,11 +331,14 @@ pub(super) fn add_weight_gradient_horizontal(
 }
 
 /// The gradient before the activation `pre` (`[maps, wide]`; the dropped columns left alone)
-/// of the convolution `shape` with tanh, from its maps `y`, their average pooling `pooled` and
-/// its gradient `grad`, with `isa`'s vectors (the CPU's widest, [`Isa::detect`]): to the bit what the
-/// pooling's gradient spread over the maps and taken through the activation computes.
-pub(super) fn average_tanh_gradient(
+/// of the convolution `shape` with `activation`, from its maps `y`, their 2x2 `pooling`
+/// `pooled` and its gradient `grad`, with `isa`'s vectors (the CPU's widest, [`Isa::detect`]):
+/// to the bit what the pooling's gradient spread over the maps and taken through the
+/// activation computes. For tanh then average pooling, and ReLU then max pooling
+/// ([`pooled_gradient_fits`]).
+pub(super) fn pooled_gradient(
     isa: Isa,
+    pair: (Activation, Pooling),
     shape: &ConvShape,
     y: &[f32],
     pooled: &[f32],
@@ -344,12 +347,20 @@ pub(super) fn average_tanh_gradient(
 ) {
     assert!(isa.runs_here());
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: the CPU runs `isa`; the kernel asserts the lengths.
+    // SAFETY: the CPU runs `isa`; the kernel asserts the pair and the lengths.
     unsafe {
-        spread::average_tanh_gradient(isa, shape, y, pooled, grad, pre)
+        spread::pooled_gradient(isa, pair, shape, y, pooled, grad, pre)
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("Isa::detect finds no vectors here");
+}
+
+/// Whether [`pooled_gradient`] takes `activation` followed by `pooling`.
+pub(super) fn pooled_gradient_fits(activation: Activation, pooling: Pooling) -> bool {
+    matches!(
+        (activation, pooling),
+        (Activation::Tanh, Pooling::Average) | (Activation::Relu, Pooling::Max)
+    )
 }
 
 /// A weight `[16, patch]` transposed to `[patch, 16]`, as [`Layout::Maps16`] takes it.

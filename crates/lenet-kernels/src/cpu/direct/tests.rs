@@ -248,8 +248,17 @@ fn maps_across_lanes_have_the_layers_bits() {
     }
 }
 
+/// Maps with ties and values at and below 0 (ReLU's maps have many), for max pooling's
+/// routing: quarters, clamped at 0, so a window often has two equal maxima.
+fn ties(len: usize) -> Vec<f32> {
+    pattern(len, 0.9)
+        .iter()
+        .map(|v| ((4.0 * v).round() / 4.0).max(0.0))
+        .collect()
+}
+
 #[test]
-fn the_average_tanh_gradient_has_the_spread_and_activation_bits() {
+fn the_pooled_gradient_has_the_spread_and_activation_bits() {
     // Rows of 18 windows as well: more than one 16-lane vector.
     let wider = ConvShape {
         height: 40,
@@ -259,35 +268,59 @@ fn the_average_tanh_gradient_has_the_spread_and_activation_bits() {
     let even = |shape: &ConvShape| {
         shape.out_width().is_multiple_of(2) && shape.out_height().is_multiple_of(2)
     };
+    let pairs = [
+        (Activation::Tanh, Pooling::Average),
+        (Activation::Relu, Pooling::Max),
+    ];
     for isa in isas_here() {
         let mut ran = 0;
         for shape in shapes().into_iter().chain([wider]).filter(even) {
-            let y = pattern(shape.maps * shape.positions(), 0.4);
-            let pooled = pattern(shape.maps * shape.positions() / 4, 1.7);
-            let grad = pattern(shape.maps * shape.positions() / 4, 2.3);
-            // The dropped columns must be left alone: both start from the same marks.
-            let mut expected = vec![7.0; shape.maps * shape.wide()];
-            // The layer-by-layer code (without vectors of its own, `None`): the windows spread
-            // over a scratch row, then each row through tanh's derivative.
-            let pooled_grad = OutputGrad::Pooled {
-                pooling: Pooling::Average,
-                pooled: &pooled,
-                grad: &grad,
-            };
-            pre_activation_gradient(
-                &shape,
-                Activation::Tanh,
-                &y,
-                pooled_grad,
-                &mut expected,
-                &mut Vec::new(),
-                None,
-            );
-            let mut got = vec![7.0; shape.maps * shape.wide()];
-            average_tanh_gradient(isa, &shape, &y, &pooled, &grad, &mut got);
-            assert_eq!(bits(&got), bits(&expected), "{isa:?} {shape:?}");
-            ran += 1;
+            for (activation, pooling) in pairs {
+                let (maps, windows) = (
+                    shape.maps * shape.positions(),
+                    shape.maps * shape.positions() / 4,
+                );
+                let grad = pattern(windows, 2.3);
+                let cases = match pooling {
+                    // Any values: the arithmetic does not compare them.
+                    Pooling::Average => vec![(pattern(maps, 0.4), pattern(windows, 1.7))],
+                    // The maps' own maxima (with ties), and windows equal to none of their
+                    // values, which the routing gives to the bottom right.
+                    Pooling::Max => {
+                        let y = ties(maps);
+                        let mut pooled = vec![0.0; windows];
+                        pool_planes(Pooling::Max, shape.out_width(), &y, &mut pooled);
+                        vec![(y.clone(), pooled), (y, pattern(windows, 1.7))]
+                    }
+                };
+                for (y, pooled) in cases {
+                    // The dropped columns must be left alone: both start from the same marks.
+                    let mut expected = vec![7.0; shape.maps * shape.wide()];
+                    // The layer-by-layer code (without vectors of its own, `None`): the windows
+                    // spread over a scratch row, then each row through the activation's
+                    // derivative.
+                    let pooled_grad = OutputGrad::Pooled {
+                        pooling,
+                        pooled: &pooled,
+                        grad: &grad,
+                    };
+                    pre_activation_gradient(
+                        &shape,
+                        activation,
+                        &y,
+                        pooled_grad,
+                        &mut expected,
+                        &mut Vec::new(),
+                        None,
+                    );
+                    let mut got = vec![7.0; shape.maps * shape.wide()];
+                    let pair = (activation, pooling);
+                    pooled_gradient(isa, pair, &shape, &y, &pooled, &grad, &mut got);
+                    assert_eq!(bits(&got), bits(&expected), "{isa:?} {pair:?} {shape:?}");
+                    ran += 1;
+                }
+            }
         }
-        assert!(ran >= 8, "{ran} shapes");
+        assert!(ran >= 24, "{ran} cases");
     }
 }
