@@ -4,8 +4,8 @@
 use rayon::prelude::*;
 
 use super::direct::{
-    DirectGradients, Isa, Kernel, Layer, PRE_SLACK, add_input_gradient, add_weight_gradient,
-    add_weight_gradient_horizontal, pooled_gradient, pooled_gradient_fits,
+    DirectGradients, Isa, Kernel, Layer, Outputs, PRE_SLACK, add_input_gradient,
+    add_weight_gradient, add_weight_gradient_horizontal, pooled_gradient, pooled_gradient_fits,
 };
 use super::matmul::{View, matmul};
 use super::pool::{pool_gradient_rows, pool_planes};
@@ -36,9 +36,10 @@ pub(crate) fn conv_forward(
 }
 
 /// [`conv_forward`]'s maps and their 2x2 `pooling` (`[batch, maps, out_height / 2, out_width
-/// / 2]`; the output's height and width even), each image pooled as soon as its maps are
-/// computed, while they are in cache, with [`pool_planes`]: the same values as pooling the
-/// batch's maps afterwards, without reading them back from memory.
+/// / 2]`; the output's height and width even), each image pooled as its maps are computed:
+/// in registers by the AVX-512 kernels, else with [`pool_planes`] while the maps are in
+/// cache. The same values as pooling the batch's maps afterwards, without reading them back
+/// from memory.
 pub(crate) fn conv_pool_forward(
     shape: &ConvShape,
     activation: Activation,
@@ -54,7 +55,21 @@ pub(crate) fn conv_pool_forward(
         [output_len, output_len / 4],
         ConvScratch::default,
         |scratch, n, [y, pooled]| {
-            image.run(scratch, &x[n * shape.image_len()..], y);
+            let x = &x[n * shape.image_len()..];
+            if let Some(kernel) = image.kernel.as_ref().filter(|kernel| kernel.stores_both()) {
+                let layer = Layer {
+                    pooling: Some(pooling),
+                    ..image.layer
+                };
+                let out = Outputs::Both { maps: y, pooled };
+                return kernel.run(
+                    layer,
+                    scratch.pad(shape, &x[..shape.image_len()]),
+                    weight,
+                    out,
+                );
+            }
+            image.run(scratch, x, y);
             with_avx2(
                 #[inline(always)]
                 || pool_planes(pooling, shape.out_width(), y, pooled),
@@ -101,7 +116,8 @@ impl<'a> ImageForward<'a> {
         } = self.layer;
         let image = &x[..shape.image_len()];
         if let Some(kernel) = &self.kernel {
-            return kernel.run(self.layer, scratch.pad(shape, image), self.weight, y);
+            let out = Outputs::Maps(y);
+            return kernel.run(self.layer, scratch.pad(shape, image), self.weight, out);
         }
         with_avx2(
             #[inline(always)]

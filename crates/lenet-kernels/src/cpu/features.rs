@@ -7,7 +7,7 @@
 //! results are theirs to the bit.
 
 use super::conv::{ConvScratch, conv_image};
-use super::direct::{Kernel, Layer};
+use super::direct::{Kernel, Layer, Outputs};
 use super::pool::pool_planes;
 use super::{ConvShape, filled_in_parallel, with_avx2};
 use crate::{Activation, Pooling};
@@ -58,8 +58,8 @@ pub(crate) fn features_forward(
             } = scratch;
             s2.resize(c1.output_len() / 4, 0.0);
             if let Some((k1, k3)) = &kernels {
-                k1.run(l1, c1_conv.pad(c1, image), w1.weight, s2);
-                k3.run(l3, c3_conv.pad(c3, s2), w3.weight, y);
+                k1.run(l1, c1_conv.pad(c1, image), w1.weight, Outputs::Pooled(s2));
+                k3.run(l3, c3_conv.pad(c3, s2), w3.weight, Outputs::Pooled(y));
                 return;
             }
             maps.resize(c1.output_len().max(c3.output_len()), 0.0);

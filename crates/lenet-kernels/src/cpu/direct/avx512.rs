@@ -2,8 +2,8 @@
 
 use std::arch::x86_64::*;
 
-use super::Layer;
 use super::vector::{activate, pool};
+use super::{Layer, Stores};
 
 /// f32 lanes of a 512-bit vector (as many as C3's maps).
 const LANES: usize = 16;
@@ -21,7 +21,7 @@ pub(super) unsafe fn conv_pool_rows(
     taps: &[usize],
     padded: &[f32],
     weight: &[f32],
-    y: &mut [f32],
+    stores: Stores,
 ) {
     let shape = layer.shape;
     let mut map = 0;
@@ -29,9 +29,9 @@ pub(super) unsafe fn conv_pool_rows(
         // SAFETY: forwarded; each block's maps lie inside the weight, bias and output.
         map += unsafe {
             if shape.maps - map >= 6 {
-                rows_block::<6>(layer, taps, padded, weight, map, y)
+                rows_block::<6>(layer, taps, padded, weight, map, stores)
             } else {
-                rows_block::<1>(layer, taps, padded, weight, map, y)
+                rows_block::<1>(layer, taps, padded, weight, map, stores)
             }
         };
     }
@@ -49,7 +49,7 @@ unsafe fn rows_block<const M: usize>(
     padded: &[f32],
     weight: &[f32],
     first_map: usize,
-    y: &mut [f32],
+    stores: Stores,
 ) -> usize {
     let shape = layer.shape;
     let (patch, width, out_width) = (shape.patch(), shape.padded_width(), shape.out_width());
@@ -93,18 +93,19 @@ unsafe fn rows_block<const M: usize>(
                 }
             }
             let map = first_map + m;
-            let Some(pooling) = layer.pooling else {
+            if let Some(maps) = stores.maps {
                 for r in 0..2 {
                     for h in 0..2 {
                         let at = map * shape.positions() + (2 * py + r) * out_width + h * LANES;
                         // SAFETY: the mask keeps the lanes written inside the output row (a
                         // right half may have none).
                         unsafe {
-                            let to = y.as_mut_ptr().wrapping_add(at);
-                            _mm512_mask_storeu_ps(to, halves[h], act[r][h]);
-                        }
+                            _mm512_mask_storeu_ps(maps.wrapping_add(at), halves[h], act[r][h])
+                        };
                     }
                 }
+            }
+            let (Some(pooling), Some(pooled)) = (layer.pooling, stores.pooled) else {
                 continue;
             };
             let [top, bottom] = act.map(|[left, right]| {
@@ -114,10 +115,10 @@ unsafe fn rows_block<const M: usize>(
                 ]
             });
             // SAFETY: an inlined AVX-512F helper.
-            let pooled = unsafe { pool(pooling, [top[0], top[1], bottom[0], bottom[1]]) };
+            let window = unsafe { pool(pooling, [top[0], top[1], bottom[0], bottom[1]]) };
             let at = map * pooled_plane + py * pooled_width;
             // SAFETY: the mask keeps the lanes written inside the pooled row.
-            unsafe { _mm512_mask_storeu_ps(y.as_mut_ptr().add(at), first(pooled_width), pooled) };
+            unsafe { _mm512_mask_storeu_ps(pooled.add(at), first(pooled_width), window) };
         }
     }
     M
@@ -131,17 +132,17 @@ pub(super) unsafe fn conv_pool_maps16(
     taps: &[usize],
     padded: &[f32],
     weight_t: &[f32],
-    y: &mut [f32],
+    stores: Stores,
 ) {
     // SAFETY: forwarded; `maps16_fit` admits these widths only.
     unsafe {
         match layer.shape.out_width() {
-            2 => maps16_rows::<2, 1>(layer, taps, padded, weight_t, y),
-            4 => maps16_rows::<4, 2>(layer, taps, padded, weight_t, y),
-            6 => maps16_rows::<6, 3>(layer, taps, padded, weight_t, y),
-            8 => maps16_rows::<8, 4>(layer, taps, padded, weight_t, y),
-            10 => maps16_rows::<10, 5>(layer, taps, padded, weight_t, y),
-            12 => maps16_rows::<12, 6>(layer, taps, padded, weight_t, y),
+            2 => maps16_rows::<2, 1>(layer, taps, padded, weight_t, stores),
+            4 => maps16_rows::<4, 2>(layer, taps, padded, weight_t, stores),
+            6 => maps16_rows::<6, 3>(layer, taps, padded, weight_t, stores),
+            8 => maps16_rows::<8, 4>(layer, taps, padded, weight_t, stores),
+            10 => maps16_rows::<10, 5>(layer, taps, padded, weight_t, stores),
+            12 => maps16_rows::<12, 6>(layer, taps, padded, weight_t, stores),
             width => unreachable!("maps16_fit admits no width {width}"),
         }
     }
@@ -158,18 +159,21 @@ unsafe fn maps16_rows<const P: usize, const Q: usize>(
     taps: &[usize],
     padded: &[f32],
     weight_t: &[f32],
-    y: &mut [f32],
+    stores: Stores,
 ) {
     let shape = layer.shape;
     let width = shape.padded_width();
-    let plane = layer.output_plane();
+    let positions = shape.positions();
     // SAFETY: the wrapper asserted 16 biases.
     let bias = unsafe { _mm512_loadu_ps(layer.bias.as_ptr()) };
-    // Map m's (pooled) plane starts m planes on in `y`.
-    let scatter = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        _mm512_set1_epi32(plane as i32),
-    );
+    // Map m's plane starts m planes on in each output: its maps', and its pooling's.
+    let planes = |plane: usize| {
+        _mm512_mullo_epi32(
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            _mm512_set1_epi32(plane as i32),
+        )
+    };
+    let (maps_scatter, pooled_scatter) = (planes(positions), planes(positions / 4));
     for py in 0..shape.out_height() / 2 {
         let mut acc = [[_mm512_setzero_ps(); P]; 2];
         for (k, &tap) in taps.iter().enumerate() {
@@ -192,16 +196,16 @@ unsafe fn maps16_rows<const P: usize, const Q: usize>(
                 act[r][p] = unsafe { activate(layer.activation, acc[r][p], bias) };
             }
         }
-        let Some(pooling) = layer.pooling else {
+        if let Some(maps) = stores.maps {
             for r in 0..2 {
                 for p in 0..P {
                     let at = (2 * py + r) * P + p;
-                    // SAFETY: lane m goes to map m's plane, inside `y`.
-                    unsafe {
-                        _mm512_i32scatter_ps::<4>(y.as_mut_ptr().add(at), scatter, act[r][p])
-                    };
+                    // SAFETY: lane m goes to map m's plane, inside the maps.
+                    unsafe { _mm512_i32scatter_ps::<4>(maps.add(at), maps_scatter, act[r][p]) };
                 }
             }
+        }
+        let (Some(pooling), Some(pooled)) = (layer.pooling, stores.pooled) else {
             continue;
         };
         for q in 0..Q {
@@ -211,11 +215,11 @@ unsafe fn maps16_rows<const P: usize, const Q: usize>(
                 act[1][2 * q],
                 act[1][2 * q + 1],
             ];
-            // SAFETY: lane m goes to map m's pooled plane, inside `y`; `pool` is an inlined
-            // AVX-512F helper.
+            // SAFETY: lane m goes to map m's pooled plane, inside the pooling; `pool` is an
+            // inlined AVX-512F helper.
             unsafe {
-                let pooled = pool(pooling, window);
-                _mm512_i32scatter_ps::<4>(y.as_mut_ptr().add(py * Q + q), scatter, pooled);
+                let value = pool(pooling, window);
+                _mm512_i32scatter_ps::<4>(pooled.add(py * Q + q), pooled_scatter, value);
             }
         }
     }

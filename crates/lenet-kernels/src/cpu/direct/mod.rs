@@ -1,9 +1,9 @@
 //! The convolutions' direct kernels, for CPUs with AVX-512F or AVX2 and FMA (detected at run
 //! time): the products are computed directly on the padded image, without the unfolded copy
 //! and gemm's packing of it, a block of outputs at a time in registers, and the bias, the
-//! activation and, for the inference pass of [`super::features`], the 2x2 pooling are applied
-//! there before anything is stored (without pooling, the forward kernel's activated maps are
-//! stored, which training keeps). The arithmetic is the layer-by-layer kernels', in their
+//! activation and the 2x2 pooling are applied there before anything is stored ([`Outputs`]:
+//! the pooling alone for the inference pass of [`super::features`]; in training, the activated
+//! maps, which the backward pass needs, and, with AVX-512F, their pooling beside them). The arithmetic is the layer-by-layer kernels', in their
 //! order: each output sums its taps' products in the unfolding's order `(c, ky, kx)` from zero,
 //! one fused multiply-add at a time, as gemm's microkernels sum over `k` (one block: a patch has
 //! at most 150 taps); the activation is [`super::activation`]'s rational tanh, operation for
@@ -92,20 +92,41 @@ pub(super) fn maps16_fit(shape: &ConvShape) -> bool {
 pub(super) struct Layer<'a> {
     pub shape: &'a ConvShape,
     pub activation: Activation,
-    /// The 2x2 pooling that follows (for inference), or none: the activated maps are stored,
-    /// as training keeps them for the backward pass.
+    /// The 2x2 pooling that follows, if any.
     pub pooling: Option<Pooling>,
     pub bias: &'a [f32],
 }
 
 impl Layer<'_> {
-    /// Values per map of the output: pooled or not.
+    /// Values per map of the AVX2 kernels' one output: pooled or not.
     fn output_plane(&self) -> usize {
         match self.pooling {
             Some(_) => self.shape.positions() / 4,
             None => self.shape.positions(),
         }
     }
+}
+
+/// Where a kernel stores one image's outputs.
+pub(super) enum Outputs<'a> {
+    /// The activated maps, `[maps, out_height, out_width]`.
+    Maps(&'a mut [f32]),
+    /// Their pooling, `[maps, out_height / 2, out_width / 2]` (inference).
+    Pooled(&'a mut [f32]),
+    /// Both: training keeps the maps for the backward pass, and the next layer reads the
+    /// pooling, computed here from the maps in registers instead of read back from memory.
+    /// With AVX-512F only ([`Kernel::stores_both`]).
+    Both {
+        maps: &'a mut [f32],
+        pooled: &'a mut [f32],
+    },
+}
+
+/// [`Outputs`] as the AVX-512 kernels take them: where each is stored, if it is.
+#[derive(Clone, Copy)]
+struct Stores {
+    maps: Option<*mut f32>,
+    pooled: Option<*mut f32>,
 }
 
 /// The direct kernel for one convolution, chosen once for a batch.
@@ -150,11 +171,19 @@ impl Kernel {
         }
     }
 
-    /// `pool(activation(conv(padded, weight) + bias))` into `y` `[maps, out_height / 2,
-    /// out_width / 2]`, or without `pool` into `y` `[maps, out_height, out_width]`, for one
-    /// padded image of the shape the kernel was chosen for; `weight` as given to
-    /// [`Kernel::choose`].
-    pub(super) fn run(&self, layer: Layer, padded: &[f32], weight: &[f32], y: &mut [f32]) {
+    /// Whether [`Outputs::Both`] runs here: the AVX-512 kernels' registers hold a row pair's
+    /// maps while they are pooled; the AVX2 ones store C3's maps a row at a time.
+    pub(super) fn stores_both(&self) -> bool {
+        matches!(
+            self.layout,
+            Layout::Rows(Isa::Avx512) | Layout::Maps16(Isa::Avx512, _)
+        )
+    }
+
+    /// `activation(conv(padded, weight) + bias)` and its pooling (`layer.pooling`, which
+    /// [`Outputs::Pooled`] and [`Outputs::Both`] need) into `out`, for one padded image of the
+    /// shape the kernel was chosen for; `weight` as given to [`Kernel::choose`].
+    pub(super) fn run(&self, layer: Layer, padded: &[f32], weight: &[f32], out: Outputs) {
         let shape = layer.shape;
         let (isa, fits, slack) = match &self.layout {
             Layout::Rows(isa) => (isa, rows_fit(shape), shape.slack()),
@@ -171,20 +200,52 @@ impl Kernel {
         );
         assert!(isa.runs_here() && fits && padded.len() >= shape.padded_len() + slack);
         assert!(weight.len() >= shape.maps * shape.patch() && layer.bias.len() >= shape.maps);
-        assert!(y.len() >= shape.maps * layer.output_plane());
+        let (maps_len, pooled_len) = (shape.output_len(), shape.output_len() / 4);
+        let (maps, pooled) = match out {
+            Outputs::Maps(maps) => (Some(maps), None),
+            Outputs::Pooled(pooled) => (None, Some(pooled)),
+            Outputs::Both { maps, pooled } => {
+                assert!(self.stores_both(), "both outputs with AVX-512F only");
+                (Some(maps), Some(pooled))
+            }
+        };
+        assert!(maps.as_ref().is_none_or(|maps| maps.len() >= maps_len));
+        assert!(
+            pooled
+                .as_ref()
+                .is_none_or(|pooled| pooled.len() >= pooled_len)
+        );
+        assert_eq!(
+            pooled.is_some(),
+            layer.pooling.is_some(),
+            "a pooling to store"
+        );
         let taps = &self.taps;
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the CPU has the instructions, the shape fits the kernel, the taps are the
         // shape's, and the lengths hold (asserted just above).
         unsafe {
+            let stores = Stores {
+                maps: maps.map(|maps| maps.as_mut_ptr()),
+                pooled: pooled.map(|pooled| pooled.as_mut_ptr()),
+            };
+            // The AVX2 kernels store one output: the maps, or their pooling.
+            let y = || {
+                let ((Some(y), None) | (None, Some(y))) = (stores.maps, stores.pooled) else {
+                    unreachable!("both outputs with AVX-512F only")
+                };
+                std::slice::from_raw_parts_mut(y, shape.maps * layer.output_plane())
+            };
             match &self.layout {
-                Layout::Rows(Isa::Avx512) => avx512::conv_pool_rows(layer, taps, padded, weight, y),
-                Layout::Rows(Isa::Avx2) => avx2::conv_pool_rows(layer, padded, weight, y),
+                Layout::Rows(Isa::Avx512) => {
+                    avx512::conv_pool_rows(layer, taps, padded, weight, stores)
+                }
+                Layout::Rows(Isa::Avx2) => avx2::conv_pool_rows(layer, padded, weight, y()),
                 Layout::Maps16(Isa::Avx512, weight_t) => {
-                    avx512::conv_pool_maps16(layer, taps, padded, weight_t, y)
+                    avx512::conv_pool_maps16(layer, taps, padded, weight_t, stores)
                 }
                 Layout::Maps16(Isa::Avx2, weight_t) => {
-                    avx2::conv_pool_maps16(layer, taps, padded, weight_t, y)
+                    avx2::conv_pool_maps16(layer, taps, padded, weight_t, y())
                 }
             }
         };

@@ -110,14 +110,52 @@ fn isas_here() -> Vec<Isa> {
     isas
 }
 
+/// What `kernel` stores for `layer`: its maps, or their pooling. Where the kernel stores both
+/// at once (AVX-512F), that run's maps must be the unpooled layer's to the bit, and its
+/// pooling the pooling alone's.
+fn stored(
+    kernel: &Kernel,
+    layer: Layer,
+    padded: &[f32],
+    weight: &[f32],
+    image: &[f32],
+) -> Vec<u32> {
+    let shape = layer.shape;
+    let mut maps = vec![f32::NAN; shape.output_len()];
+    let Some(_) = layer.pooling else {
+        kernel.run(layer, padded, weight, Outputs::Maps(&mut maps));
+        return bits(&maps);
+    };
+    let mut pooled = vec![f32::NAN; shape.output_len() / 4];
+    kernel.run(layer, padded, weight, Outputs::Pooled(&mut pooled));
+    if kernel.stores_both() {
+        let mut both = vec![f32::NAN; pooled.len()];
+        let out = Outputs::Both {
+            maps: &mut maps,
+            pooled: &mut both,
+        };
+        kernel.run(layer, padded, weight, out);
+        let unpooled = Layer {
+            pooling: None,
+            ..layer
+        };
+        assert_eq!(
+            bits(&maps),
+            layers(unpooled, image, weight),
+            "the maps beside the pooling"
+        );
+        assert_eq!(bits(&both), bits(&pooled), "the pooling beside the maps");
+    }
+    bits(&pooled)
+}
+
 #[test]
 fn rows_across_lanes_have_the_layers_bits() {
     for isa in isas_here() {
-        each_layer(|layer, padded, weight, _| {
+        each_layer(|layer, padded, weight, image| {
             rows_fit(layer.shape).then(|| {
-                let mut y = vec![f32::NAN; layer.shape.maps * layer.output_plane()];
-                Kernel::new(Layout::Rows(isa), layer.shape).run(layer, padded, weight, &mut y);
-                bits(&y)
+                let kernel = Kernel::new(Layout::Rows(isa), layer.shape);
+                stored(&kernel, layer, padded, weight, image)
             })
         });
     }
@@ -235,14 +273,11 @@ fn the_horizontal_weight_gradient_has_the_unfolding_and_products_bits() {
 #[test]
 fn maps_across_lanes_have_the_layers_bits() {
     for isa in isas_here() {
-        each_layer(|layer, padded, weight, _| {
+        each_layer(|layer, padded, weight, image| {
             let shape = layer.shape;
             maps16_fit(shape).then(|| {
                 let layout = Layout::Maps16(isa, transpose_maps16(weight, shape.patch()));
-                let kernel = Kernel::new(layout, shape);
-                let mut y = vec![f32::NAN; shape.maps * layer.output_plane()];
-                kernel.run(layer, padded, weight, &mut y);
-                bits(&y)
+                stored(&Kernel::new(layout, shape), layer, padded, weight, image)
             })
         });
     }
