@@ -19,6 +19,9 @@
 //!   registers where the CPU has AVX-512F or AVX2 with FMA; for training, it makes each
 //!   convolution with its pooling one operation.
 //!
+//! [`FusedAdam`], for Burn's optimizer adaptor, is Burn's Adam with each parameter's update one
+//! pass over its values on those backends, the same bits.
+//!
 //! On the autodiff backends each kernel is one autodiff operation with a hand-written backward
 //! step. The kernels are deterministic whatever the thread count. Where Burn's generic
 //! operations spend most of a training step in tanh (a scalar libm call per element) and in
@@ -68,6 +71,7 @@
 mod cpu;
 #[cfg(any(feature = "flex", feature = "ndarray"))]
 mod host;
+mod optim;
 mod routing;
 
 use burn::{
@@ -82,6 +86,7 @@ use burn::{
 
 #[cfg(any(feature = "flex", feature = "ndarray"))]
 pub use cpu::tanh as rational_tanh;
+pub use optim::FusedAdam;
 pub use routing::{Route, covers, is_fused, route};
 
 #[cfg(any(feature = "flex", feature = "ndarray"))]

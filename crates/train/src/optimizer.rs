@@ -4,8 +4,8 @@
 use burn::{
     data::{dataloader::batcher::Batcher, dataset::Dataset},
     optim::{
-        Adam, AdamConfig, GradientsParams, LearningRate, MultiGradientsParams, Optimizer,
-        adaptor::OptimizerAdaptor, decay::WeightDecayConfig,
+        GradientsParams, LearningRate, MultiGradientsParams, Optimizer, adaptor::OptimizerAdaptor,
+        decay::WeightDecayConfig,
     },
     prelude::*,
     record::{PrecisionSettings, Record},
@@ -14,6 +14,7 @@ use burn::{
 use experiment::{ExperimentConfig, OptimizerKind};
 use lenet::LeNet5;
 use lenet::MnistBatch;
+use lenet_kernels::FusedAdam;
 use mnist::MnistBatcher;
 use rand::{SeedableRng, rngs::StdRng};
 use sdlm::{Curvature, Sdlm, SdlmConfig};
@@ -21,13 +22,13 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::data::SharedDataset;
 
-type AdamOptimizer<B> = OptimizerAdaptor<Adam, LeNet5<B>, B>;
+type AdamOptimizer<B> = OptimizerAdaptor<FusedAdam, LeNet5<B>, B>;
 type AdamRecord<B> = <AdamOptimizer<B> as Optimizer<LeNet5<B>, B>>::Record;
 
 /// Adam or SDLM, as `[optimizer]` says.
 #[derive(Clone)]
 pub enum TrainOptimizer<B: AutodiffBackend> {
-    /// Adam, through Burn's adaptor.
+    /// Adam (Burn's, its update fused on the CPU backends), through Burn's adaptor.
     Adam(AdamOptimizer<B>),
     /// SDLM, its curvature estimated on a sample of the training set.
     Sdlm(Sdlm<LeNet5<B>, B, CurvatureSample<B>>),
@@ -45,18 +46,15 @@ impl<B: AutodiffBackend> TrainOptimizer<B> {
         let optimizer = &config.optimizer;
         match optimizer.name {
             OptimizerKind::Adam => {
-                let adam = AdamConfig::new()
-                    .with_beta_1(optimizer.beta_1)
-                    .with_beta_2(optimizer.beta_2)
-                    .with_epsilon(optimizer.epsilon);
-                let adam = if optimizer.weight_decay > 0.0 {
-                    adam.with_weight_decay(Some(WeightDecayConfig::new(
-                        optimizer.weight_decay as f32,
-                    )))
-                } else {
-                    adam
-                };
-                TrainOptimizer::Adam(adam.init())
+                let weight_decay = (optimizer.weight_decay > 0.0)
+                    .then(|| WeightDecayConfig::new(optimizer.weight_decay as f32));
+                let adam = FusedAdam::new(
+                    optimizer.beta_1,
+                    optimizer.beta_2,
+                    optimizer.epsilon,
+                    weight_decay,
+                );
+                TrainOptimizer::Adam(adam.into())
             }
             OptimizerKind::Sdlm => {
                 let sample = CurvatureSample {

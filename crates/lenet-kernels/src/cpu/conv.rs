@@ -426,20 +426,22 @@ pub(crate) fn conv_backward(
             },
         )
     });
-    let mut grads = ConvGrads {
-        input,
-        weight: vec![0.0; shape.maps * patch],
-        bias: vec![0.0; shape.maps],
-    };
-    for (weight, bias, _) in partials {
-        for (p, part) in weight.chunks(shape.maps).enumerate() {
-            for (sum, part) in grads.weight[p..].iter_mut().step_by(patch).zip(part) {
-                *sum += part;
-            }
-        }
-        add(&mut grads.bias, &bias);
+    // The chunks' sums added in order, each value's in the same order as in a sum over the
+    // weight's own layout, but over contiguous rows (which vectorise) where adding each
+    // transposed chunk into place took a strided scalar loop on this thread alone.
+    let (mut weight_t, mut bias) = (vec![0.0; patch * shape.maps], vec![0.0; shape.maps]);
+    for (weight_part, bias_part, _) in &partials {
+        add(&mut weight_t, weight_part);
+        add(&mut bias, bias_part);
     }
-    grads
+    let weight = (0..shape.maps * patch)
+        .map(|i| weight_t[(i % patch) * shape.maps + i / patch])
+        .collect();
+    ConvGrads {
+        input,
+        weight,
+        bias,
+    }
 }
 
 #[cfg(test)]

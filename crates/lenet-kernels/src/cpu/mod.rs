@@ -24,6 +24,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 mod activation;
+mod adam;
 mod conv;
 mod dense;
 mod direct;
@@ -33,11 +34,12 @@ mod pool;
 mod rbf;
 mod subsample;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod unfold;
 
 pub use activation::tanh;
 pub(crate) use activation::{activation_backward, activation_forward};
+pub(crate) use adam::{AdamConstants, adam_step};
 pub(crate) use conv::{OutputGrad, conv_backward, conv_forward, conv_pool_forward};
 pub(crate) use dense::{DenseShape, dense_backward, dense_forward};
 pub(crate) use features::{ConvWeights, features_forward};

@@ -28,7 +28,7 @@ pub(super) fn assert_gradients_match(
     }
 }
 
-pub(super) fn pattern(len: usize, seed: f32) -> Vec<f32> {
+pub(crate) fn pattern(len: usize, seed: f32) -> Vec<f32> {
     (0..len)
         .map(|i| (i as f32 * 0.37 + seed).sin() * 1.3)
         .collect()

@@ -7,6 +7,7 @@
 //! ask it, check the shapes with this module's `*_shape` and `*_fits` functions, and otherwise
 //! run Burn's operations.
 
+mod adam;
 mod conv;
 mod dense;
 mod features;
@@ -25,6 +26,7 @@ use burn::backend::Flex;
 use burn::backend::NdArray;
 use burn::{
     backend::Autodiff,
+    optim::AdamState,
     prelude::*,
     tensor::{DType, TensorPrimitive, ops::FloatTensor},
 };
@@ -36,7 +38,7 @@ pub(crate) use rbf::rbf_fits;
 pub(crate) use subsample::subsample_fits;
 pub(crate) use unary::pool_fits;
 
-use crate::cpu::{ConvShape, DenseShape};
+use crate::cpu::{AdamConstants, ConvShape, DenseShape};
 use crate::{Activation, Pooling, Route};
 
 /// A CPU backend whose `f32` tensors the kernels read as slices and build from vectors.
@@ -134,6 +136,35 @@ impl Fused {
             return Some(Fused::NdArray(mode));
         }
         None
+    }
+
+    /// Whether `B` is the host itself (not its autodiff wrapper): an optimizer's tensors.
+    pub(crate) fn is_host(self) -> bool {
+        match self {
+            #[cfg(feature = "flex")]
+            Fused::Flex(mode) => matches!(mode, Mode::Inference),
+            #[cfg(feature = "ndarray")]
+            Fused::NdArray(mode) => matches!(mode, Mode::Inference),
+        }
+    }
+
+    /// One step of Adam on a parameter of the host itself ([`Fused::is_host`]): the
+    /// parameter after it and the optimizer's state.
+    pub(crate) fn adam<B: Backend, const D: usize>(
+        self,
+        constants: AdamConstants,
+        lr: f64,
+        x: Tensor<B, D>,
+        grad: Tensor<B, D>,
+        state: Option<AdamState<B, D>>,
+    ) -> (Tensor<B, D>, AdamState<B, D>) {
+        assert!(self.is_host(), "an optimizer steps the host's own tensors");
+        match self {
+            #[cfg(feature = "flex")]
+            Fused::Flex(_) => adam::adam::<B, Flex, D>(constants, lr, x, grad, state),
+            #[cfg(feature = "ndarray")]
+            Fused::NdArray(_) => adam::adam::<B, NdArray, D>(constants, lr, x, grad, state),
+        }
     }
 
     /// The route these kernels are, in the crate's public terms.
