@@ -29,14 +29,14 @@ use std::time::Instant;
 use burn::backend::{Autodiff, Flex};
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer, adaptor::OptimizerAdaptor};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use clap::Parser;
 use common::load_average;
 use common::peak::peak_gflops;
 use lenet::{C3, C5, LeNet5, LeNet5Config, Output, Variant};
-use lenet_kernels::{activate, conv2d, dense, features, full_conv2d, subsample};
+use lenet_kernels::{FusedAdam, activate, conv2d, dense, features, full_conv2d, subsample};
 
 type Train = Autodiff<Flex>;
 
@@ -283,7 +283,9 @@ fn measure(variant: Variant, args: &Args, limit: f64) {
 
     // A whole step, without the Learner, and its parts.
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
-    let mut optimizer = AdamConfig::new().init::<Train, LeNet5<Train>>();
+    // Adam as `train` runs it (Burn's defaults).
+    let mut optimizer: OptimizerAdaptor<FusedAdam, LeNet5<Train>, Train> =
+        FusedAdam::new(0.9, 0.999, 1e-5, None).into();
     let mut model = model;
     let forward = median_seconds(args.reps, || {
         let _ = loss_fn
