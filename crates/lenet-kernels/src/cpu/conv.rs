@@ -55,25 +55,7 @@ pub(crate) fn conv_pool_forward(
         [output_len, output_len / 4],
         ConvScratch::default,
         |scratch, n, [y, pooled]| {
-            let x = &x[n * shape.image_len()..];
-            if let Some(kernel) = image.kernel.as_ref().filter(|kernel| kernel.stores_both()) {
-                let layer = Layer {
-                    pooling: Some(pooling),
-                    ..image.layer
-                };
-                let out = Outputs::Both { maps: y, pooled };
-                return kernel.run(
-                    layer,
-                    scratch.pad(shape, &x[..shape.image_len()]),
-                    weight,
-                    out,
-                );
-            }
-            image.run(scratch, x, y);
-            with_avx2(
-                #[inline(always)]
-                || pool_planes(pooling, shape.out_width(), y, pooled),
-            )
+            image.run_pooled(scratch, &x[n * shape.image_len()..], pooling, y, pooled)
         },
     )
 }
@@ -122,6 +104,37 @@ impl<'a> ImageForward<'a> {
         with_avx2(
             #[inline(always)]
             || conv_image(shape, activation, image, self.weight, bias, y, scratch),
+        )
+    }
+
+    /// [`ImageForward::run`], and the maps' 2x2 `pooling` into `pooled`: in registers where
+    /// the kernel stores both ([`Kernel::stores_both`]), else from the maps just stored.
+    fn run_pooled(
+        &self,
+        scratch: &mut ConvScratch,
+        x: &[f32],
+        pooling: Pooling,
+        y: &mut [f32],
+        pooled: &mut [f32],
+    ) {
+        let shape = self.layer.shape;
+        if let Some(kernel) = self.kernel.as_ref().filter(|kernel| kernel.stores_both()) {
+            let layer = Layer {
+                pooling: Some(pooling),
+                ..self.layer
+            };
+            let padded = scratch.pad(shape, &x[..shape.image_len()]);
+            return kernel.run(
+                layer,
+                padded,
+                self.weight,
+                Outputs::Both { maps: y, pooled },
+            );
+        }
+        self.run(scratch, x, y);
+        with_avx2(
+            #[inline(always)]
+            || pool_planes(pooling, shape.out_width(), y, pooled),
         )
     }
 }

@@ -3,12 +3,12 @@
 //! and gemm's packing of it, a block of outputs at a time in registers, and the bias, the
 //! activation and the 2x2 pooling are applied there before anything is stored ([`Outputs`]:
 //! the pooling alone for the inference pass of [`super::features`]; in training, the activated
-//! maps, which the backward pass needs, and, with AVX-512F, their pooling beside them). The arithmetic is the layer-by-layer kernels', in their
-//! order: each output sums its taps' products in the unfolding's order `(c, ky, kx)` from zero,
-//! one fused multiply-add at a time, as gemm's microkernels sum over `k` (one block: a patch has
-//! at most 150 taps); the activation is [`super::activation`]'s rational tanh, operation for
-//! operation, 16 or 8 lanes wide; a window is pooled as `pool_planes` pools it. So the results
-//! are theirs to the bit.
+//! maps, which the backward pass needs, and, with AVX-512F, their pooling beside them). The
+//! arithmetic is the layer-by-layer kernels', in their order: each output sums its taps'
+//! products in the unfolding's order `(c, ky, kx)` from zero, one fused multiply-add at a time,
+//! as gemm's microkernels sum over `k` (one block: a patch has at most 150 taps); the
+//! activation is [`super::activation`]'s rational tanh, operation for operation, 16 or 8 lanes
+//! wide; a window is pooled as `pool_planes` pools it. So the results are theirs to the bit.
 //!
 //! Two layouts, for the two convolutions' shapes:
 //! - [`Layout::Rows`], positions across the lanes (C1: one input channel, 6 maps, rows of 24
