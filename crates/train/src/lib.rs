@@ -48,6 +48,7 @@ pub mod evaluation;
 pub mod metrics_csv;
 pub mod optimizer;
 mod pictures;
+pub mod pool;
 pub mod progress;
 mod run_dir;
 pub mod schedule;

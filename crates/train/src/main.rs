@@ -82,7 +82,9 @@ fn main() -> ExitCode {
     {
         eprintln!("train: warning: rayon's default thread pool, not this thread in it: {error}");
     }
-    match run(args) {
+    // The pool's other threads keep looking for work through each step's serial stretches,
+    // where rayon would send them to sleep and the next kernel would wait for a wake-up.
+    match train::pool::with_workers_looking(|| run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
