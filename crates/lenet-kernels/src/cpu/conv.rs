@@ -326,6 +326,8 @@ pub(crate) fn conv_backward(
         .par_chunks(image_len * CHUNK)
         .zip(y.par_chunks(output_len * CHUNK))
         .enumerate()
+        // Each chunk its own task, as in `filled_together`: no thread waits long at the end.
+        .with_max_len(1)
         .map(|(chunk, (x, y))| {
             with_avx2(
                 #[inline(always)]

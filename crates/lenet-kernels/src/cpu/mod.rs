@@ -120,6 +120,11 @@ fn filled_together<const N: usize, S>(
         tasks
             .into_par_iter()
             .enumerate()
+            // Rayon splits a loop into as many runs as threads, and splits a run again only
+            // when another thread steals from it: a thread that ran out of work then waited
+            // while the other worked through a quarter of the loop alone. Runs of a few
+            // pieces keep them level; `init` runs once per run.
+            .with_max_len(4)
             .for_each_init(init, |state, (index, task)| {
                 fill(state, index, task.map(zeroed))
             });
