@@ -8,8 +8,9 @@ use super::{add, filled_in_parallel};
 /// Rows of a result per task: of the output (images), of the input's gradient (images) and of
 /// the weight's gradient. Fixed, and each value's sum runs over the whole of its products in
 /// every task, so the results have the same bits whatever the thread count, and the same as
-/// the product computed at once.
-const ROWS: usize = 32;
+/// the product computed at once. Each task packs the whole of the other operand for gemm (C5's
+/// weight, 48,000 values), so two tasks at the training batch of 128, not four.
+const ROWS: usize = 64;
 
 /// A dense layer's sizes, and its weight's layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,11 +136,11 @@ mod tests {
     use super::*;
     use crate::cpu::testing::{assert_gradients_match, on_threads, pattern};
 
-    /// 70 rows: two full tasks of [`ROWS`] and a partial one; 45 inputs likewise for the
+    /// 140 rows: two full tasks of [`ROWS`] and a partial one; 150 inputs likewise for the
     /// weight's gradient.
     const SHAPE: DenseShape = DenseShape {
-        batch: 70,
-        inputs: 45,
+        batch: 140,
+        inputs: 150,
         outputs: 7,
         outputs_first: false,
     };
