@@ -7,6 +7,10 @@ use clap::Parser;
 use experiment::{Artifacts, BackendKind, ExperimentConfig, default_artifacts_dir};
 use train::{RunOptions, TrainError, progress::STOP_REQUESTED, progress::say};
 
+// The program, not the library, picks the allocator: an app that embeds `train` keeps its own.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Train LeNet-5 on MNIST with Burn. Every option overrides the configuration file.
 #[derive(Parser, Debug)]
 #[command(version, about)]
