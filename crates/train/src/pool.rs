@@ -23,7 +23,7 @@ const SPIN: Duration = Duration::from_millis(5);
 const NAP: Duration = Duration::from_millis(1);
 
 /// Runs `work` on this thread while the other threads of its rayon pool keep looking for work:
-/// spinning for [`SPIN`] after each piece they find, then looking every [`NAP`] (a parallel loop
+/// spinning for 5 ms after each piece they find, then looking every millisecond (a parallel loop
 /// they miss meanwhile runs on the threads awake). Off a pool's thread, or in a pool of one,
 /// it just runs `work`. The results are the same either way: no kernel's arithmetic depends on
 /// which thread runs which part.
