@@ -19,7 +19,9 @@
 //!   timed together and as their parts. Set beside the `throughput` bench's training figure
 //!   (the Learner with its loader and metrics), the difference is the Learner's own cost.
 //!
-//! Medians of `--reps` (50) runs after 5 warm-up runs; inputs are random, weights freshly
+//! It runs as the `train` program does: on one of rayon's threads, the others kept looking for
+//! work ([`train::pool::with_workers_looking`]). Medians of `--reps` (50) runs after 5 warm-up
+//! runs; inputs are random, weights freshly
 //! initialised (the arithmetic does not depend on the values).
 
 mod common;
@@ -145,6 +147,18 @@ fn median_seconds(reps: usize, mut run: impl FnMut()) -> f64 {
 
 fn main() {
     let args = Args::parse();
+    // As the `train` program runs: this thread one of rayon's workers, the others kept looking
+    // for work between the parallel loops, so each layer's time is what it takes in training.
+    if let Err(error) = rayon::ThreadPoolBuilder::new()
+        .use_current_thread()
+        .build_global()
+    {
+        eprintln!("layers: warning: rayon's default thread pool, not this thread in it: {error}");
+    }
+    train::pool::with_workers_looking(|| run(&args));
+}
+
+fn run(args: &Args) {
     println!(
         "# LeNet-5 per layer and per pass, flex, batch {}\n",
         args.batch
@@ -159,7 +173,7 @@ fn main() {
         load_average()
     );
     for &variant in &args.variants {
-        measure(variant, &args, limit);
+        measure(variant, args, limit);
     }
     println!("Load average at the end: {}.", load_average());
 }
