@@ -11,18 +11,18 @@
 //!   `Linear` for the dense layers) on `Flex`, the inner backend inference runs on;
 //! - **backward**, per layer: on `Autodiff<Flex>`, the layer alone on an input that needs a
 //!   gradient (C1's, the images, needs none, as in training), its output summed and the
-//!   gradients computed, less that layer's forward on `Autodiff<Flex>`: what the layer adds to
-//!   a training step's backward pass;
+//!   gradients computed, timed from the end of that layer's forward on `Autodiff<Flex>` in the
+//!   same run: what the layer adds to a training step's backward pass;
 //! - **inference** on `Flex`: C1 to S4 in one pass per image (`lenet_kernels::features`, what
 //!   `LeNet5::forward` runs for them), and the whole forward pass;
 //! - **a whole step** without the Learner: forward, cross-entropy, backward, Adam's update,
-//!   timed together and as their parts. Set beside the `throughput` bench's training figure
+//!   timed together and each part inside the same steps. Set beside the `throughput` bench's training figure
 //!   (the Learner with its loader and metrics), the difference is the Learner's own cost.
 //!
 //! It runs as the `train` program does: on one of rayon's threads, the others kept looking for
 //! work ([`train::pool::with_workers_looking`]). Medians of `--reps` (50) runs after 5 warm-up
-//! runs; inputs are random, weights freshly
-//! initialised (the arithmetic does not depend on the values).
+//! runs; inputs are random, weights freshly initialised (the arithmetic does not depend on the
+//! values).
 
 mod common;
 
@@ -129,18 +129,48 @@ fn layer<B: Backend>(model: &LeNet5<B>, index: usize, x: Act<B>) -> Act<B> {
     }
 }
 
-/// Median seconds of `run` over `reps` runs after 5 warm-up runs.
+/// Runs before the timed ones, to fill caches and the allocator's pools.
+const WARM_UP: usize = 5;
+
+/// Median seconds of `run` over `reps` runs after [`WARM_UP`] runs.
 fn median_seconds(reps: usize, mut run: impl FnMut()) -> f64 {
-    for _ in 0..5 {
+    for _ in 0..WARM_UP {
         run();
     }
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let start = Instant::now();
-            run();
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
+    median(
+        (0..reps)
+            .map(|_| {
+                let start = Instant::now();
+                run();
+                start.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
+/// Median seconds of each part of `reps` runs of `first` and then `then` on its result, after
+/// [`WARM_UP`] runs: each part timed inside one run, as it runs in training (a forward pass on
+/// autodiff timed on its own would also pay for dropping its graph unused).
+fn median_parts<T>(
+    reps: usize,
+    mut first: impl FnMut() -> T,
+    mut then: impl FnMut(T),
+) -> (f64, f64) {
+    let (mut firsts, mut thens) = (Vec::new(), Vec::new());
+    for rep in 0..WARM_UP + reps {
+        let start = Instant::now();
+        let value = first();
+        let middle = Instant::now();
+        then(value);
+        if rep >= WARM_UP {
+            firsts.push((middle - start).as_secs_f64());
+            thens.push(middle.elapsed().as_secs_f64());
+        }
+    }
+    (median(firsts), median(thens))
+}
+
+fn median(mut times: Vec<f64>) -> f64 {
     times.sort_by(f64::total_cmp);
     times[times.len() / 2]
 }
@@ -236,14 +266,17 @@ fn measure(variant: Variant, args: &Args, limit: f64) {
                 x.detached_with_grad()
             }
         };
-        let forward_autodiff = median_seconds(args.reps, || {
-            layer(&model, index, tracked(input.clone())).sync();
-        });
-        let both = median_seconds(args.reps, || {
-            let y = layer(&model, index, tracked(input.clone()));
-            let _grads = y.sum().backward();
-        });
-        let backward = (both - forward_autodiff).max(0.0);
+        let (forward_autodiff, backward) = median_parts(
+            args.reps,
+            || {
+                let y = layer(&model, index, tracked(input.clone()));
+                y.sync();
+                y
+            },
+            |y| {
+                let _grads = y.sum().backward();
+            },
+        );
         forward_total += forward;
         backward_total += backward;
         println!(
@@ -301,26 +334,34 @@ fn measure(variant: Variant, args: &Args, limit: f64) {
     let mut optimizer: OptimizerAdaptor<FusedAdam, LeNet5<Train>, Train> =
         FusedAdam::new(0.9, 0.999, 1e-5, None).into();
     let mut model = model;
-    let forward = median_seconds(args.reps, || {
-        let _ = loss_fn
-            .forward(model.forward(images.clone()), targets.clone())
-            .into_data();
-    });
-    let backward_and_forward = median_seconds(args.reps, || {
+    // Each step's parts timed inside it, as in `median_parts`.
+    let mut times = [const { Vec::new() }; 4];
+    for rep in 0..WARM_UP + args.reps {
+        let start = Instant::now();
         let loss = loss_fn.forward(model.forward(images.clone()), targets.clone());
-        let _grads = loss.backward();
-    });
-    let step = median_seconds(args.reps, || {
-        let loss = loss_fn.forward(model.forward(images.clone()), targets.clone());
+        let forward = Instant::now();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let backward = Instant::now();
         model = optimizer.step(1e-3, model.clone(), grads);
-    });
-    let update = (step - backward_and_forward).max(0.0);
+        let end = Instant::now();
+        if rep >= WARM_UP {
+            let parts = [
+                forward - start,
+                backward - forward,
+                end - backward,
+                end - start,
+            ];
+            for (part, elapsed) in times.iter_mut().zip(parts) {
+                part.push(elapsed.as_secs_f64());
+            }
+        }
+    }
+    let [forward, backward, update, step] = times.map(median);
     println!("| a training step (autodiff, no Learner) | ms | share |");
     println!("|---|---:|---:|");
     for (part, seconds) in [
         ("forward and loss", forward),
-        ("backward", (backward_and_forward - forward).max(0.0)),
+        ("backward", backward),
         ("Adam's update", update),
     ] {
         println!(
