@@ -16,8 +16,9 @@
 //! - **inference** on `Flex`: C1 to S4 in one pass per image (`lenet_kernels::features`, what
 //!   `LeNet5::forward` runs for them), and the whole forward pass;
 //! - **a whole step** without the Learner: forward, cross-entropy, backward, Adam's update,
-//!   timed together and each part inside the same steps. Set beside the `throughput` bench's training figure
-//!   (the Learner with its loader and metrics), the difference is the Learner's own cost.
+//!   timed together and each part inside the same steps. Set beside the `throughput` bench's
+//!   training figure (the Learner with its loader and metrics), the difference is the Learner's
+//!   own cost.
 //!
 //! It runs as the `train` program does: on one of rayon's threads, the others kept looking for
 //! work ([`train::pool::with_workers_looking`]). Medians of `--reps` (50) runs after 5 warm-up
@@ -134,40 +135,36 @@ const WARM_UP: usize = 5;
 
 /// Median seconds of `run` over `reps` runs after [`WARM_UP`] runs.
 fn median_seconds(reps: usize, mut run: impl FnMut()) -> f64 {
-    for _ in 0..WARM_UP {
+    median_parts(reps, |ends: &mut [Instant; 1]| {
         run();
-    }
-    median(
-        (0..reps)
-            .map(|_| {
-                let start = Instant::now();
-                run();
-                start.elapsed().as_secs_f64()
-            })
-            .collect(),
-    )
+        ends[0] = Instant::now();
+    })
+    .1
 }
 
-/// Median seconds of each part of `reps` runs of `first` and then `then` on its result, after
-/// [`WARM_UP`] runs: each part timed inside one run, as it runs in training (a forward pass on
-/// autodiff timed on its own would also pay for dropping its graph unused).
-fn median_parts<T>(
+/// Medians of the `N` parts of `reps` runs after [`WARM_UP`] runs, and of the whole run: `run`
+/// stamps the end of each part in `ends`. Each part is timed inside a whole run, as it runs in
+/// training (a forward pass on autodiff timed on its own would also pay for dropping its graph
+/// unused).
+fn median_parts<const N: usize>(
     reps: usize,
-    mut first: impl FnMut() -> T,
-    mut then: impl FnMut(T),
-) -> (f64, f64) {
-    let (mut firsts, mut thens) = (Vec::new(), Vec::new());
+    mut run: impl FnMut(&mut [Instant; N]),
+) -> ([f64; N], f64) {
+    let (mut parts, mut wholes) = ([const { Vec::new() }; N], Vec::new());
     for rep in 0..WARM_UP + reps {
         let start = Instant::now();
-        let value = first();
-        let middle = Instant::now();
-        then(value);
+        let mut ends = [start; N];
+        run(&mut ends);
         if rep >= WARM_UP {
-            firsts.push((middle - start).as_secs_f64());
-            thens.push(middle.elapsed().as_secs_f64());
+            let mut previous = start;
+            for (part, end) in parts.iter_mut().zip(ends) {
+                part.push((end - previous).as_secs_f64());
+                previous = end;
+            }
+            wholes.push((previous - start).as_secs_f64());
         }
     }
-    (median(firsts), median(thens))
+    (parts.map(median), median(wholes))
 }
 
 fn median(mut times: Vec<f64>) -> f64 {
@@ -266,17 +263,13 @@ fn measure(variant: Variant, args: &Args, limit: f64) {
                 x.detached_with_grad()
             }
         };
-        let (forward_autodiff, backward) = median_parts(
-            args.reps,
-            || {
-                let y = layer(&model, index, tracked(input.clone()));
-                y.sync();
-                y
-            },
-            |y| {
-                let _grads = y.sum().backward();
-            },
-        );
+        let ([forward_autodiff, backward], _) = median_parts(args.reps, |ends| {
+            let y = layer(&model, index, tracked(input.clone()));
+            y.sync();
+            ends[0] = Instant::now();
+            let _grads = y.sum().backward();
+            ends[1] = Instant::now();
+        });
         forward_total += forward;
         backward_total += backward;
         println!(
@@ -334,29 +327,14 @@ fn measure(variant: Variant, args: &Args, limit: f64) {
     let mut optimizer: OptimizerAdaptor<FusedAdam, LeNet5<Train>, Train> =
         FusedAdam::new(0.9, 0.999, 1e-5, None).into();
     let mut model = model;
-    // Each step's parts timed inside it, as in `median_parts`.
-    let mut times = [const { Vec::new() }; 4];
-    for rep in 0..WARM_UP + args.reps {
-        let start = Instant::now();
+    let ([forward, backward, update], step) = median_parts(args.reps, |ends| {
         let loss = loss_fn.forward(model.forward(images.clone()), targets.clone());
-        let forward = Instant::now();
+        ends[0] = Instant::now();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let backward = Instant::now();
+        ends[1] = Instant::now();
         model = optimizer.step(1e-3, model.clone(), grads);
-        let end = Instant::now();
-        if rep >= WARM_UP {
-            let parts = [
-                forward - start,
-                backward - forward,
-                end - backward,
-                end - start,
-            ];
-            for (part, elapsed) in times.iter_mut().zip(parts) {
-                part.push(elapsed.as_secs_f64());
-            }
-        }
-    }
-    let [forward, backward, update, step] = times.map(median);
+        ends[2] = Instant::now();
+    });
     println!("| a training step (autodiff, no Learner) | ms | share |");
     println!("|---|---:|---:|");
     for (part, seconds) in [
