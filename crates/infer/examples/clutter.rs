@@ -6,6 +6,8 @@
 //! cargo run --example clutter -- score target/clutter --limit 10 --floor 80
 //! cargo run --example clutter -- score target/clutter --model artifacts/lenet5-augmented
 //! MNIST_DIR=/path/to/mnist cargo run --example clutter -- generate target/held-out --held-out
+//! cargo run --example clutter -- typefaces target/writers     # other writers: Debian's fonts
+//! cargo run --example clutter -- score target/writers --conditions typefaces
 //! ```
 //!
 //! `generate` renders MNIST test digits (a different digit for every image, seeded) into
@@ -13,7 +15,9 @@
 //! (other seeds, wider ranges: `tests/common/clutter/mod.rs`). `score` classifies them through the crate's
 //! public API as `infer` does (read, preprocess, classify), prints a markdown table of the
 //! accuracy per condition, and exits non-zero if any condition is below `--floor` percent, or
-//! all of them together below `--floor-all`.
+//! all of them together below `--floor-all`. `typefaces` writes digits from handwriting
+//! typefaces instead of MNIST's (`tests/common/clutter/typefaces.rs`) as clean scans, into
+//! `DIR/typefaces/`.
 
 // Shared with the tests, which also render single digits (`render`).
 #[allow(dead_code)]
@@ -28,7 +32,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use burn::backend::NdArray;
 use clap::{Parser, Subcommand};
-use clutter::{Condition, Draw, render_with};
+use clutter::{Condition, Draw, Rendered, render_with};
 use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
 use infer::preprocess::{read_image, save_png, to_mnist};
@@ -50,6 +54,19 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         per: usize,
         /// Seeds the choice of digits and every rendering.
+        #[arg(long, default_value_t = 16)]
+        seed: u64,
+        /// Render the held-out draw: its own seeds and wider ranges.
+        #[arg(long)]
+        held_out: bool,
+    },
+    /// Render digits in other people's handwriting (typefaces; needs Debian's fonts) into DIR.
+    Typefaces {
+        dir: PathBuf,
+        /// Images of each digit in each typeface.
+        #[arg(long, default_value_t = 2)]
+        per: usize,
+        /// Seeds every turn, slant and rendering.
         #[arg(long, default_value_t = 16)]
         seed: u64,
         /// Render the held-out draw: its own seeds and wider ranges.
@@ -87,14 +104,13 @@ fn main() -> Result<ExitCode> {
             per,
             seed,
             held_out,
-        } => {
-            let draw = if held_out {
-                Draw::HeldOut
-            } else {
-                Draw::Tuning
-            };
-            generate(&dir, per, seed, draw).map(|()| ExitCode::SUCCESS)
-        }
+        } => generate(&dir, per, seed, draw(held_out)).map(|()| ExitCode::SUCCESS),
+        Command::Typefaces {
+            dir,
+            per,
+            seed,
+            held_out,
+        } => typefaces(&dir, per, seed, draw(held_out)).map(|()| ExitCode::SUCCESS),
         Command::Score {
             dir,
             limit,
@@ -122,6 +138,14 @@ fn main() -> Result<ExitCode> {
     }
 }
 
+fn draw(held_out: bool) -> Draw {
+    if held_out {
+        Draw::HeldOut
+    } else {
+        Draw::Tuning
+    }
+}
+
 fn generate(dir: &Path, per: usize, seed: u64, draw: Draw) -> Result<()> {
     let data = mnist::locate(None, &Download::disabled())
         .context("MNIST not found: set MNIST_DIR to a directory holding the four MNIST files")?;
@@ -146,19 +170,53 @@ fn generate(dir: &Path, per: usize, seed: u64, draw: Draw) -> Result<()> {
             let other = |k: usize| test.image(order[order.len() - 1 - 2 * (c * per + n) - k]);
             let others = [other(0).context("in range")?, other(1).context("in range")?];
             let rendered = render_with(condition, digit, others, seed ^ (index as u64) << 8, draw);
-            let stem = format!("{n:03}-{label}");
-            match rendered.jpeg {
-                Some(quality) => {
-                    let file = BufWriter::new(File::create(out.join(format!("{stem}.jpg")))?);
-                    rendered
-                        .image
-                        .to_rgb8()
-                        .write_with_encoder(JpegEncoder::new_with_quality(file, quality))?;
-                }
-                None => rendered.image.save(out.join(format!("{stem}.png")))?,
-            }
+            save(&rendered, &out.join(format!("{n:03}-{label}")))?;
         }
         println!("{}: {per} images", out.display());
+    }
+    Ok(())
+}
+
+/// Every digit in every typeface `per` times, each turned, slanted and scanned its own way:
+/// `DIR/typefaces/<number>-<label>.png|jpg`, the typefaces taking turns.
+fn typefaces(dir: &Path, per: usize, seed: u64, draw: Draw) -> Result<()> {
+    let fonts = clutter::typefaces::load_all().map_err(anyhow::Error::msg)?;
+    let out = dir.join(Condition::Typefaces.name());
+    std::fs::create_dir_all(&out)?;
+    let count = per * 10 * fonts.len();
+    for n in 0..count {
+        let (face, label) = (n % fonts.len(), (n / fonts.len() % 10) as u8);
+        let image_seed = seed ^ (n as u64) << 8;
+        let mut rng = clutter::Rng::of(image_seed, draw);
+        let digit =
+            clutter::typefaces::mnist_form(&fonts[face], label, &mut rng).with_context(|| {
+                let path = clutter::typefaces::TYPEFACES[face].path;
+                format!("{}{path} has no digit {label}", clutter::typefaces::FONTS)
+            })?;
+        let rendered = render_with(
+            Condition::Typefaces,
+            &digit,
+            [&digit, &digit],
+            image_seed,
+            draw,
+        );
+        save(&rendered, &out.join(format!("{n:03}-{label}")))?;
+    }
+    println!("{}: {count} images", out.display());
+    Ok(())
+}
+
+/// Writes `rendered` as `<stem>.jpg` at its JPEG quality, or as `<stem>.png`.
+fn save(rendered: &Rendered, stem: &Path) -> Result<()> {
+    match rendered.jpeg {
+        Some(quality) => {
+            let file = BufWriter::new(File::create(stem.with_extension("jpg"))?);
+            rendered
+                .image
+                .to_rgb8()
+                .write_with_encoder(JpegEncoder::new_with_quality(file, quality))?;
+        }
+        None => rendered.image.save(stem.with_extension("png"))?,
     }
     Ok(())
 }
@@ -166,6 +224,7 @@ fn generate(dir: &Path, per: usize, seed: u64, draw: Draw) -> Result<()> {
 fn condition(name: &str) -> Result<Condition, String> {
     Condition::ALL
         .into_iter()
+        .chain([Condition::Typefaces])
         .find(|c| c.name() == name)
         .ok_or_else(|| format!("no condition {name:?}"))
 }

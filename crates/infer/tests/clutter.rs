@@ -5,7 +5,7 @@
 mod common;
 
 use burn::backend::NdArray;
-use common::clutter::{Condition, render};
+use common::clutter::{Condition, Draw, Rng, render, typefaces};
 use common::samples_dir;
 use image::DynamicImage;
 use infer::preprocess::{read_image, to_mnist};
@@ -146,6 +146,43 @@ fn the_first_conditions_score_at_least_85_percent_on_mnist_test_digits() {
             right * 100 >= 85 * DIGITS,
             "{}: {right}/{DIGITS} right",
             condition.name()
+        );
+    }
+}
+
+/// A typeface's digits come out in MNIST's form, turned and slanted: the ink's box 20 pixels on
+/// its longer side, its centre of mass within a pixel of the middle. The repository's DejaVu
+/// Sans stands in for the handwriting typefaces, which a test cannot expect to be installed.
+#[test]
+fn typeface_digits_are_brought_into_mnist_form() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../figures/fonts/DejaVuSans.ttf"
+    );
+    let font = ab_glyph::FontVec::try_from_vec(std::fs::read(path).expect("the font reads"))
+        .expect("a font");
+    for digit in 0..10 {
+        let mut rng = Rng::of(u64::from(digit), Draw::HeldOut);
+        let pixels = typefaces::mnist_form(&font, digit, &mut rng).expect("DejaVu has digits");
+        let inked = || (0..784).filter(|&i| pixels[i] > 0);
+        let (xs, ys) = (inked().map(|i| i % 28), inked().map(|i| i / 28));
+        let width = xs.clone().max().unwrap() - xs.min().unwrap() + 1;
+        let height = ys.clone().max().unwrap() - ys.min().unwrap() + 1;
+        assert!(
+            width.max(height) == 20,
+            "digit {digit}: its box is {width}x{height}"
+        );
+        let mass: f32 = inked().map(|i| f32::from(pixels[i])).sum();
+        let centre = |axis: fn(usize) -> usize| {
+            inked()
+                .map(|i| axis(i) as f32 * f32::from(pixels[i]))
+                .sum::<f32>()
+                / mass
+        };
+        let (cx, cy) = (centre(|i| i % 28), centre(|i| i / 28));
+        assert!(
+            (cx - 14.0).abs() <= 1.0 && (cy - 14.0).abs() <= 1.0,
+            "digit {digit}: centre of mass at ({cx:.1}, {cy:.1})"
         );
     }
 }

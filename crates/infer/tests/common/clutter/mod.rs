@@ -14,6 +14,7 @@
 
 mod paper;
 mod scenes;
+pub mod typefaces;
 
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, GrayImage, ImageBuffer, Luma, Rgb, RgbImage, Rgba, RgbaImage};
@@ -128,6 +129,9 @@ pub enum Condition {
     StickyNote,
     /// A thumbnail 18 to 24 pixels a side.
     Thumbnail,
+    /// Other writers: a handwriting typeface's digit (`typefaces.rs`) written as a clean scan.
+    /// Not in [`Condition::ALL`]: its digits come from fonts, not from MNIST.
+    Typefaces,
 }
 
 impl Condition {
@@ -170,6 +174,7 @@ impl Condition {
             Condition::DarkScreen => "dark-screen",
             Condition::StickyNote => "sticky-note",
             Condition::Thumbnail => "thumbnail",
+            Condition::Typefaces => "typefaces",
         }
     }
 }
@@ -205,7 +210,7 @@ pub fn render_with(
             ),
             jpeg: None,
         },
-        Condition::Clean => paper::clean(digit, &mut rng),
+        Condition::Clean | Condition::Typefaces => paper::clean(digit, &mut rng),
         Condition::Canvas => paper::canvas(digit, &mut rng),
         Condition::Ruled => paper::ruled(digit, &mut rng, None),
         Condition::Squared => paper::squared(digit, &mut rng, None),
