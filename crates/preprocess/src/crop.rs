@@ -221,17 +221,23 @@ impl Grey {
         if self.without_ghosts_touching() {
             self.keep_the_meant_groups()?;
         }
-        let (mut left, mut top, mut right, mut bottom) = (usize::MAX, usize::MAX, 0, 0);
-        for (index, _) in self.pixels.iter().enumerate().filter(|(_, v)| **v > 0.0) {
-            let (x, y) = (index % self.width, index / self.width);
-            (left, top) = (left.min(x), top.min(y));
-            (right, bottom) = (right.max(x), bottom.max(y));
-        }
-        if left > right {
-            return None;
-        }
+        let [left, top, right, bottom] = self.ink_box()?;
         let digit = self.cropped(left, top, right + 1 - left, bottom + 1 - top);
         Some((digit, [left, top]))
+    }
+
+    /// The box `[left, top, right, bottom]` (inclusive) of the ink; `None` if there is none.
+    fn ink_box(&self) -> Option<[usize; 4]> {
+        let (mut left, mut top, mut right, mut bottom) = (usize::MAX, usize::MAX, 0, 0);
+        for (y, row) in self.pixels.chunks_exact(self.width).enumerate() {
+            let Some(first) = row.iter().position(|&v| v > 0.0) else {
+                continue;
+            };
+            let last = row.iter().rposition(|&v| v > 0.0).unwrap_or(first);
+            (left, right) = (left.min(first), right.max(last));
+            (top, bottom) = (top.min(y), y);
+        }
+        (left <= right).then_some([left, top, right, bottom])
     }
 
     /// Zeroes the groups of ink that are not the digit ([`meant`]); `None` if there is no ink.
@@ -359,11 +365,22 @@ fn brightest_ink(groups: &[Group]) -> f32 {
 /// (0 for none, else 1 + the index of its group) and the groups.
 fn components(image: &Grey) -> (Vec<u32>, Vec<Group>) {
     let (w, h) = (image.width, image.height);
-    let mask = GrayImage::from_fn(w as u32, h as u32, |x, y| {
-        Luma([u8::from(image.pixels[y as usize * w + x as usize] > 0.0)])
+    let mut labels = vec![0; w * h];
+    let Some([l, t, r, b]) = image.ink_box() else {
+        return (labels, Vec::new());
+    };
+    // Labelled within the ink's box: a photo's digit is a small part of it, and the labelling's
+    // work and memory go with the pixels labelled. Labels are numbered in the order the scan
+    // meets their groups, which the box does not change.
+    let (bw, bh) = (r + 1 - l, b + 1 - t);
+    let mask = GrayImage::from_fn(bw as u32, bh as u32, |x, y| {
+        Luma([u8::from(image.at(l + x as usize, t + y as usize) > 0.0)])
     });
-    let labels = connected_components(&mask, Connectivity::Eight, Luma([0u8])).into_raw();
-    let count = labels.iter().copied().max().unwrap_or(0) as usize;
+    let boxed = connected_components(&mask, Connectivity::Eight, Luma([0u8])).into_raw();
+    for (y, row) in boxed.chunks_exact(bw).enumerate() {
+        labels[(t + y) * w + l..][..bw].copy_from_slice(row);
+    }
+    let count = boxed.iter().copied().max().unwrap_or(0) as usize;
     let mut groups = vec![
         Group {
             mass: 0.0,

@@ -1,3 +1,4 @@
+use super::*;
 use crate::grey::tests::grey;
 
 #[test]
@@ -205,4 +206,30 @@ fn a_lighter_sheet_on_a_darker_desk_is_found() {
         if dx.hypot(dy) < 40.0 { 1.0 } else { 0.0 }
     });
     assert_eq!(blot.sheet(), None);
+}
+
+#[test]
+fn groups_labelled_within_the_ink_box_are_those_of_the_whole_picture() {
+    // Groups of several shapes away from the picture's edges, one touching another diagonally.
+    let image = grey(90, 70, |x, y| {
+        let bar = (30..34).contains(&x) && (20..50).contains(&y);
+        let ring = (50..60).contains(&x)
+            && (25..35).contains(&y)
+            && !((52..58).contains(&x) && (27..33).contains(&y));
+        let diagonal = (x, y) == (34, 50) || (x, y) == (60, 35);
+        let dot = (x, y) == (70, 55);
+        if bar || ring || diagonal || dot {
+            0.5
+        } else {
+            0.0
+        }
+    });
+    let whole = GrayImage::from_fn(90, 70, |x, y| {
+        Luma([u8::from(image.at(x as usize, y as usize) > 0.0)])
+    });
+    let expected = connected_components(&whole, Connectivity::Eight, Luma([0u8])).into_raw();
+    let (labels, groups) = components(&image);
+    assert_eq!(labels, expected);
+    assert_eq!(groups.len(), 3, "the bar, the ring and the dot");
+    assert_eq!(groups[0].bounds, [30, 20, 34, 50]);
 }
