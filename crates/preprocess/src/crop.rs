@@ -261,20 +261,26 @@ impl Grey {
     /// faint-group rule cannot tell apart because the two are one group. A stroke's own soft
     /// edge lies within half its width of its core and stays. Returns whether any went.
     fn without_ghosts_touching(&mut self) -> bool {
-        let (w, h) = (self.width, self.height);
+        let Some([l, t, r, b]) = self.ink_box() else {
+            return false;
+        };
         let strong_level = FAINT * brightest_ink(&components(self).1);
-        let strong = |x: usize, y: usize| self.at(x, y) >= strong_level;
         // Half the strong ink's mean width.
         let reach = (self.mean_width(strong_level) / 2.0).round().max(1.0) as u8;
-        let mask = GrayImage::from_fn(w as u32, h as u32, |x, y| {
-            Luma([u8::from(strong(x as usize, y as usize))])
-        });
+        // Within the ink's box, which holds all the strong ink, each distance to the nearest
+        // of it is the whole picture's.
+        let (bw, bh) = (r + 1 - l, b + 1 - t);
+        let strong = |x: u32, y: u32| self.at(l + x as usize, t + y as usize) >= strong_level;
+        let mask = GrayImage::from_fn(bw as u32, bh as u32, |x, y| Luma([u8::from(strong(x, y))]));
         let distance = distance_transform(&mask, Norm::LInf).into_raw();
         let mut removed = false;
-        for (value, far) in self.pixels.iter_mut().zip(distance) {
-            if *value > 0.0 && *value < strong_level && far > reach {
-                *value = 0.0;
-                removed = true;
+        for (y, far_row) in distance.chunks_exact(bw).enumerate() {
+            let row = &mut self.pixels[(t + y) * self.width + l..][..bw];
+            for (value, &far) in row.iter_mut().zip(far_row) {
+                if *value > 0.0 && *value < strong_level && far > reach {
+                    *value = 0.0;
+                    removed = true;
+                }
             }
         }
         removed
