@@ -398,17 +398,18 @@ fn components(image: &Grey) -> (Vec<u32>, Vec<Group>) {
         };
         count
     ];
-    for (index, &label) in labels.iter().enumerate() {
+    for (index, &label) in boxed.iter().enumerate() {
         if label == 0 {
             continue;
         }
-        let (x, y) = (index % w, index / w);
+        let (x, y) = (l + index % bw, t + index / bw);
+        let value = image.at(x, y);
         let group = &mut groups[label as usize - 1];
-        group.mass += image.pixels[index];
-        group.peak = group.peak.max(image.pixels[index]);
+        group.mass += value;
+        group.peak = group.peak.max(value);
         group.count += 1;
-        let b = &mut group.bounds;
-        (b[0], b[1], b[2], b[3]) = (b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y));
+        let g = &mut group.bounds;
+        (g[0], g[1], g[2], g[3]) = (g[0].min(x), g[1].min(y), g[2].max(x), g[3].max(y));
         group.cut |= x == 0 || y == 0 || x + 1 == w || y + 1 == h;
     }
     for group in &mut groups {
