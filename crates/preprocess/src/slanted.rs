@@ -7,8 +7,9 @@
 //! across; its pixels are removed where the ink across it is no thicker than the line, so that
 //! strokes crossing it stay whole, as in `lines.rs`.
 
-use image::{GrayImage, Luma};
+use image::{GrayImage, ImageBuffer, Luma};
 use imageproc::hough::{LineDetectionOptions, PolarLine, detect_lines};
+use imageproc::integral_image::{integral_image, sum_image_pixels};
 
 use crate::grey::Grey;
 use crate::lines::thickest;
@@ -72,11 +73,16 @@ impl Grey {
                 ..line
             }
         };
+        let candidates = detect_lines(&mask, options);
+        if candidates.is_empty() {
+            return self;
+        }
+        let ink = Ink::new(ink, w, h);
         let thick = thickest(w, h) as usize;
-        let mut kept = ink.clone();
+        let mut kept = ink.pixels.clone();
         let mut removed_any = false;
-        for line in detect_lines(&mask, options).into_iter().map(scale) {
-            let Some(runs) = follow(&ink, w, h, line, thick) else {
+        for line in candidates.into_iter().map(scale) {
+            let Some(runs) = follow(&ink, line, thick) else {
                 continue;
             };
             // The line's own thickness: a lower quartile of the runs across it (strokes that
@@ -101,9 +107,59 @@ impl Grey {
     }
 }
 
-/// Follows `line` across the `w` x `h` picture along the ink nearest to it: the runs of ink
-/// across it at each step, or `None` where ink lies along less than [`SPAN`] of the way.
-fn follow(ink: &[bool], w: usize, h: usize, line: PolarLine, thick: usize) -> Option<Vec<Run>> {
+/// The ink a line is followed along, with its integral image: most steps of most candidates
+/// find no ink across the way (a candidate from a digit's thick stroke leaves the digit at
+/// once), and the integral image tells that from four sums instead of a visit to every point
+/// of the window.
+struct Ink {
+    pixels: Vec<bool>,
+    width: usize,
+    height: usize,
+    sums: ImageBuffer<Luma<u32>, Vec<u32>>,
+}
+
+impl Ink {
+    fn new(pixels: Vec<bool>, width: usize, height: usize) -> Self {
+        let mask = GrayImage::from_fn(width as u32, height as u32, |x, y| {
+            Luma([u8::from(pixels[y as usize * width + x as usize])])
+        });
+        let sums = integral_image(&mask);
+        Self {
+            pixels,
+            width,
+            height,
+            sums,
+        }
+    }
+
+    /// The index of the pixel nearest `(x, y)`, `None` outside the picture.
+    fn pixel(&self, x: f32, y: f32) -> Option<usize> {
+        let (x, y) = (x.round(), y.round());
+        (x >= 0.0 && y >= 0.0 && (x as usize) < self.width && (y as usize) < self.height)
+            .then(|| y as usize * self.width + x as usize)
+    }
+
+    /// Whether any ink lies in the box between `a` and `b`, rounded as [`Self::pixel`] rounds:
+    /// the pixels of every point between them (rounding keeps their order) are in it.
+    fn any_between(&self, a: (f32, f32), b: (f32, f32)) -> bool {
+        let span = |p: f32, q: f32, size: usize| {
+            let (low, high) = (p.round().min(q.round()), p.round().max(q.round()));
+            let (low, high) = (low.max(0.0), high.min(size as f32 - 1.0));
+            (low <= high).then_some((low as u32, high as u32))
+        };
+        let (Some((left, right)), Some((top, bottom))) =
+            (span(a.0, b.0, self.width), span(a.1, b.1, self.height))
+        else {
+            return false;
+        };
+        sum_image_pixels(&self.sums, left, top, right, bottom)[0] > 0
+    }
+}
+
+/// Follows `line` across the picture along the ink nearest to it: the runs of ink across it at
+/// each step, or `None` where ink lies along less than [`SPAN`] of the way.
+fn follow(ink: &Ink, line: PolarLine, thick: usize) -> Option<Vec<Run>> {
+    let (w, h) = (ink.width, ink.height);
     let angle = (line.angle_in_degrees as f32).to_radians();
     let normal = (angle.cos(), angle.sin());
     let along = (-normal.1, normal.0);
@@ -111,11 +167,7 @@ fn follow(ink: &[bool], w: usize, h: usize, line: PolarLine, thick: usize) -> Op
     // The window across the way, in steps.
     let search = ((2 * thick + 2) as f32 / STEP) as i64;
     let max_offset = BEND * thick as f32 + 2.0;
-    let pixel = |x: f32, y: f32| {
-        let (x, y) = (x.round(), y.round());
-        (x >= 0.0 && y >= 0.0 && (x as usize) < w && (y as usize) < h)
-            .then(|| y as usize * w + x as usize)
-    };
+    let pixel = |x: f32, y: f32| ink.pixel(x, y);
     // The steps the straight line takes inside the picture, so that a candidate is given up as
     // soon as it has missed more ink than a printed line may (most candidates in a photo).
     let inside = {
@@ -149,9 +201,17 @@ fn follow(ink: &[bool], w: usize, h: usize, line: PolarLine, thick: usize) -> Op
             let s = s as f32 * STEP;
             pixel(centre.0 + s * normal.0, centre.1 + s * normal.1)
         };
-        let is_ink = |s: i64| at(s).is_some_and(|i| ink[i]);
+        let is_ink = |s: i64| at(s).is_some_and(|i| ink.pixels[i]);
+        let end = |s: i64| {
+            let s = s as f32 * STEP;
+            (centre.0 + s * normal.0, centre.1 + s * normal.1)
+        };
         // The ink nearest the way, then its run across.
-        let Some(found) = (0..=search).flat_map(|d| [d, -d]).find(|&s| is_ink(s)) else {
+        let nearest = ink
+            .any_between(end(-search), end(search))
+            .then(|| (0..=search).flat_map(|d| [d, -d]).find(|&s| is_ink(s)))
+            .flatten();
+        let Some(found) = nearest else {
             if steps - covered > allowed_misses {
                 return None;
             }
@@ -187,6 +247,7 @@ fn follow(ink: &[bool], w: usize, h: usize, line: PolarLine, thick: usize) -> Op
 
 #[cfg(test)]
 mod tests {
+    use super::{Ink, STEP};
     use crate::grey::tests::grey;
 
     /// A vertical bar (a stroke) 8 pixels wide, rows 30..130 of a 160x160 picture.
@@ -222,5 +283,39 @@ mod tests {
         let image = grey(160, 160, |x, y| if bar(x, y) { 1.0 } else { 0.0 });
         let out = image.clone().without_slanted_lines();
         assert_eq!(out.pixels, image.pixels);
+    }
+
+    /// The integral image's answer is only a shortcut: wherever a point between the two ends
+    /// falls on ink (as `follow` samples them, half a pixel apart), it says there is ink, at
+    /// any angle and where the ends lie outside the picture.
+    #[test]
+    fn the_window_holds_ink_wherever_a_point_across_it_does() {
+        let (w, h) = (40, 30);
+        let pixels: Vec<bool> = (0..w * h).map(|i| (i * 7919) % 23 == 0).collect();
+        let ink = Ink::new(pixels, w, h);
+        let (mut checked, mut empty) = (0, 0);
+        for step in 0..2000u32 {
+            let angle = (step as f32 * 0.37).to_radians() * 7.0;
+            let normal = (angle.cos(), angle.sin());
+            let centre = (
+                (step * 13 % 56) as f32 - 8.0 + 0.3,
+                (step * 29 % 46) as f32 - 8.0 + 0.6,
+            );
+            let search = i64::from(step % 9);
+            let at = |s: i64| {
+                let s = s as f32 * STEP;
+                (centre.0 + s * normal.0, centre.1 + s * normal.1)
+            };
+            let sampled = (-search..=search)
+                .any(|s| ink.pixel(at(s).0, at(s).1).is_some_and(|i| ink.pixels[i]));
+            let said = ink.any_between(at(-search), at(search));
+            assert!(said || !sampled, "ink missed around {centre:?} at {angle}");
+            checked += usize::from(sampled);
+            empty += usize::from(!said);
+        }
+        assert!(
+            checked > 100 && empty > 100,
+            "{checked} windows with ink, {empty} empty"
+        );
     }
 }
