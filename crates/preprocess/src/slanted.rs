@@ -7,7 +7,8 @@
 //! across; its pixels are removed where the ink across it is no thicker than the line, so that
 //! strokes crossing it stay whole, as in `lines.rs`.
 
-use image::{GrayImage, ImageBuffer, Luma};
+use image::{GrayImage, Luma};
+use imageproc::definitions::Image;
 use imageproc::hough::{LineDetectionOptions, PolarLine, detect_lines};
 use imageproc::integral_image::{integral_image, sum_image_pixels};
 
@@ -115,7 +116,7 @@ struct Ink {
     pixels: Vec<bool>,
     width: usize,
     height: usize,
-    sums: ImageBuffer<Luma<u32>, Vec<u32>>,
+    sums: Image<Luma<u32>>,
 }
 
 impl Ink {
@@ -167,7 +168,6 @@ fn follow(ink: &Ink, line: PolarLine, thick: usize) -> Option<Vec<Run>> {
     // The window across the way, in steps.
     let search = ((2 * thick + 2) as f32 / STEP) as i64;
     let max_offset = BEND * thick as f32 + 2.0;
-    let pixel = |x: f32, y: f32| ink.pixel(x, y);
     // The steps the straight line takes inside the picture, so that a candidate is given up as
     // soon as it has missed more ink than a printed line may (most candidates in a photo).
     let inside = {
@@ -178,7 +178,7 @@ fn follow(ink: &Ink, line: PolarLine, thick: usize) -> Option<Vec<Run>> {
                 line.r * normal.0 + t * along.0,
                 line.r * normal.1 + t * along.1,
             );
-            count += usize::from(pixel(point.0, point.1).is_some());
+            count += usize::from(ink.pixel(point.0, point.1).is_some());
             t += STEP;
         }
         count
@@ -193,22 +193,23 @@ fn follow(ink: &Ink, line: PolarLine, thick: usize) -> Option<Vec<Run>> {
             line.r * normal.1 + t * along.1 + offset * normal.1,
         );
         t += STEP;
-        if pixel(centre.0, centre.1).is_none() {
+        if ink.pixel(centre.0, centre.1).is_none() {
             continue;
         }
         steps += 1;
-        let at = |s: i64| {
-            let s = s as f32 * STEP;
-            pixel(centre.0 + s * normal.0, centre.1 + s * normal.1)
-        };
-        let is_ink = |s: i64| at(s).is_some_and(|i| ink.pixels[i]);
-        let end = |s: i64| {
+        // The point `s` steps across the way, and its pixel.
+        let point = |s: i64| {
             let s = s as f32 * STEP;
             (centre.0 + s * normal.0, centre.1 + s * normal.1)
         };
+        let at = |s: i64| {
+            let (x, y) = point(s);
+            ink.pixel(x, y)
+        };
+        let is_ink = |s: i64| at(s).is_some_and(|i| ink.pixels[i]);
         // The ink nearest the way, then its run across.
         let nearest = ink
-            .any_between(end(-search), end(search))
+            .any_between(point(-search), point(search))
             .then(|| (0..=search).flat_map(|d| [d, -d]).find(|&s| is_ink(s)))
             .flatten();
         let Some(found) = nearest else {
