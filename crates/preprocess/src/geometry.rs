@@ -28,11 +28,44 @@ pub(super) fn centre_of_mass(pixels: &[u8], width: usize) -> Option<(f64, f64)> 
 
 /// A row-major `width` x `height` array transposed (its columns become rows).
 pub(super) fn transposed<T: Copy + Default>(values: &[T], width: usize, height: usize) -> Vec<T> {
-    let mut out = vec![T::default(); values.len()];
-    for y in 0..height {
-        for x in 0..width {
-            out[x * height + y] = values[y * width + x];
+    let mut out = Vec::new();
+    transpose_into(values, width, height, &mut out);
+    out
+}
+
+/// [`transposed`], into `out` (resized, its memory reused), tile by tile: a tile's rows and
+/// columns stay in cache while it is read across and written down, and a whole tile is
+/// exchanged in registers.
+pub(super) fn transpose_into<T: Copy + Default>(
+    values: &[T],
+    width: usize,
+    height: usize,
+    out: &mut Vec<T>,
+) {
+    const TILE: usize = 8;
+    out.clear();
+    out.resize(values.len(), T::default());
+    for top in (0..height).step_by(TILE) {
+        let rows = TILE.min(height - top);
+        for left in (0..width).step_by(TILE) {
+            let columns = TILE.min(width - left);
+            let tile = &values[top * width + left..];
+            if rows == TILE && columns == TILE {
+                let block: [[T; TILE]; TILE] =
+                    std::array::from_fn(|y| std::array::from_fn(|x| tile[y * width + x]));
+                for x in 0..TILE {
+                    let out = &mut out[(left + x) * height + top..][..TILE];
+                    for (y, out) in out.iter_mut().enumerate() {
+                        *out = block[y][x];
+                    }
+                }
+                continue;
+            }
+            for y in 0..rows {
+                for x in 0..columns {
+                    out[(left + x) * height + top + y] = tile[y * width + x];
+                }
+            }
         }
     }
-    out
 }

@@ -1,15 +1,18 @@
 //! Grey openings by squares (a minimum filter, then a maximum filter), at a few comparisons a
 //! pixel whatever the square's side, in buffers reused from one opening to the next.
 
+use crate::geometry::transpose_into;
 use crate::grey::Grey;
 
 /// Buffers for grey openings, reused from one opening to the next: a fresh buffer is fresh
 /// pages from the operating system, which in a photo's analysis cost more than the filtering.
 pub(super) struct Openings {
     padded: Vec<f32>,
-    line: Vec<f32>,
-    from_start: Vec<f32>,
+    transposed: Vec<f32>,
+    /// Two blocks of running extremes from each block's end (see [`Self::filter_columns`]).
     from_end: Vec<f32>,
+    /// One row of running extremes from the current block's start.
+    from_start: Vec<f32>,
     opening: Grey,
 }
 
@@ -19,13 +22,11 @@ impl Openings {
     pub(super) fn for_image(width: usize, height: usize, side: usize) -> Self {
         let pad = side / 2 + 1;
         let (w, h) = (width + 2 * pad, height + 2 * pad);
-        // The column pass runs over the padded rows and `side / 2` identity rows either side.
-        let runs = w * (h + 2 * (side / 2));
         Self {
             padded: Vec::with_capacity(w * h),
-            line: Vec::with_capacity(w + 2 * (side / 2)),
-            from_start: Vec::with_capacity(runs),
-            from_end: Vec::with_capacity(runs),
+            transposed: Vec::with_capacity(w * h),
+            from_end: Vec::with_capacity(2 * side * w.max(h)),
+            from_start: Vec::with_capacity(w.max(h)),
             opening: Grey::new(width, height),
         }
     }
@@ -45,8 +46,15 @@ impl Openings {
             padded.extend_from_slice(row);
             padded.extend(std::iter::repeat_n(row[image.width - 1], pad));
         }
-        self.filter::<true>(&mut padded, w, side);
-        self.filter::<false>(&mut padded, w, side);
+        // A square's extreme is the extreme down columns of the extremes along rows, in either
+        // order; rows are filtered as the columns of the transposed image.
+        let mut transposed = std::mem::take(&mut self.transposed);
+        self.filter_columns::<true>(&mut padded, w, side);
+        transpose_into(&padded, w, h, &mut transposed);
+        self.filter_columns::<true>(&mut transposed, h, side);
+        self.filter_columns::<false>(&mut transposed, h, side);
+        transpose_into(&transposed, h, w, &mut padded);
+        self.filter_columns::<false>(&mut padded, w, side);
         let opening = &mut self.opening;
         (opening.width, opening.height) = (image.width, image.height);
         opening.pixels.clear();
@@ -55,74 +63,62 @@ impl Openings {
                 .pixels
                 .extend_from_slice(&padded[(y + pad) * w + pad..][..image.width]);
         }
-        self.padded = padded;
+        (self.padded, self.transposed) = (padded, transposed);
         &self.opening
     }
 
-    /// A separable minimum (`MIN`) or maximum filter over a `side` x `side` square, in place
-    /// on `values` (rows of `width`), clipped at the edges, by van Herk and Gil-Werman's
-    /// method: within blocks of `side` values, running extremes from each block's start and
-    /// from its end give any window's extreme from two of them, so the cost is a few
-    /// comparisons a pixel whatever the side.
-    fn filter<const MIN: bool>(&mut self, values: &mut [f32], width: usize, side: usize) {
-        self.filter_rows::<MIN>(values, width, side);
-        self.filter_columns::<MIN>(values, width, side);
-    }
-
-    /// [`Self::filter`] along rows only.
-    fn filter_rows<const MIN: bool>(&mut self, values: &mut [f32], width: usize, side: usize) {
-        let half = side / 2;
-        let length = width + 2 * half;
-        reset(&mut self.line, length, identity::<MIN>());
-        reset(&mut self.from_start, length, 0.0);
-        reset(&mut self.from_end, length, 0.0);
-        for row in values.chunks_exact_mut(width) {
-            self.line[half..half + width].copy_from_slice(row);
-            block_extremes::<MIN>(&self.line, side, &mut self.from_start, &mut self.from_end);
-            let starts = &self.from_start[side - 1..];
-            for ((out, &end), &start) in row.iter_mut().zip(&self.from_end).zip(starts) {
-                *out = pick::<MIN>(end, start);
-            }
-        }
-    }
-
-    /// [`Self::filter`] down columns only: the same blocks, of rows, with whole rows as the
-    /// values, so that every step is an element-wise pass over a row in memory order.
+    /// A minimum (`MIN`) or maximum filter down columns over `side` rows, `side / 2` above
+    /// and the rest below (clipped at the edges), in place on `values` (rows of `width`), by
+    /// van Herk and Gil-Werman's method: the rows continued by `side / 2` rows of the identity
+    /// either side fall into blocks of `side`; every window spans the end of one block and the
+    /// start of the next, so its extreme is that of the running extremes from the first
+    /// block's end and from the second block's start: a few comparisons a pixel whatever the
+    /// side. Each step is an element-wise pass over a row in memory order, and only two blocks
+    /// of running extremes are kept, so that the work stays in cache.
     fn filter_columns<const MIN: bool>(&mut self, values: &mut [f32], width: usize, side: usize) {
         let (w, h, half) = (width, values.len() / width, side / 2);
-        let length = h + 2 * half;
-        reset(&mut self.from_start, length * w, identity::<MIN>());
-        reset(&mut self.from_end, length * w, identity::<MIN>());
-        // Row `r` of the image continued by the identity above and below.
+        // Row `r` of the continued rows: row `r - half` of the image, or the identity.
         let row = |r: usize| (half..half + h).contains(&r).then(|| (r - half) * w);
-        for block in (0..length).step_by(side) {
-            let rows = block..(block + side).min(length);
-            for r in rows.clone() {
-                let (before, current) = self.from_start.split_at_mut(r * w);
-                let current = &mut current[..w];
-                if r > block {
-                    current.copy_from_slice(&before[(r - 1) * w..]);
+        reset(&mut self.from_end, 2 * side * w, identity::<MIN>());
+        reset(&mut self.from_start, w, identity::<MIN>());
+        let (from_end, from_start) = (&mut self.from_end, &mut self.from_start);
+        // The running extremes from the end of block `block` (which holds whole windows only
+        // where an output row starts in it) into its half of `from_end`.
+        let ends = |from_end: &mut [f32], values: &[f32], block: usize| {
+            let ends = &mut from_end[(block % 2) * side * w..][..side * w];
+            for j in (0..side).rev() {
+                let (current, after) = ends.split_at_mut((j + 1) * w);
+                let current = &mut current[j * w..];
+                match j + 1 < side {
+                    true => current.copy_from_slice(&after[..w]),
+                    false => current.fill(identity::<MIN>()),
                 }
-                if let Some(at) = row(r) {
+                if let Some(at) = row(block * side + j) {
                     running::<MIN>(current, &values[at..at + w]);
                 }
             }
-            for r in rows.rev() {
-                let (current, after) = self.from_end.split_at_mut((r + 1) * w);
-                let current = &mut current[r * w..];
-                if r + 1 < (block + side).min(length) {
-                    current.copy_from_slice(&after[..w]);
-                }
-                if let Some(at) = row(r) {
-                    running::<MIN>(current, &values[at..at + w]);
-                }
+        };
+        ends(from_end, values, 0);
+        for block in 0..h.div_ceil(side) {
+            if (block + 1) * side < h {
+                ends(from_end, values, block + 1);
             }
-        }
-        for (y, out) in values.chunks_exact_mut(w).enumerate() {
-            let end = &self.from_end[y * w..][..w];
-            let start = &self.from_start[(y + side - 1) * w..][..w];
-            for ((out, &end), &start) in out.iter_mut().zip(end).zip(start) {
-                *out = pick::<MIN>(end, start);
+            let ends = &from_end[(block % 2) * side * w..][..side * w];
+            // Output row `block * side + j` ends its window at row `j - 1` of the next block;
+            // rows read from there on lie below every row written so far.
+            let first = block * side;
+            values[first * w..][..w].copy_from_slice(&ends[..w]);
+            from_start.fill(identity::<MIN>());
+            for j in 1..side.min(h - first) {
+                if let Some(at) = row(first + side + j - 1) {
+                    running::<MIN>(from_start, &values[at..at + w]);
+                }
+                let out = &mut values[(first + j) * w..][..w];
+                for ((out, &end), &start) in
+                    out.iter_mut().zip(&ends[j * w..][..w]).zip(&*from_start)
+                {
+                    *out = pick::<MIN>(end, start);
+                }
             }
         }
     }
@@ -138,32 +134,6 @@ fn reset(buffer: &mut Vec<f32>, length: usize, value: f32) {
 #[inline]
 fn pick<const MIN: bool>(a: f32, b: f32) -> f32 {
     if (a < b) == MIN { a } else { b }
-}
-
-/// Running extremes (by `MIN`) of `values` within blocks of `side`: from each block's start
-/// into `from_start`, from each block's end into `from_end`.
-fn block_extremes<const MIN: bool>(
-    values: &[f32],
-    side: usize,
-    from_start: &mut [f32],
-    from_end: &mut [f32],
-) {
-    for ((block, start), end) in values
-        .chunks(side)
-        .zip(from_start.chunks_mut(side))
-        .zip(from_end.chunks_mut(side))
-    {
-        let mut running = block[0];
-        for (out, &v) in start.iter_mut().zip(block) {
-            running = pick::<MIN>(running, v);
-            *out = running;
-        }
-        let mut running = block[block.len() - 1];
-        for (out, &v) in end.iter_mut().zip(block).rev() {
-            running = pick::<MIN>(running, v);
-            *out = running;
-        }
-    }
 }
 
 /// `running[i]` becomes the extreme (by `MIN`) of itself and `values[i]`.
@@ -187,29 +157,70 @@ mod tests {
     use super::*;
     use crate::grey::tests::grey;
 
-    #[test]
-    fn the_fast_minimum_and_maximum_filters_equal_the_direct_ones() {
-        let image = grey(37, 23, |x, y| {
+    /// An image of values without order, with repeats.
+    fn scattered(width: usize, height: usize) -> Grey {
+        grey(width, height, |x, y| {
             ((x * 7919 + y * 104_729) % 101) as f32 / 100.0
-        });
+        })
+    }
+
+    #[test]
+    fn the_fast_minimum_and_maximum_filters_down_columns_equal_the_direct_ones() {
+        let image = scattered(37, 23);
         let mut openings = Openings::for_image(37, 23, 12);
-        for side in 1..=12 {
+        for side in 1..=30 {
             let (mut min, mut max) = (image.clone(), image.clone());
-            openings.filter::<true>(&mut min.pixels, 37, side);
-            openings.filter::<false>(&mut max.pixels, 37, side);
+            openings.filter_columns::<true>(&mut min.pixels, 37, side);
+            openings.filter_columns::<false>(&mut max.pixels, 37, side);
             for y in 0..23usize {
                 for x in 0..37usize {
                     // The window the filter covers: `side / 2` before, the rest after.
-                    let xs = x.saturating_sub(side / 2)..(x + side - side / 2).min(37);
                     let ys = y.saturating_sub(side / 2)..(y + side - side / 2).min(23);
-                    let values: Vec<f32> = ys
-                        .flat_map(|j| xs.clone().map(move |i| (i, j)))
-                        .map(|(i, j)| image.at(i, j))
-                        .collect();
+                    let values: Vec<f32> = ys.map(|j| image.at(x, j)).collect();
                     let low = values.iter().copied().fold(f32::INFINITY, f32::min);
                     let high = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                     assert_eq!(min.at(x, y), low, "side {side} at ({x}, {y})");
                     assert_eq!(max.at(x, y), high, "side {side} at ({x}, {y})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn openings_equal_the_direct_ones_on_the_image_continued_by_its_edges() {
+        let (width, height) = (37, 23);
+        let image = scattered(width, height);
+        let mut openings = Openings::for_image(width, height, 16);
+        for side in 1..=16 {
+            let (before, after) = ((side / 2) as isize, (side - 1 - side / 2) as isize);
+            let window = |x: isize, y: isize| {
+                (y - before..=y + after)
+                    .flat_map(move |j| (x - before..=x + after).map(move |i| (i, j)))
+            };
+            // The minimum around every point the maximum then looks at, the image continued
+            // beyond its edges by its edge values.
+            let continued = |i: isize, j: isize| {
+                image.at(
+                    i.clamp(0, width as isize - 1) as usize,
+                    j.clamp(0, height as isize - 1) as usize,
+                )
+            };
+            let eroded = |x: isize, y: isize| {
+                window(x, y)
+                    .map(|(i, j)| continued(i, j))
+                    .fold(f32::INFINITY, f32::min)
+            };
+            let opening = openings.opened(&image, side);
+            for y in 0..height as isize {
+                for x in 0..width as isize {
+                    let direct = window(x, y)
+                        .map(|(i, j)| eroded(i, j))
+                        .fold(f32::NEG_INFINITY, f32::max);
+                    assert_eq!(
+                        opening.at(x as usize, y as usize),
+                        direct,
+                        "side {side} at ({x}, {y})"
+                    );
                 }
             }
         }
