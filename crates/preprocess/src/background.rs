@@ -221,15 +221,26 @@ fn read_back(
     let columns: Vec<_> = (0..width)
         .map(|x| bilinear(x, coarse.width, factor))
         .collect();
+    // A coarse row read back across, once for all the rows between it and the next.
+    let across = |v: usize, out: &mut Vec<f32>| {
+        let row = &coarse.pixels[v * coarse.width..][..coarse.width];
+        out.clear();
+        out.extend(
+            columns
+                .iter()
+                .map(|&(u0, u1, fx)| row[u0] * (1.0 - fx) + row[u1] * fx),
+        );
+    };
+    let (mut above, mut below) = (Vec::with_capacity(width), Vec::with_capacity(width));
+    let mut rows = None;
     for y in 0..height {
         let (v0, v1, fy) = bilinear(y, coarse.height, factor);
-        let (above, below) = (
-            &coarse.pixels[v0 * coarse.width..][..coarse.width],
-            &coarse.pixels[v1 * coarse.width..][..coarse.width],
-        );
-        for (x, &(u0, u1, fx)) in columns.iter().enumerate() {
-            let top = above[u0] * (1.0 - fx) + above[u1] * fx;
-            let bottom = below[u0] * (1.0 - fx) + below[u1] * fx;
+        if rows != Some((v0, v1)) {
+            across(v0, &mut above);
+            across(v1, &mut below);
+            rows = Some((v0, v1));
+        }
+        for (x, (&top, &bottom)) in above.iter().zip(&below).enumerate() {
             each(y * width + x, top * (1.0 - fy) + bottom * fy);
         }
     }
