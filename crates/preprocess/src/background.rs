@@ -99,14 +99,7 @@ fn strokes_at(image: &Grey, factor: usize, relative: f32) -> Option<Strokes> {
             .collect()
     };
     // The two polarities are independent: one on another core.
-    let (dark, light) = std::thread::scope(|scope| {
-        let dark = scope.spawn(|| thin(true));
-        let light = thin(false);
-        let dark = dark
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (dark, light)
-    });
+    let (dark, light) = rayon::join(|| thin(true), || thin(false));
     // The step that grows the thin ink least, and by how much, among the steps where it is not
     // negligible beside the other polarity's. Of two polarities that settle, the ink is the
     // one with more at the square where the first settles (the other: a digit's holes and

@@ -127,10 +127,10 @@ impl Grey {
             let (top_out, bottom_out) = grey.pixels.split_at_mut(top * grey.width);
             let (top_samples, bottom_samples) =
                 samples.split_at((top * factor * width * CHANNELS).min(samples.len()));
-            std::thread::scope(|scope| {
-                scope.spawn(|| rows(top_out, top_samples));
-                rows(bottom_out, bottom_samples);
-            });
+            rayon::join(
+                || rows(top_out, top_samples),
+                || rows(bottom_out, bottom_samples),
+            );
         }
         // Opaque images (nearly all) go without the compositing arithmetic.
         match alpha {

@@ -254,18 +254,16 @@ impl Grey {
         let columns_t = runs(&ink_t, h);
         let thick = thickest(w, h);
         // The two orientations are independent: one on another core.
-        let (horizontal, vertical, columns) = std::thread::scope(|scope| {
-            let vertical = scope.spawn(|| {
+        let ((horizontal, columns), vertical) = rayon::join(
+            || {
+                let columns = transposed(&columns_t, h, w);
+                (candidates(&ink, w, long, &columns, thick), columns)
+            },
+            || {
                 let rows_t = transposed(&rows, w, h);
                 candidates(&ink_t, h, long, &rows_t, thick)
-            });
-            let columns = transposed(&columns_t, h, w);
-            let horizontal = candidates(&ink, w, long, &columns, thick);
-            let vertical = vertical
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (horizontal, vertical, columns)
-        });
+            },
+        );
         let [printed_h, printed_v] = printed(&horizontal, &vertical, [&ink, &ink_t], w, h);
         if !printed_h.iter().chain(&printed_v).any(|&p| p) {
             return self;
