@@ -42,7 +42,7 @@ pub(super) fn transpose_into<T: Copy + Default>(
     height: usize,
     out: &mut Vec<T>,
 ) {
-    const TILE: usize = 8;
+    const TILE: usize = 16;
     out.clear();
     out.resize(values.len(), T::default());
     for top in (0..height).step_by(TILE) {
@@ -51,13 +51,15 @@ pub(super) fn transpose_into<T: Copy + Default>(
             let columns = TILE.min(width - left);
             let tile = &values[top * width + left..];
             if rows == TILE && columns == TILE {
-                let block: [[T; TILE]; TILE] =
-                    std::array::from_fn(|y| std::array::from_fn(|x| tile[y * width + x]));
+                let block: [[T; TILE]; TILE] = std::array::from_fn(|y| {
+                    let row: &[T; TILE] = tile[y * width..][..TILE].try_into().expect("a tile row");
+                    *row
+                });
                 for x in 0..TILE {
-                    let out = &mut out[(left + x) * height + top..][..TILE];
-                    for (y, out) in out.iter_mut().enumerate() {
-                        *out = block[y][x];
-                    }
+                    let out: &mut [T; TILE] = (&mut out[(left + x) * height + top..][..TILE])
+                        .try_into()
+                        .expect("a tile column");
+                    *out = std::array::from_fn(|y| block[y][x]);
                 }
                 continue;
             }
@@ -66,6 +68,29 @@ pub(super) fn transpose_into<T: Copy + Default>(
                     out[(left + x) * height + top + y] = tile[y * width + x];
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transposing_moves_every_value_from_row_to_column_whatever_the_tiles() {
+        for (width, height) in [(1, 1), (1, 40), (37, 1), (16, 16), (37, 23), (64, 33)] {
+            let values: Vec<u32> = (0..(width * height) as u32).collect();
+            let out = transposed(&values, width, height);
+            for y in 0..height {
+                for x in 0..width {
+                    assert_eq!(
+                        out[x * height + y],
+                        values[y * width + x],
+                        "{width}x{height} at ({x}, {y})"
+                    );
+                }
+            }
+            assert_eq!(transposed(&out, height, width), values);
         }
     }
 }
