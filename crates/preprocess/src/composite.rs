@@ -105,7 +105,8 @@ impl Grey {
         let alpha = alpha.filter(|alpha| pixels().any(|p| alpha(p) < 1.0));
         let factor = width.max(height).div_ceil(WORKING_SIDE).max(1);
         let mut grey = Grey::new(width.div_ceil(factor), height.div_ceil(factor));
-        // Adds each pixel's value into its block: the top half of the blocks on another core.
+        // Adds each pixel's value into its block: the top and the bottom half of the blocks at
+        // once, on rayon's pool.
         fn accumulate<S: Sync, const CHANNELS: usize>(
             grey: &mut Grey,
             samples: &[S],

@@ -33,9 +33,9 @@ pub(super) fn transposed<T: Copy + Default>(values: &[T], width: usize, height: 
     out
 }
 
-/// [`transposed`], into `out` (resized, its memory reused), tile by tile: a tile's rows and
-/// columns stay in cache while it is read across and written down, and a whole tile is
-/// exchanged in registers.
+/// [`transposed`], into `out` (resized, its memory reused), 16x16 tile by tile: a tile is read
+/// a row at a time and written a column at a time, one bounds check each, while its rows and
+/// columns stay in cache.
 pub(super) fn transpose_into<T: Copy + Default>(
     values: &[T],
     width: usize,

@@ -82,16 +82,17 @@ impl Openings {
         reset(&mut self.from_end, 2 * side * w, identity::<MIN>());
         reset(&mut self.from_start, w, identity::<MIN>());
         let (from_end, from_start) = (&mut self.from_end, &mut self.from_start);
-        // The running extremes from the end of block `block` (which holds whole windows only
-        // where an output row starts in it) into its half of `from_end`.
+        // The running extremes from each row of block `block` to the block's end, into the
+        // block's half of `from_end`.
         let ends = |from_end: &mut [f32], values: &[f32], block: usize| {
             let ends = &mut from_end[(block % 2) * side * w..][..side * w];
             for j in (0..side).rev() {
                 let (current, after) = ends.split_at_mut((j + 1) * w);
                 let current = &mut current[j * w..];
-                match j + 1 < side {
-                    true => current.copy_from_slice(&after[..w]),
-                    false => current.fill(identity::<MIN>()),
+                if j + 1 < side {
+                    current.copy_from_slice(&after[..w]);
+                } else {
+                    current.fill(identity::<MIN>());
                 }
                 if let Some(at) = row(block * side + j) {
                     running::<MIN>(current, &values[at..at + w]);
