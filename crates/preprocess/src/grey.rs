@@ -144,7 +144,7 @@ pub(super) mod tests {
     }
 
     /// Values in -0.7..1.3 from a fixed linear congruential sequence: noise with negatives.
-    fn noisy(width: usize, height: usize) -> Grey {
+    pub(crate) fn noisy(width: usize, height: usize) -> Grey {
         let mut state = 12_345u64;
         let mut image = Grey::new(width, height);
         for value in &mut image.pixels {

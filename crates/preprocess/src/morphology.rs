@@ -156,18 +156,11 @@ fn identity<const MIN: bool>() -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grey::tests::grey;
-
-    /// An image of values without order, with repeats.
-    fn scattered(width: usize, height: usize) -> Grey {
-        grey(width, height, |x, y| {
-            ((x * 7919 + y * 104_729) % 101) as f32 / 100.0
-        })
-    }
+    use crate::grey::tests::noisy;
 
     #[test]
     fn the_fast_minimum_and_maximum_filters_down_columns_equal_the_direct_ones() {
-        let image = scattered(37, 23);
+        let image = noisy(37, 23);
         let mut openings = Openings::for_image(37, 23, 12);
         for side in 1..=30 {
             let (mut min, mut max) = (image.clone(), image.clone());
@@ -190,7 +183,7 @@ mod tests {
     #[test]
     fn openings_equal_the_direct_ones_on_the_image_continued_by_its_edges() {
         let (width, height) = (37, 23);
-        let image = scattered(width, height);
+        let image = noisy(width, height);
         let mut openings = Openings::for_image(width, height, 16);
         for side in 1..=16 {
             let (before, after) = ((side / 2) as isize, (side - 1 - side / 2) as isize);
