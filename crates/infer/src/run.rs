@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use mnist::IMAGE_PIXELS;
+use rayon::prelude::*;
 
 use crate::{AnyClassifier, Classification, InferError, explain, preprocess};
 
@@ -127,7 +128,9 @@ impl SaveNames {
 }
 
 /// Reads, preprocesses and classifies every input, yielding one [`Outcome`] per input in
-/// order, a batch at a time, and writes what `saves` asks for.
+/// order, a batch at a time, and writes what `saves` asks for. A batch's files are read and
+/// preprocessed several at once on rayon's global pool (an application may size it with
+/// `rayon::ThreadPoolBuilder::build_global`).
 pub fn classify_files<'a>(
     classifier: &'a AnyClassifier,
     inputs: Vec<Result<PathBuf, InferError>>,
@@ -151,16 +154,38 @@ struct Names {
     explained: Option<SaveNames>,
 }
 
+/// Where one file's pictures are saved, if anywhere.
+#[derive(Default)]
+struct Targets {
+    preprocessed: Option<PathBuf>,
+    explained: Option<PathBuf>,
+}
+
 fn classify_batch(
     classifier: &AnyClassifier,
     inputs: Vec<Result<PathBuf, InferError>>,
     names: &mut Names,
 ) -> Vec<Outcome> {
-    let prepared: Vec<(PathBuf, Result<[u8; IMAGE_PIXELS], InferError>)> = inputs
+    // The save names are given in the inputs' order (a repeated name gets "-2"); then the
+    // files are read and preprocessed on rayon's pool, several at once, their order kept.
+    let jobs: Vec<_> = inputs
         .into_iter()
-        .map(|input| match input {
+        .map(|input| {
+            let targets = input.as_ref().map_or_else(
+                |_| Targets::default(),
+                |file| Targets {
+                    preprocessed: names.preprocessed.as_mut().map(|n| n.path_for(file)),
+                    explained: names.explained.as_mut().map(|n| n.path_for(file)),
+                },
+            );
+            (input, targets)
+        })
+        .collect();
+    let prepared: Vec<(PathBuf, Result<[u8; IMAGE_PIXELS], InferError>)> = jobs
+        .into_par_iter()
+        .map(|(input, targets)| match input {
             Ok(file) => {
-                let pixels = prepare(classifier, &file, names);
+                let pixels = prepare(classifier, &file, &targets);
                 (file, pixels)
             }
             Err(error) => (error.file().unwrap_or(Path::new("")).into(), Err(error)),
@@ -185,23 +210,22 @@ fn classify_batch(
         .collect()
 }
 
-/// One file read and turned into MNIST's form, with what `names` asks for saved.
+/// One file read and turned into MNIST's form, with what `targets` asks for saved.
 fn prepare(
     classifier: &AnyClassifier,
     file: &Path,
-    names: &mut Names,
+    targets: &Targets,
 ) -> Result<[u8; IMAGE_PIXELS], InferError> {
     let image = preprocess::read_image(file)?;
     let no_digit = || InferError::NoDigit { file: file.into() };
-    let (pixels, removed) = if names.preprocessed.is_some() || names.explained.is_some() {
+    let (pixels, removed) = if targets.preprocessed.is_some() || targets.explained.is_some() {
         let (pixels, removed) =
             preprocess::to_mnist_showing_removed(&image).ok_or_else(no_digit)?;
         (pixels, Some(removed))
     } else {
         (preprocess::to_mnist(&image).ok_or_else(no_digit)?, None)
     };
-    if let (Some(names), Some(removed)) = (&mut names.preprocessed, &removed) {
-        let target = names.path_for(file);
+    if let (Some(target), Some(removed)) = (&targets.preprocessed, &removed) {
         let removed_target = target.with_extension("removed.png");
         let failed = |target: PathBuf| {
             move |error: image::ImageError| InferError::SavePreprocessed {
@@ -210,13 +234,12 @@ fn prepare(
                 reason: error.to_string(),
             }
         };
-        preprocess::save_png(&pixels, &target).map_err(failed(target.clone()))?;
+        preprocess::save_png(&pixels, target).map_err(failed(target.clone()))?;
         removed
             .save(&removed_target)
             .map_err(failed(removed_target.clone()))?;
     }
-    if let (Some(names), Some(removed)) = (&mut names.explained, &removed) {
-        let target = names.path_for(file);
+    if let (Some(target), Some(removed)) = (&targets.explained, &removed) {
         let model = format!("\"{}\", {}", classifier.variant(), classifier.name());
         let explanation = classifier.explain(&pixels);
         explain::sheet(
@@ -227,10 +250,10 @@ fn prepare(
             &pixels,
             &explanation,
         )
-        .and_then(|sheet| figures::save_png(&sheet, &target))
+        .and_then(|sheet| figures::save_png(&sheet, target))
         .map_err(|error| InferError::SaveExplanation {
             file: file.into(),
-            target,
+            target: target.clone(),
             reason: format!("{:#}", anyhow::Error::new(error)),
         })?;
     }
