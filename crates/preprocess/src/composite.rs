@@ -10,6 +10,12 @@ use crate::grey::Grey;
 /// work: a digit needs far fewer, and it bounds the time and memory spent on a photo.
 pub const WORKING_SIDE: usize = 1024;
 
+/// Images with more pixels are reduced by the whole factor that brings them within this many:
+/// the work after the reduction grows with the pixels, so a square photo of a megapixel (its
+/// sides within [`WORKING_SIDE`]) would otherwise cost four times a 1152x864 one, whose digit
+/// is analysed at a quarter of its pixels.
+pub const WORKING_PIXELS: usize = 1 << 19;
+
 /// Images with a shorter side are enlarged by a whole factor to at least this many pixels
 /// that way: a thumbnail's strokes are a pixel or two wide, too few for the stages' rules (a
 /// printed line against a stroke crossing it, a stroke's width, a ghost's distance from ink).
@@ -20,7 +26,7 @@ type Read<'a, S, const CHANNELS: usize> = dyn Fn(&[S; CHANNELS]) -> f32 + Sync +
 
 impl Grey {
     /// Luma with transparency composited, reduced by block averaging to at most about
-    /// [`WORKING_SIDE`] on the longer side.
+    /// [`WORKING_SIDE`] on the longer side and [`WORKING_PIXELS`] in all.
     pub(super) fn composited(image: &DynamicImage) -> Self {
         let (width, height) = (image.width() as usize, image.height() as usize);
         let unit = |v: u8| f32::from(v) / 255.0;
@@ -103,7 +109,7 @@ impl Grey {
     ) -> Self {
         let pixels = || samples.as_chunks::<CHANNELS>().0.iter();
         let alpha = alpha.filter(|alpha| pixels().any(|p| alpha(p) < 1.0));
-        let factor = width.max(height).div_ceil(WORKING_SIDE).max(1);
+        let factor = working_factor(width, height);
         let mut grey = Grey::new(width.div_ceil(factor), height.div_ceil(factor));
         // Adds each pixel's value into its block: the top and the bottom half of the blocks at
         // once, on rayon's pool.
@@ -152,6 +158,18 @@ impl Grey {
         }
         grey
     }
+}
+
+/// The least whole factor that reduces a `width` x `height` image within [`WORKING_SIDE`] on
+/// its longer side and [`WORKING_PIXELS`] in all.
+fn working_factor(width: usize, height: usize) -> usize {
+    let within = |factor: usize| {
+        width.max(height).div_ceil(factor) <= WORKING_SIDE
+            && width.div_ceil(factor) * height.div_ceil(factor) <= WORKING_PIXELS
+    };
+    (1..)
+        .find(|&factor| within(factor))
+        .expect("a factor as large as the image fits")
 }
 
 /// The background to composite transparent pixels onto (0..1), as the image implies it, from
@@ -237,5 +255,25 @@ mod tests {
         let grey = Grey::composited(&image);
         assert_eq!((grey.width, grey.height), (WORKING_SIDE, 4));
         assert!(grey.pixels.iter().all(|&v| (v - 1.0 / 3.0).abs() < 1e-6));
+    }
+
+    #[test]
+    fn the_working_size_bounds_the_longer_side_and_the_pixels() {
+        // Within both: as it is; a long strip by its side; a square megapixel by its pixels.
+        assert_eq!(working_factor(640, 480), 1);
+        assert_eq!(working_factor(2100, 30), 3);
+        assert_eq!(working_factor(1000, 1000), 2);
+        // A 1152x864 photo, by its side and its pixels alike; a 12-megapixel one by its pixels.
+        assert_eq!(working_factor(1152, 864), 2);
+        assert_eq!(working_factor(4032, 3024), 5);
+        for (width, height) in [(1000, 1000), (4032, 3024), (724, 724), (725, 725), (1, 1)] {
+            let factor = working_factor(width, height);
+            let pixels = |f: usize| width.div_ceil(f) * height.div_ceil(f);
+            assert!(pixels(factor) <= WORKING_PIXELS, "{width}x{height}");
+            assert!(
+                factor == 1 || pixels(factor - 1) > WORKING_PIXELS,
+                "{width}x{height}"
+            );
+        }
     }
 }

@@ -13,8 +13,8 @@
 //!    the background their image implies: strokes on a mostly transparent canvas get the
 //!    background that contrasts with them (dark strokes: white; light strokes: black); a mostly
 //!    opaque image gets the median grey of its opaque pixels (its paper). Images larger than
-//!    [`WORKING_SIDE`] are reduced by block averaging first, which anti-aliases and bounds the
-//!    work; a thumbnail is enlarged (bilinear, by a whole factor) to at least
+//!    [`WORKING_SIDE`] a side or [`WORKING_PIXELS`] in all are reduced by block averaging first,
+//!    which anti-aliases and bounds the work; a thumbnail is enlarged (bilinear, by a whole factor) to at least
 //!    [`MIN_WORKING_SIDE`] each way, so that its strokes are wide enough for the rules below.
 //! 2. **Background.** Glare over dark ink on light paper (a whiteboard's reflection) is taken
 //!    off first: where the paper around a pixel (a grey closing) rises above the paper's usual
@@ -114,7 +114,7 @@ mod recipe;
 mod slanted;
 mod thicken;
 
-pub use composite::{MIN_WORKING_SIDE, WORKING_SIDE};
+pub use composite::{MIN_WORKING_SIDE, WORKING_PIXELS, WORKING_SIDE};
 pub use decode::{MAX_PIXELS, MAX_SIDE, decode_image, read_image};
 pub use error::DecodeError;
 pub use field::BOX_SIDE;
