@@ -4,7 +4,14 @@
 use super::*;
 
 pub(super) fn photo(digit: &[u8; 784], rng: &mut Rng) -> Rendered {
-    let size = rng.pick(&[(1152, 864), (1280, 960), (960, 1280), (1200, 900)]);
+    let size = rng.pick(&[
+        (1152, 864),
+        (1280, 960),
+        (960, 1280),
+        (1200, 900),
+        (1000, 1000),
+        (1024, 768),
+    ]);
     let scale = rng.between(3, 6);
     let ink = Ink::new(digit, scale, rng.range(-0.3, 0.6), rng.range(0.3, 1.0));
     let side = 28 * scale as i64;
