@@ -6,7 +6,8 @@ use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use image::error::UnsupportedErrorKind;
-use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 
 use crate::DecodeError;
 
@@ -19,7 +20,8 @@ pub const MAX_PIXELS: u64 = 100_000_000;
 const MAX_DECODED_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Reads and decodes the image in `path` (PNG, JPEG, BMP, GIF, WebP or TIFF, told by content,
-/// not by name), opening it once; see [`decode_image`] for the checks.
+/// not by name), opening it once, turned upright by its EXIF orientation where it has one (a
+/// phone's photo); see [`decode_image`] for the checks.
 pub fn read_image(path: &Path) -> Result<DynamicImage, DecodeError> {
     let file = File::open(path).map_err(|source| io_error(source, path))?;
     decode(BufReader::new(file), path)
@@ -95,11 +97,20 @@ fn decode<R: BufRead + Seek>(mut input: R, path: &Path) -> Result<DynamicImage, 
         limits.max_image_width = Some(MAX_SIDE);
         limits.max_image_height = Some(MAX_SIDE);
         limits.max_alloc = Some(MAX_DECODED_BYTES);
-        reader.limits(limits);
-        reader.decode().map_err(|error| match error {
+        reader.limits(limits.clone());
+        let error = |error| match error {
             ImageError::Limits(_) => too_large(),
             other => decode_error(other),
-        })
+        };
+        let mut decoder = reader.into_decoder().map_err(error)?;
+        limits.reserve(decoder.total_bytes()).map_err(error)?;
+        // A phone stores a photo as its sensor lay and records how it was held in the EXIF
+        // orientation tag; viewers turn the picture upright by it, and so does this. A tag
+        // that cannot be read leaves the picture as stored.
+        let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+        let mut image = DynamicImage::from_decoder(decoder).map_err(error)?;
+        image.apply_orientation(orientation);
+        Ok(image)
     };
     if format != ImageFormat::Jpeg {
         return decoded(&mut input);
@@ -175,6 +186,39 @@ fn jpeg_reaches_its_end(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_photo_is_turned_upright_by_its_exif_orientation() {
+        use image::{ImageEncoder, codecs::jpeg::JpegEncoder};
+        // 40x20, dark on the left; stored by a phone held turned a quarter anticlockwise, so
+        // its EXIF says to turn it a quarter clockwise (orientation 6).
+        let stored =
+            image::GrayImage::from_fn(40, 20, |x, _| image::Luma([if x < 20 { 0 } else { 255 }]));
+        // A little-endian TIFF header, one directory entry (orientation, a short, 6), no more.
+        let exif = [
+            &b"II*\0"[..],
+            &8u32.to_le_bytes(),
+            &1u16.to_le_bytes(),
+            &[0x12, 0x01, 3, 0],
+            &1u32.to_le_bytes(),
+            &6u32.to_le_bytes(),
+            &0u32.to_le_bytes(),
+        ]
+        .concat();
+        let mut jpeg = Vec::new();
+        let mut encoder = JpegEncoder::new_with_quality(&mut jpeg, 95);
+        encoder.set_exif_metadata(exif).expect("JPEG takes EXIF");
+        encoder
+            .write_image(&stored, 40, 20, image::ExtendedColorType::L8)
+            .expect("encodes");
+        let upright = decode_image(&jpeg, Path::new("phone.jpg"))
+            .expect("decodes")
+            .to_luma8();
+        // Turned a quarter clockwise: 20 wide, 40 tall, the left (dark) half now on top.
+        assert_eq!(upright.dimensions(), (20, 40));
+        assert!(upright.get_pixel(10, 5).0[0] < 60, "top: dark");
+        assert!(upright.get_pixel(10, 35).0[0] > 200, "bottom: light");
+    }
 
     #[test]
     fn jpeg_end_marker_is_found_past_segments_and_thumbnails() {
