@@ -34,8 +34,11 @@ impl Grey {
         // divided and weighted at each of a photo's millions of pixels.
         let share = |weight: f32| -> [f32; 256] { std::array::from_fn(|v| weight * unit(v as u8)) };
         let (red, green, blue) = (share(0.2126), share(0.7152), share(0.0722));
-        let rgb =
-            |[r, g, b]: [u8; 3]| red[usize::from(r)] + green[usize::from(g)] + blue[usize::from(b)];
+        // The tables are moved into the closure: borrowed, their addresses were read again at
+        // every pixel, since the row's stores might, as far as the compiler knew, change them.
+        let rgb = move |[r, g, b]: [u8; 3]| {
+            red[usize::from(r)] + green[usize::from(g)] + blue[usize::from(b)]
+        };
         // The common 8-bit layouts are read in place; others are converted first.
         match image {
             DynamicImage::ImageLuma8(buffer) => {
@@ -120,13 +123,17 @@ impl Grey {
             value: impl Fn(&[S; CHANNELS]) -> f32 + Sync,
         ) {
             let rows = |out: &mut [f32], samples: &[S]| {
+                // A row's values first, each pixel's apart from the others' (lookups that
+                // overlap), then added into their blocks.
+                let mut values = vec![0.0; width];
                 let lines = out.chunks_exact_mut(grey.width);
                 for (out, rows) in lines.zip(samples.chunks(width * CHANNELS * factor)) {
                     for row in rows.chunks_exact(width * CHANNELS) {
                         let row = row.as_chunks::<CHANNELS>().0;
-                        for (out, block) in out.iter_mut().zip(row.chunks(factor)) {
-                            *out += block.iter().map(&value).sum::<f32>();
+                        for (value_of, pixel) in values.iter_mut().zip(row) {
+                            *value_of = value(pixel);
                         }
+                        add_blocks(out, &values, factor);
                     }
                 }
             };
@@ -157,6 +164,32 @@ impl Grey {
             }
         }
         grey
+    }
+}
+
+/// Adds the sum of each block of `factor` consecutive `values` (the last one maybe shorter),
+/// added in order, into its entry of `sums`. The common factors are unrolled at compile time,
+/// so that the loop runs over many blocks at once in vector registers.
+fn add_blocks(sums: &mut [f32], values: &[f32], factor: usize) {
+    fn of<const FACTOR: usize>(sums: &mut [f32], values: &[f32]) {
+        let (blocks, rest) = values.as_chunks::<FACTOR>();
+        for (sum, block) in sums.iter_mut().zip(blocks) {
+            *sum += block.iter().sum::<f32>();
+        }
+        if let Some(sum) = sums.get_mut(blocks.len()) {
+            *sum += rest.iter().sum::<f32>();
+        }
+    }
+    match factor {
+        1 => of::<1>(sums, values),
+        2 => of::<2>(sums, values),
+        3 => of::<3>(sums, values),
+        4 => of::<4>(sums, values),
+        _ => {
+            for (sum, block) in sums.iter_mut().zip(values.chunks(factor)) {
+                *sum += block.iter().sum::<f32>();
+            }
+        }
     }
 }
 
