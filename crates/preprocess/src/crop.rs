@@ -379,9 +379,11 @@ fn components(image: &Grey) -> (Vec<u32>, Vec<Group>) {
     // work and memory go with the pixels labelled. Labels are numbered in the order the scan
     // meets their groups, which the box does not change.
     let (bw, bh) = (r + 1 - l, b + 1 - t);
-    let mask = GrayImage::from_fn(bw as u32, bh as u32, |x, y| {
-        Luma([u8::from(image.at(l + x as usize, t + y as usize) > 0.0)])
-    });
+    let mask: Vec<u8> = (t..=b)
+        .flat_map(|y| &image.pixels[y * w + l..][..bw])
+        .map(|&value| u8::from(value > 0.0))
+        .collect();
+    let mask = GrayImage::from_raw(bw as u32, bh as u32, mask).expect("the box's pixels");
     let boxed = connected_components(&mask, Connectivity::Eight, Luma([0u8])).into_raw();
     for (y, row) in boxed.chunks_exact(bw).enumerate() {
         labels[(t + y) * w + l..][..bw].copy_from_slice(row);
@@ -398,19 +400,20 @@ fn components(image: &Grey) -> (Vec<u32>, Vec<Group>) {
         };
         count
     ];
-    for (index, &label) in boxed.iter().enumerate() {
-        if label == 0 {
-            continue;
+    for (y, row) in (t..).zip(boxed.chunks_exact(bw)) {
+        let values = &image.pixels[y * w + l..][..bw];
+        for ((x, &label), &value) in (l..).zip(row).zip(values) {
+            if label == 0 {
+                continue;
+            }
+            let group = &mut groups[label as usize - 1];
+            group.mass += value;
+            group.peak = group.peak.max(value);
+            group.count += 1;
+            let g = &mut group.bounds;
+            (g[0], g[1], g[2], g[3]) = (g[0].min(x), g[1].min(y), g[2].max(x), g[3].max(y));
+            group.cut |= x == 0 || y == 0 || x + 1 == w || y + 1 == h;
         }
-        let (x, y) = (l + index % bw, t + index / bw);
-        let value = image.at(x, y);
-        let group = &mut groups[label as usize - 1];
-        group.mass += value;
-        group.peak = group.peak.max(value);
-        group.count += 1;
-        let g = &mut group.bounds;
-        (g[0], g[1], g[2], g[3]) = (g[0].min(x), g[1].min(y), g[2].max(x), g[3].max(y));
-        group.cut |= x == 0 || y == 0 || x + 1 == w || y + 1 == h;
     }
     for group in &mut groups {
         group.hugs = group.hugs_edge(w, h);

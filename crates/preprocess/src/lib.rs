@@ -76,9 +76,10 @@
 //!
 //! This crate is the image side alone (no model, no Burn), so that it is compiled fully
 //! optimised while the crates that instantiate Burn's generic code are not (docs/build.md);
-//! `infer` re-exports it. Independent halves of a stage (the two polarities of the strokes'
-//! openings, the two orientations of printed lines, the two halves of a photo's composite)
-//! run at once on rayon's global pool, which an application may size
+//! `infer` re-exports it. Independent parts of a stage (the two polarities of the strokes'
+//! openings, the two orientations of printed lines, the candidates for lines at any angle, the
+//! two halves of a photo's composite) run at once on rayon's global pool, which an application
+//! may size
 //! (`rayon::ThreadPoolBuilder::build_global`); one thread runs them one after the other.
 //!
 //! # Example

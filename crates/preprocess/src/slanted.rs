@@ -7,10 +7,13 @@
 //! across; its pixels are removed where the ink across it is no thicker than the line, so that
 //! strokes crossing it stay whole, as in `lines.rs`.
 
+use std::ops::Range;
+
 use image::{GrayImage, Luma};
 use imageproc::definitions::Image;
 use imageproc::hough::{LineDetectionOptions, PolarLine, detect_lines};
 use imageproc::integral_image::{integral_image, sum_image_pixels};
+use rayon::prelude::*;
 
 use crate::grey::Grey;
 use crate::lines::thickest;
@@ -33,9 +36,10 @@ const BEND: f32 = 2.5;
 /// pixel of a tilted line is visited.
 const STEP: f32 = 0.5;
 
-/// One step along a followed line: the run of ink across it.
+/// One step along a followed line: the run of ink across it, its pixels a range of those of
+/// all the line's runs.
 struct Run {
-    pixels: Vec<usize>,
+    pixels: Range<usize>,
     length: usize,
 }
 
@@ -80,25 +84,16 @@ impl Grey {
         }
         let ink = Ink::new(ink, w, h);
         let thick = thickest(w, h) as usize;
-        let mut kept = ink.pixels.clone();
-        let mut removed_any = false;
-        for line in candidates.into_iter().map(scale) {
-            let Some(runs) = follow(&ink, line, thick) else {
-                continue;
-            };
-            // The line's own thickness: a lower quartile of the runs across it (strokes that
-            // cross it make some runs longer).
-            let mut lengths: Vec<usize> = runs.iter().map(|r| r.length).collect();
-            let quartile = lengths.len() / 4;
-            let thickness = *lengths.select_nth_unstable(quartile).1;
-            if thickness > thick {
-                continue;
-            }
-            let limit = thickness + (thickness / 2).max(1);
-            for run in runs.iter().filter(|r| r.length <= limit) {
-                run.pixels.iter().for_each(|&i| kept[i] = false);
-                removed_any = true;
-            }
+        // Each candidate is followed on the original ink, apart from the others: several at
+        // once, on rayon's pool.
+        let printed: Vec<Vec<usize>> = candidates
+            .into_par_iter()
+            .filter_map(|line| printed_line(&ink, scale(line), thick))
+            .collect();
+        let removed_any = !printed.is_empty();
+        let mut kept = ink.pixels;
+        for &i in printed.iter().flatten() {
+            kept[i] = false;
         }
         if removed_any {
             self.keeping(&kept)
@@ -135,7 +130,7 @@ impl Ink {
 
     /// The index of the pixel nearest `(x, y)`, `None` outside the picture.
     fn pixel(&self, x: f32, y: f32) -> Option<usize> {
-        let (x, y) = (x.round(), y.round());
+        let (x, y) = (round(x), round(y));
         (x >= 0.0 && y >= 0.0 && (x as usize) < self.width && (y as usize) < self.height)
             .then(|| y as usize * self.width + x as usize)
     }
@@ -144,7 +139,8 @@ impl Ink {
     /// the pixels of every point between them (rounding keeps their order) are in it.
     fn any_between(&self, a: (f32, f32), b: (f32, f32)) -> bool {
         let span = |p: f32, q: f32, size: usize| {
-            let (low, high) = (p.round().min(q.round()), p.round().max(q.round()));
+            let (p, q) = (round(p), round(q));
+            let (low, high) = (p.min(q), p.max(q));
             let (low, high) = (low.max(0.0), high.min(size as f32 - 1.0));
             (low <= high).then_some((low as u32, high as u32))
         };
@@ -157,9 +153,48 @@ impl Ink {
     }
 }
 
+/// `value` rounded half away from zero, as [`f32::round`], which compiles to a library call
+/// where the target has no rounding instruction (x86-64 before SSE4.1), at every point of
+/// every followed line. Truncation and the fraction it leaves are exact for the points here,
+/// within a few picture diagonals of it; the sign of a zero may differ, which no caller sees.
+fn round(value: f32) -> f32 {
+    let whole = value as i32 as f32;
+    let fraction = value - whole;
+    if fraction >= 0.5 {
+        whole + 1.0
+    } else if fraction <= -0.5 {
+        whole - 1.0
+    } else {
+        whole
+    }
+}
+
+/// The pixels of `line` where it is a printed line, followed along the ink (see [`follow`]):
+/// those of its runs no thicker than the line (a stroke crossing it stays); `None` where it
+/// is none, or thicker than `thick`.
+fn printed_line(ink: &Ink, line: PolarLine, thick: usize) -> Option<Vec<usize>> {
+    let (runs, pixels) = follow(ink, line, thick)?;
+    // The line's own thickness: a lower quartile of the runs across it (strokes that cross it
+    // make some runs longer).
+    let mut lengths: Vec<usize> = runs.iter().map(|r| r.length).collect();
+    let quartile = lengths.len() / 4;
+    let thickness = *lengths.select_nth_unstable(quartile).1;
+    if thickness > thick {
+        return None;
+    }
+    let limit = thickness + (thickness / 2).max(1);
+    let line = runs
+        .into_iter()
+        .filter(|r| r.length <= limit)
+        .flat_map(|r| pixels[r.pixels].iter().copied())
+        .collect();
+    Some(line)
+}
+
 /// Follows `line` across the picture along the ink nearest to it: the runs of ink across it at
-/// each step, or `None` where ink lies along less than [`SPAN`] of the way.
-fn follow(ink: &Ink, line: PolarLine, thick: usize) -> Option<Vec<Run>> {
+/// each step and all their pixels, or `None` where ink lies along less than [`SPAN`] of the
+/// way.
+fn follow(ink: &Ink, line: PolarLine, thick: usize) -> Option<(Vec<Run>, Vec<usize>)> {
     let (w, h) = (ink.width, ink.height);
     let angle = (line.angle_in_degrees as f32).to_radians();
     let normal = (angle.cos(), angle.sin());
@@ -185,7 +220,7 @@ fn follow(ink: &Ink, line: PolarLine, thick: usize) -> Option<Vec<Run>> {
     };
     let allowed_misses = ((1.0 - SPAN) * inside as f32).ceil() as usize;
     let (mut steps, mut covered, mut offset) = (0usize, 0usize, 0.0f32);
-    let mut runs = Vec::new();
+    let (mut runs, mut pixels) = (Vec::new(), Vec::new());
     let mut t = -reach;
     while t <= reach {
         let centre = (
@@ -226,24 +261,32 @@ fn follow(ink: &Ink, line: PolarLine, thick: usize) -> Option<Vec<Run>> {
         while b < search && is_ink(b + 1) {
             b += 1;
         }
-        let length = ((b - a) as f32 * STEP).round() as usize + 1;
+        let length = round((b - a) as f32 * STEP) as usize + 1;
         if a == -search || b == search {
             // Ink across the whole window: a stroke crossing, or a blot; never the line's.
             runs.push(Run {
-                pixels: Vec::new(),
+                pixels: 0..0,
                 length: usize::MAX,
             });
             continue;
         }
-        let mut pixels: Vec<usize> = (a..=b).filter_map(at).collect();
-        pixels.dedup();
-        runs.push(Run { pixels, length });
+        // The run's pixels, each once (steps of half a pixel meet most twice in a row).
+        let start = pixels.len();
+        for i in (a..=b).filter_map(at) {
+            if pixels.len() == start || pixels.last() != Some(&i) {
+                pixels.push(i);
+            }
+        }
+        runs.push(Run {
+            pixels: start..pixels.len(),
+            length,
+        });
         if length <= thick {
             let middle = (a + b) as f32 / 2.0 * STEP;
             offset = (offset + 0.5 * middle).clamp(-max_offset, max_offset);
         }
     }
-    (steps > 0 && covered as f32 >= SPAN * steps as f32).then_some(runs)
+    (steps > 0 && covered as f32 >= SPAN * steps as f32).then_some((runs, pixels))
 }
 
 #[cfg(test)]
@@ -277,6 +320,24 @@ mod tests {
             .filter(|&i| bar(i % 160, i / 160) && out.pixels[i] > 0.0)
             .count();
         assert_eq!(bar_kept, 8 * 100, "the stroke stays whole");
+    }
+
+    #[test]
+    fn rounding_equals_the_standard_librarys() {
+        let mut value = -3000.0f32;
+        while value < 3000.0 {
+            for v in [
+                value,
+                value + 0.5,
+                f32::from_bits((value + 0.5).to_bits() + 1),
+            ] {
+                assert_eq!(super::round(v).abs(), v.round().abs(), "{v}");
+            }
+            value += 0.123;
+        }
+        for v in [0.5f32, -0.5, 1.5, -2.5, 0.49999997, -0.49999997, 8388607.5] {
+            assert_eq!(super::round(v), v.round(), "{v}");
+        }
     }
 
     #[test]
