@@ -182,13 +182,19 @@ fn printed_line(ink: &Ink, line: PolarLine, thick: usize) -> Option<Vec<usize>> 
     if thickness > thick {
         return None;
     }
-    let limit = thickness + (thickness / 2).max(1);
+    let limit = widest_run(thickness);
     let line = runs
         .into_iter()
         .filter(|r| r.length <= limit)
         .flat_map(|r| pixels[r.pixels].iter().copied())
         .collect();
     Some(line)
+}
+
+/// The longest run across a printed line `thickness` thick that is still the line's: where a
+/// stroke crosses it, the runs are longer.
+fn widest_run(thickness: usize) -> usize {
+    thickness + (thickness / 2).max(1)
 }
 
 /// Follows `line` across the picture along the ink nearest to it: the runs of ink across it at
@@ -203,6 +209,9 @@ fn follow(ink: &Ink, line: PolarLine, thick: usize) -> Option<(Vec<Run>, Vec<usi
     // The window across the way, in steps.
     let search = ((2 * thick + 2) as f32 / STEP) as i64;
     let max_offset = BEND * thick as f32 + 2.0;
+    // A run that spans this many steps is longer than any printed line's (as
+    // [`printed_line`] judges them): it is not followed further.
+    let too_long = 2 * widest_run(thick) as i64 - 1;
     // The steps the straight line takes inside the picture, so that a candidate is given up as
     // soon as it has missed more ink than a printed line may (most candidates in a photo).
     let inside = {
@@ -255,15 +264,16 @@ fn follow(ink: &Ink, line: PolarLine, thick: usize) -> Option<(Vec<Run>, Vec<usi
         };
         covered += 1;
         let (mut a, mut b) = (found, found);
-        while a > -search && is_ink(a - 1) {
+        while a > -search && b - a < too_long && is_ink(a - 1) {
             a -= 1;
         }
-        while b < search && is_ink(b + 1) {
+        while b < search && b - a < too_long && is_ink(b + 1) {
             b += 1;
         }
         let length = round((b - a) as f32 * STEP) as usize + 1;
-        if a == -search || b == search {
-            // Ink across the whole window: a stroke crossing, or a blot; never the line's.
+        if a == -search || b == search || b - a >= too_long {
+            // Ink across the whole window or wider than a printed line: a stroke crossing, or
+            // a blot; never the line's.
             runs.push(Run {
                 pixels: 0..0,
                 length: usize::MAX,
