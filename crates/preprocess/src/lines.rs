@@ -28,6 +28,12 @@ pub(super) fn thickest(width: usize, height: usize) -> u32 {
     (THICKNESS * width.min(height) as f64).max(MIN_THICKNESS) as u32
 }
 
+/// The longest run across a printed line `thickness` thick that is still the line's: where a
+/// stroke crosses it, the runs are longer.
+pub(super) fn widest_run(thickness: u32) -> u32 {
+    thickness + (thickness / 2).max(1)
+}
+
 /// How many pixels of ink each pixel's run along rows has (0 off the ink). Sixteen bits hold
 /// any run of a working image (at most [`crate::WORKING_SIDE`] a side) at half the memory.
 fn runs(ink: &[bool], width: usize) -> Vec<u16> {
@@ -269,10 +275,9 @@ impl Grey {
             return self;
         }
         let mut kept = ink.clone();
-        let limit = |line: &Line| line.thickness + (line.thickness / 2).max(1);
         for (line, _) in horizontal.iter().zip(&printed_h).filter(|(_, p)| **p) {
             for i in line.band(w, h) {
-                if ink[i] && u32::from(columns[i]) <= limit(line) {
+                if ink[i] && u32::from(columns[i]) <= widest_run(line.thickness) {
                     kept[i] = false;
                 }
             }
@@ -283,7 +288,7 @@ impl Grey {
         let mut kept_t = transposed(&kept, w, h);
         for (line, _) in vertical.iter().zip(&printed_v).filter(|(_, p)| **p) {
             for i in line.band(h, w) {
-                if kept_t[i] && u32::from(rows_left[i]) <= limit(line) {
+                if kept_t[i] && u32::from(rows_left[i]) <= widest_run(line.thickness) {
                     kept_t[i] = false;
                 }
             }

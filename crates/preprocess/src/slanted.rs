@@ -16,7 +16,7 @@ use imageproc::integral_image::{integral_image, sum_image_pixels};
 use rayon::prelude::*;
 
 use crate::grey::Grey;
-use crate::lines::thickest;
+use crate::lines::{thickest, widest_run};
 
 /// The longer side, in pixels, of the reduced copy candidates are looked for on.
 const COARSE_SIDE: usize = 320;
@@ -182,19 +182,13 @@ fn printed_line(ink: &Ink, line: PolarLine, thick: usize) -> Option<Vec<usize>> 
     if thickness > thick {
         return None;
     }
-    let limit = widest_run(thickness);
+    let limit = widest_run(thickness as u32) as usize;
     let line = runs
         .into_iter()
         .filter(|r| r.length <= limit)
         .flat_map(|r| pixels[r.pixels].iter().copied())
         .collect();
     Some(line)
-}
-
-/// The longest run across a printed line `thickness` thick that is still the line's: where a
-/// stroke crosses it, the runs are longer.
-fn widest_run(thickness: usize) -> usize {
-    thickness + (thickness / 2).max(1)
 }
 
 /// Follows `line` across the picture along the ink nearest to it: the runs of ink across it at
@@ -211,7 +205,7 @@ fn follow(ink: &Ink, line: PolarLine, thick: usize) -> Option<(Vec<Run>, Vec<usi
     let max_offset = BEND * thick as f32 + 2.0;
     // A run that spans this many steps is longer than any printed line's (as
     // [`printed_line`] judges them): it is not followed further.
-    let too_long = 2 * widest_run(thick) as i64 - 1;
+    let too_long = 2 * i64::from(widest_run(thick as u32)) - 1;
     // The steps the straight line takes inside the picture, so that a candidate is given up as
     // soon as it has missed more ink than a printed line may (most candidates in a photo).
     let inside = {
